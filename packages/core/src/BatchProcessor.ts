@@ -1,0 +1,515 @@
+import type { ChangeRecord } from './ChangeRecord.js';
+import type { CheckpointTracker } from './CheckpointTracker.js';
+import type { FailedRecord, FailureDestination, Sink, SinkRecordResult } from './contracts.js';
+import { Deduper } from './Deduper.js';
+import { ConfigurationError, isRetriable, ShardlineError, toError } from './errors.js';
+import type { EventBus } from './events.js';
+import { KeyedDispatcher } from './KeyedDispatcher.js';
+import { type Logger, silentLogger } from './Logger.js';
+import { type Metrics, noopMetrics } from './metrics.js';
+import { isDone, type RecordOutcome, SUCCEEDED } from './RecordOutcome.js';
+import { RetryPolicy, type RetryPolicyOptions, sleep } from './RetryPolicy.js';
+
+/** What a handler is told besides the record. */
+export interface HandlerContext {
+  /** 1 on the first try, then 2, 3, … */
+  readonly attempt: number;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** Applies one change. Throwing fails the record; the retry policy decides what follows. */
+export type RecordHandler = (record: ChangeRecord, context: HandlerContext) => unknown;
+
+/**
+ * Applies every change of one ordering key in the batch at once, in order (a per-key batch
+ * handler). Throwing fails the whole group.
+ */
+export type KeyBatchHandler = (records: ChangeRecord[], context: HandlerContext) => unknown;
+
+/** Options of a {@link BatchProcessor}: give exactly one of `handler`, `keyBatchHandler`, `sink`. */
+export interface BatchProcessorOptions {
+  /** Called once per record, serially within a key, concurrently across keys. */
+  readonly handler?: RecordHandler;
+  /** Called once per key with that key's records of the batch. */
+  readonly keyBatchHandler?: KeyBatchHandler;
+  /** Receives the batch in shard order and reports a result per record. */
+  readonly sink?: Sink;
+  /** Keys processed at once (handler modes). @default 10 */
+  readonly concurrency?: number;
+  /** Retries, backoff, record age limit, bisect, and what to do when a record gives out. */
+  readonly retry?: RetryPolicy | RetryPolicyOptions;
+  /** Where records go when the retry policy parks them. */
+  readonly failureDestination?: FailureDestination;
+  /** Drops redelivered or stale records; `false` turns de-duplication off. @default new Deduper() */
+  readonly deduper?: Deduper | false;
+  readonly events?: EventBus;
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
+}
+
+/** Per-call options of {@link BatchProcessor.process}. */
+export interface ProcessOptions {
+  readonly signal?: AbortSignal;
+  /**
+   * Epoch ms by which `process` must return (Lambda: now + remaining time − margin). No new
+   * record starts and no retry is scheduled past it; unstarted records come back `blocked`.
+   */
+  readonly deadline?: number;
+  /** Registers the records and marks the done ones, so the shard's checkpoint can move. */
+  readonly tracker?: CheckpointTracker;
+}
+
+/** The result of one batch. */
+export interface BatchResult {
+  /** One outcome per record, in the order given. */
+  readonly outcomes: RecordOutcome[];
+  /** Index of the first record that is not done (the checkpoint stops before it), or -1. */
+  readonly firstNotDone: number;
+  readonly succeeded: number;
+  readonly duplicates: number;
+  readonly parked: number;
+  readonly failed: number;
+  readonly blocked: number;
+}
+
+/**
+ * The core pipeline: dedup → keyed dispatch (or a sink write) → retries with backoff → bisect →
+ * failure destination → checkpoint. One instance serves many batches; its deduper remembers
+ * across them.
+ *
+ * @example
+ * const processor = new BatchProcessor({ handler: async (r) => index(r), concurrency: 16 });
+ * const result = await processor.process(records, { tracker });
+ */
+export class BatchProcessor {
+  readonly #handler: RecordHandler | undefined;
+  readonly #keyBatchHandler: KeyBatchHandler | undefined;
+  readonly #sink: Sink | undefined;
+  readonly #dispatcher: KeyedDispatcher;
+  readonly #retry: RetryPolicy;
+  readonly #failureDestination: FailureDestination | undefined;
+  readonly #deduper: Deduper | undefined;
+  readonly #events: EventBus | undefined;
+  readonly #metrics: Metrics;
+  readonly #logger: Logger;
+
+  constructor(options: BatchProcessorOptions) {
+    const modes = [options.handler, options.keyBatchHandler, options.sink].filter(
+      (m) => m !== undefined,
+    );
+    if (modes.length !== 1) {
+      throw new ConfigurationError(
+        `Give exactly one of handler, keyBatchHandler or sink (got ${modes.length}).`,
+      );
+    }
+    this.#handler = options.handler;
+    this.#keyBatchHandler = options.keyBatchHandler;
+    this.#sink = options.sink;
+    this.#dispatcher = new KeyedDispatcher({ concurrency: options.concurrency });
+    this.#retry =
+      options.retry instanceof RetryPolicy ? options.retry : new RetryPolicy(options.retry);
+    this.#failureDestination = options.failureDestination;
+    this.#deduper = options.deduper === false ? undefined : (options.deduper ?? new Deduper());
+    this.#events = options.events;
+    this.#metrics = options.metrics ?? noopMetrics;
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  /** Processes one batch of one shard, given in shard order. Never throws for record failures. */
+  async process(
+    records: readonly ChangeRecord[],
+    options: ProcessOptions = {},
+  ): Promise<BatchResult> {
+    const started = Date.now();
+    const tickets = options.tracker ? records.map((r) => options.tracker!.register(r)) : undefined;
+    let outcomes: RecordOutcome[];
+    if (this.#sink) outcomes = await this.#processWithSink(this.#sink, records, options);
+    else if (this.#keyBatchHandler)
+      outcomes = await this.#processGroups(this.#keyBatchHandler, records, options);
+    else outcomes = await this.#processRecords(this.#handler!, records, options);
+
+    let succeeded = 0;
+    let duplicates = 0;
+    let parked = 0;
+    let failed = 0;
+    let blocked = 0;
+    let firstNotDone = -1;
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i]!;
+      if (isDone(outcome)) tickets && options.tracker!.markDone(tickets[i]!);
+      else if (firstNotDone === -1) firstNotDone = i;
+      switch (outcome.status) {
+        case 'succeeded':
+          succeeded++;
+          break;
+        case 'duplicate':
+          duplicates++;
+          break;
+        case 'parked':
+          parked++;
+          break;
+        case 'failed':
+          failed++;
+          break;
+        case 'blocked':
+          blocked++;
+          break;
+      }
+    }
+    const durationMs = Date.now() - started;
+    const shardId = records[0]?.shardId ?? '';
+    const labels = { shard: shardId };
+    this.#metrics.increment('records_in_total', records.length, labels);
+    this.#metrics.increment('records_out_total', succeeded, labels);
+    if (duplicates) this.#metrics.increment('records_duplicate_total', duplicates, labels);
+    if (parked) this.#metrics.increment('records_parked_total', parked, labels);
+    if (failed) this.#metrics.increment('records_failed_total', failed, labels);
+    this.#metrics.observe('batch_duration_ms', durationMs, labels);
+    this.#events?.emit('batch.processed', {
+      shardId,
+      records: records.length,
+      succeeded,
+      failed,
+      parked,
+      blocked,
+      durationMs,
+    });
+    return { outcomes, firstNotDone, succeeded, duplicates, parked, failed, blocked };
+  }
+
+  // ─── handler mode ─────────────────────────────────────────────────────────────────────
+
+  #processRecords(
+    handler: RecordHandler,
+    records: readonly ChangeRecord[],
+    options: ProcessOptions,
+  ) {
+    const { signal, deadline } = options;
+    const deduper = this.#deduper;
+    const run = (record: ChangeRecord): RecordOutcome | Promise<RecordOutcome> => {
+      if (deadline !== undefined && Date.now() >= deadline)
+        return { status: 'blocked', reason: 'deadline' };
+      if (deduper) {
+        const reason = deduper.check(record);
+        if (reason) return this.#duplicate(record, reason);
+      }
+      let result: unknown;
+      try {
+        result = handler(record, { attempt: 1, signal });
+      } catch (error) {
+        return this.#retryRecord(handler, record, error, options);
+      }
+      if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+        return (result as Promise<unknown>).then(
+          () => {
+            deduper?.remember(record);
+            return SUCCEEDED;
+          },
+          (error: unknown) => this.#retryRecord(handler, record, error, options),
+        );
+      }
+      deduper?.remember(record);
+      return SUCCEEDED;
+    };
+    return this.#dispatcher.dispatch(records, run, signal);
+  }
+
+  async #retryRecord(
+    handler: RecordHandler,
+    record: ChangeRecord,
+    firstError: unknown,
+    options: ProcessOptions,
+  ): Promise<RecordOutcome> {
+    let error = firstError;
+    let attempt = 1;
+    while (await this.#waitBeforeRetry(record, error, attempt, options)) {
+      attempt++;
+      try {
+        await handler(record, { attempt, signal: options.signal });
+        this.#deduper?.remember(record);
+        return SUCCEEDED;
+      } catch (next) {
+        error = next;
+      }
+    }
+    return this.#exhausted(record, toError(error), attempt, options);
+  }
+
+  // ─── per-key batch mode ───────────────────────────────────────────────────────────────
+
+  #processGroups(
+    handler: KeyBatchHandler,
+    records: readonly ChangeRecord[],
+    options: ProcessOptions,
+  ) {
+    return this.#dispatcher.dispatchGroups(records, async (group) => {
+      const outcomes = new Array<RecordOutcome>(group.length);
+      if (options.deadline !== undefined && Date.now() >= options.deadline) {
+        return outcomes.fill({ status: 'blocked', reason: 'deadline' });
+      }
+      const live: number[] = [];
+      for (let i = 0; i < group.length; i++) {
+        const reason = this.#deduper?.check(group[i]!);
+        if (reason) outcomes[i] = this.#duplicate(group[i]!, reason);
+        else live.push(i);
+      }
+      if (live.length === 0) return outcomes;
+      const liveRecords = live.map((i) => group[i]!);
+      let attempt = 0;
+      let error: unknown;
+      do {
+        attempt++;
+        try {
+          await handler(liveRecords, { attempt, signal: options.signal });
+          for (const i of live) {
+            this.#deduper?.remember(group[i]!);
+            outcomes[i] = SUCCEEDED;
+          }
+          return outcomes;
+        } catch (next) {
+          error = next;
+        }
+      } while (await this.#waitBeforeRetry(liveRecords[0]!, error, attempt, options));
+      const first = await this.#exhausted(liveRecords[0]!, toError(error), attempt, options);
+      outcomes[live[0]!] = first;
+      for (let j = 1; j < live.length; j++) {
+        outcomes[live[j]!] =
+          first.status === 'parked'
+            ? await this.#exhausted(liveRecords[j]!, toError(error), attempt, options)
+            : {
+                status: 'blocked',
+                reason: 'key-failed',
+                blockedBy: liveRecords[0]!.sequenceNumber,
+              };
+      }
+      return outcomes;
+    });
+  }
+
+  // ─── sink mode ────────────────────────────────────────────────────────────────────────
+
+  async #processWithSink(sink: Sink, records: readonly ChangeRecord[], options: ProcessOptions) {
+    const outcomes = new Array<RecordOutcome>(records.length);
+    // Duplicates are found before the write; within the batch too (a source may repeat itself).
+    const live: number[] = [];
+    const seenInBatch = new Set<string>();
+    const newestInBatch = new Map<string, bigint>();
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      let reason = this.#deduper?.check(record);
+      if (!reason && this.#deduper) {
+        if (seenInBatch.has(record.eventId)) reason = 'seen';
+        else if (record.version !== undefined) {
+          const newest = newestInBatch.get(record.orderingKey);
+          if (newest !== undefined && record.version < newest) reason = 'stale';
+          else newestInBatch.set(record.orderingKey, record.version);
+        }
+        seenInBatch.add(record.eventId);
+      }
+      if (reason) outcomes[i] = this.#duplicate(record, reason);
+      else live.push(i);
+    }
+    const chunkSize = sink.maxBatchSize ?? Number.POSITIVE_INFINITY;
+    for (let start = 0; start < live.length; start += chunkSize) {
+      const chunk = live.slice(start, start + chunkSize);
+      if (options.deadline !== undefined && Date.now() >= options.deadline) {
+        for (const i of live.slice(start)) outcomes[i] = { status: 'blocked', reason: 'deadline' };
+        break;
+      }
+      await this.#writeWithRetry(sink, records, chunk, outcomes, options);
+    }
+    return outcomes;
+  }
+
+  async #writeWithRetry(
+    sink: Sink,
+    records: readonly ChangeRecord[],
+    indexes: number[],
+    outcomes: RecordOutcome[],
+    options: ProcessOptions,
+  ): Promise<void> {
+    let pending = indexes;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const results = await this.#writeBisecting(sink, records, pending, attempt, options.signal);
+      const retry: number[] = [];
+      let lastError: Error | undefined;
+      for (const index of pending) {
+        const result = results.get(index)!;
+        const record = records[index]!;
+        if (result.status === 'ok') {
+          this.#deduper?.remember(record);
+          outcomes[index] = SUCCEEDED;
+        } else if (
+          result.retriable &&
+          this.#retry.shouldRetry(result.error, attempt, record.approximateCreationTimeMs)
+        ) {
+          retry.push(index);
+          lastError = result.error;
+        } else {
+          outcomes[index] = await this.#exhausted(record, result.error, attempt, options);
+        }
+      }
+      if (retry.length === 0) return;
+      const delayMs = this.#retry.delayMs(attempt);
+      if (!this.#timeAllows(delayMs, options)) {
+        for (const index of retry) {
+          outcomes[index] = { status: 'failed', error: toError(lastError), attempts: attempt };
+        }
+        return;
+      }
+      for (const index of retry) {
+        this.#emitRetried(records[index]!, attempt, delayMs, lastError!);
+      }
+      await sleep(delayMs, options.signal);
+      pending = retry;
+    }
+  }
+
+  /** Writes `indexes`; when the whole write throws, splits it in halves down to single records. */
+  async #writeBisecting(
+    sink: Sink,
+    records: readonly ChangeRecord[],
+    indexes: number[],
+    attempt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Map<number, SinkRecordResult>> {
+    const results = new Map<number, SinkRecordResult>();
+    try {
+      const batch = indexes.map((i) => records[i]!);
+      const written = await sink.write(batch, { attempt, signal });
+      if (written.length !== batch.length) {
+        throw new ShardlineError(
+          `Sink ${sink.name} returned ${written.length} results for ${batch.length} records; a sink must return one result per record.`,
+        );
+      }
+      for (let i = 0; i < indexes.length; i++) results.set(indexes[i]!, written[i]!);
+    } catch (thrown) {
+      const error = toError(thrown);
+      if (this.#retry.bisectOnError && indexes.length > 1) {
+        const middle = Math.ceil(indexes.length / 2);
+        for (const half of [indexes.slice(0, middle), indexes.slice(middle)]) {
+          for (const [k, v] of await this.#writeBisecting(sink, records, half, attempt, signal))
+            results.set(k, v);
+        }
+      } else {
+        const failed: SinkRecordResult = {
+          status: 'failed',
+          error,
+          retriable: isRetriable(thrown),
+        };
+        for (const index of indexes) results.set(index, failed);
+      }
+    }
+    return results;
+  }
+
+  // ─── shared ───────────────────────────────────────────────────────────────────────────
+
+  /** After attempt `attempt` failed: waits the backoff and says whether to try again. */
+  async #waitBeforeRetry(
+    record: ChangeRecord,
+    error: unknown,
+    attempt: number,
+    options: ProcessOptions,
+  ): Promise<boolean> {
+    if (!this.#retry.shouldRetry(error, attempt, record.approximateCreationTimeMs)) return false;
+    const delayMs = this.#retry.delayMs(attempt);
+    if (!this.#timeAllows(delayMs, options)) return false;
+    this.#emitRetried(record, attempt, delayMs, toError(error));
+    try {
+      await sleep(delayMs, options.signal);
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
+  #timeAllows(delayMs: number, options: ProcessOptions): boolean {
+    if (options.signal?.aborted) return false;
+    return options.deadline === undefined || Date.now() + delayMs < options.deadline;
+  }
+
+  #emitRetried(record: ChangeRecord, attempt: number, delayMs: number, error: Error): void {
+    this.#metrics.increment('records_retried_total', 1, { shard: record.shardId });
+    this.#events?.emit('record.retried', {
+      shardId: record.shardId,
+      sequenceNumber: record.sequenceNumber,
+      attempt,
+      delayMs,
+      error,
+    });
+  }
+
+  #duplicate(record: ChangeRecord, reason: 'seen' | 'stale'): RecordOutcome {
+    this.#events?.emit('record.duplicate', {
+      shardId: record.shardId,
+      sequenceNumber: record.sequenceNumber,
+      reason,
+    });
+    return { status: 'duplicate', reason };
+  }
+
+  /** The record's attempts are used up: park it whole, or leave it failed (blocking its key). */
+  async #exhausted(
+    record: ChangeRecord,
+    error: Error,
+    attempts: number,
+    options: ProcessOptions,
+  ): Promise<RecordOutcome> {
+    const log = this.#logger;
+    const where = {
+      shardId: record.shardId,
+      sequenceNumber: record.sequenceNumber,
+      orderingKey: record.orderingKey,
+      attempts,
+    };
+    const destination = this.#failureDestination;
+    if (destination && this.#retry.exhaustedAction(true) === 'park') {
+      try {
+        await destination.send([toFailedRecord(record, error, attempts)], options.signal);
+        log.warn(
+          { ...where, err: error, destination: destination.name },
+          'record parked in the failure destination',
+        );
+        this.#events?.emit('record.parked', { ...where, error });
+        this.#deduper?.remember(record);
+        return { status: 'parked', error, attempts };
+      } catch (sendError) {
+        log.error(
+          { ...where, err: toError(sendError), destination: destination.name },
+          'could not park the record in the failure destination; it stays failed and will be retried',
+        );
+      }
+    }
+    log.error(
+      { ...where, err: error },
+      'record failed; its key is blocked and the checkpoint stays before it',
+    );
+    this.#events?.emit('record.failed', { ...where, error });
+    return { status: 'failed', error, attempts };
+  }
+}
+
+/** Builds the {@link FailedRecord} a failure destination keeps: the whole record and why. */
+export function toFailedRecord(record: ChangeRecord, error: Error, attempts: number): FailedRecord {
+  return {
+    record: record.raw,
+    source: record.source,
+    streamId: record.streamId,
+    shardId: record.shardId,
+    sequenceNumber: record.sequenceNumber,
+    subSequenceNumber: record.subSequenceNumber,
+    orderingKey: record.orderingKey,
+    error: { name: error.name, message: error.message, retriable: isRetriable(error) },
+    attempts,
+    failedAt: new Date().toISOString(),
+  };
+}
+
+/** Runs one batch with a fresh {@link BatchProcessor}: the function facade for one-off use. */
+export function processBatch(
+  records: readonly ChangeRecord[],
+  options: BatchProcessorOptions & ProcessOptions,
+): Promise<BatchResult> {
+  return new BatchProcessor(options).process(records, options);
+}

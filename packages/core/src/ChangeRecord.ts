@@ -1,0 +1,99 @@
+import type { AttributeValue } from './AttributeValue.js';
+
+/** Where a {@link ChangeRecord} came from. */
+export const SourceKind = {
+  /** A DynamoDB Streams record (GetRecords or a Lambda DynamoDB event). */
+  DynamoDBStreams: 'dynamodb-streams',
+  /** A Kinesis Data Streams record with an opaque payload. */
+  Kinesis: 'kinesis',
+  /** A DynamoDB change delivered through "Kinesis Data Streams for DynamoDB". */
+  KinesisDynamoDB: 'kinesis-dynamodb',
+} as const;
+/** One of {@link SourceKind}. */
+export type SourceKind = (typeof SourceKind)[keyof typeof SourceKind];
+
+/** What happened to the item. `RECORD` is a plain Kinesis record, which is not an item change. */
+export const ChangeEventName = {
+  Insert: 'INSERT',
+  Modify: 'MODIFY',
+  Remove: 'REMOVE',
+  Record: 'RECORD',
+} as const;
+/** One of {@link ChangeEventName}. */
+export type ChangeEventName = (typeof ChangeEventName)[keyof typeof ChangeEventName];
+
+/** DynamoDB stream view types: which images a record carries. */
+export const StreamViewType = {
+  KeysOnly: 'KEYS_ONLY',
+  NewImage: 'NEW_IMAGE',
+  OldImage: 'OLD_IMAGE',
+  NewAndOldImages: 'NEW_AND_OLD_IMAGES',
+} as const;
+/** One of {@link StreamViewType}. */
+export type StreamViewType = (typeof StreamViewType)[keyof typeof StreamViewType];
+
+/** A DynamoDB item, unmarshalled (see `unmarshallImage` for how numbers are kept exact). */
+export type Item = Record<string, unknown>;
+
+/** A DynamoDB item in the wire format (`{ S: "x" }`, `{ N: "1" }`, …). */
+export type MarshalledItem = Record<string, AttributeValue>;
+
+/**
+ * One change from any source, normalized. Every source (DynamoDB Streams GetRecords, a Lambda
+ * DynamoDB or Kinesis event, a Kinesis GetRecords call, a KPL aggregate, "Kinesis Data Streams
+ * for DynamoDB") decodes into this one shape, so dedup, ordering, checkpoints and sinks are
+ * written once.
+ *
+ * Images are decoded lazily: `newImage`, `oldImage` and `keys` unmarshal on first access and
+ * cache the result, so a handler that never reads an image never pays for it.
+ */
+export interface ChangeRecord {
+  /** The source kind. */
+  readonly source: SourceKind;
+  /** Stream ARN (DynamoDB Streams, Kinesis) or stream name. */
+  readonly streamId: string;
+  /** The shard the record was read from. */
+  readonly shardId: string;
+  /** The record's sequence number in its shard, as the decimal string the service returns. */
+  readonly sequenceNumber: string;
+  /** Position inside a KPL aggregate; `undefined` for records that were not aggregated. */
+  readonly subSequenceNumber: number | undefined;
+  /** The key that orders effects: serial within a key, concurrent across keys. */
+  readonly orderingKey: string;
+  /** A unique id of this change, used for de-duplication (DynamoDB `eventID`, or shard:seq[:sub]). */
+  readonly eventId: string;
+  /** INSERT, MODIFY, REMOVE, or RECORD for a plain Kinesis record. */
+  readonly eventName: ChangeEventName;
+  /** The table name, when known (from the stream ARN or the Kinesis payload). */
+  readonly tableName: string | undefined;
+  /** The item's primary key, unmarshalled (DynamoDB changes only). */
+  readonly keys: Item | undefined;
+  /** The item after the change, when the stream view carries it. */
+  readonly newImage: Item | undefined;
+  /** The item before the change, when the stream view carries it. */
+  readonly oldImage: Item | undefined;
+  /** The primary key as received (wire format), for canonical ids and re-marshalling. */
+  readonly marshalledKeys: MarshalledItem | undefined;
+  /** The stream view type, when the source says (DynamoDB Streams). */
+  readonly streamViewType: StreamViewType | undefined;
+  /** The Kinesis partition key (Kinesis sources only). */
+  readonly partitionKey: string | undefined;
+  /** The Kinesis payload bytes (Kinesis sources only). */
+  readonly data: Uint8Array | undefined;
+  /**
+   * When the change was made (DynamoDB: ApproximateCreationDateTime, second granularity on
+   * Streams, ms or µs via Kinesis) or reached the stream (Kinesis arrival time), in epoch ms.
+   */
+  readonly approximateCreationTimeMs: number | undefined;
+  /**
+   * A per-key version for sources that may reorder or repeat changes ("Kinesis Data Streams for
+   * DynamoDB"): the creation time in microseconds. `undefined` where the stream order is exact.
+   */
+  readonly version: bigint | undefined;
+  /** Size of the change in bytes, as the source reports it. */
+  readonly sizeBytes: number;
+  /** True for a REMOVE made by DynamoDB Time to Live (userIdentity dynamodb.amazonaws.com). */
+  readonly isTtlDelete: boolean;
+  /** The record exactly as the source delivered it. */
+  readonly raw: unknown;
+}

@@ -1,0 +1,42 @@
+/** What happened to one record of a batch. */
+export const OutcomeStatus = {
+  /** The handler or sink applied it. */
+  Succeeded: 'succeeded',
+  /** Dropped by the deduper as already applied (or older than an applied change of its key). */
+  Duplicate: 'duplicate',
+  /** Given up on by the retry policy and sent whole to the failure destination. Counts as done. */
+  Parked: 'parked',
+  /** Failed and not parked: not done; the checkpoint stops before it. */
+  Failed: 'failed',
+  /** Not run because an earlier record of the same key failed in this batch. Not done. */
+  Blocked: 'blocked',
+} as const;
+/** One of {@link OutcomeStatus}. */
+export type OutcomeStatus = (typeof OutcomeStatus)[keyof typeof OutcomeStatus];
+
+/** The outcome of one record, with the error and attempt count where it failed. */
+export type RecordOutcome =
+  | { readonly status: 'succeeded' }
+  | { readonly status: 'duplicate'; readonly reason: 'seen' | 'stale' }
+  | { readonly status: 'parked'; readonly error: Error; readonly attempts: number }
+  | { readonly status: 'failed'; readonly error: Error; readonly attempts: number }
+  | {
+      readonly status: 'blocked';
+      /** Why it was not run: an earlier failure of its key, the time limit, or an abort. */
+      readonly reason: 'key-failed' | 'deadline' | 'aborted';
+      /** The sequence number of the failed record of the same key, for `key-failed`. */
+      readonly blockedBy?: string;
+    };
+
+/** The shared outcome object for a success: no allocation per record on the hot path. */
+export const SUCCEEDED: RecordOutcome = Object.freeze({ status: OutcomeStatus.Succeeded });
+
+/** Whether an outcome lets the checkpoint move past the record. */
+export function isDone(outcome: RecordOutcome | undefined): boolean {
+  return (
+    outcome !== undefined &&
+    (outcome.status === 'succeeded' ||
+      outcome.status === 'duplicate' ||
+      outcome.status === 'parked')
+  );
+}

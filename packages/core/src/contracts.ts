@@ -1,0 +1,201 @@
+import type { ChangeRecord, SourceKind } from './ChangeRecord.js';
+import type { StreamPosition } from './sequenceNumbers.js';
+
+// ─── Sources ────────────────────────────────────────────────────────────────────────────────
+
+/** One shard of a stream, with its lineage. */
+export interface ShardInfo {
+  readonly shardId: string;
+  /** Parent shards (one after a split or rollover, two after a Kinesis merge). */
+  readonly parentShardIds: readonly string[];
+  readonly startingSequenceNumber: string | undefined;
+  /** Set once the shard is closed: no record will be written after it. */
+  readonly endingSequenceNumber: string | undefined;
+  /** Kinesis hash key range; DynamoDB Streams shards have none. */
+  readonly hashKeyRange?: { readonly startingHashKey: string; readonly endingHashKey: string };
+}
+
+/** Where a shard reader starts. */
+export type StartPosition =
+  | { readonly type: 'TRIM_HORIZON' }
+  | { readonly type: 'LATEST' }
+  | { readonly type: 'AT_TIMESTAMP'; readonly timestamp: Date }
+  | { readonly type: 'AT_SEQUENCE_NUMBER'; readonly sequenceNumber: string }
+  | {
+      readonly type: 'AFTER_SEQUENCE_NUMBER';
+      readonly sequenceNumber: string;
+      /** Inside a KPL aggregate: resume after this user record of the aggregate. */
+      readonly subSequenceNumber?: number | undefined;
+    };
+
+/** What one read of a shard returned. */
+export interface ShardReadResult {
+  readonly records: readonly ChangeRecord[];
+  /** How far behind the newest record of the shard the reader is, in ms, when known. */
+  readonly millisBehindLatest: number | undefined;
+  /** True when the shard is closed and every record was returned (SHARD_END). */
+  readonly shardEnded: boolean;
+  /** Children of an ended shard, when the service said (Kinesis ChildShards, CHILD_SHARDS filter). */
+  readonly childShardIds?: readonly string[] | undefined;
+}
+
+/** Reads one shard from a start position, one GetRecords page at a time. */
+export interface ShardIterator {
+  /** Reads the next page. Re-acquires expired iterators itself. */
+  next(signal?: AbortSignal): Promise<ShardReadResult>;
+}
+
+/**
+ * A stream made of shards: DynamoDB Streams or Kinesis. Both readers implement it, so the reader
+ * loop, the worker and the CLI work with either.
+ */
+export interface ShardSource {
+  readonly kind: SourceKind;
+  /** The stream's id (ARN), stable across restarts: part of lease and checkpoint keys. */
+  readonly streamId: string;
+  /** Every shard the service still lists, with lineage. */
+  listShards(signal?: AbortSignal): Promise<ShardInfo[]>;
+  /** Opens a shard at a position. */
+  openShard(shardId: string, from: StartPosition, signal?: AbortSignal): Promise<ShardIterator>;
+}
+
+// ─── Sinks ──────────────────────────────────────────────────────────────────────────────────
+
+/** Context handed to a sink with each batch. */
+export interface SinkContext {
+  readonly signal?: AbortSignal | undefined;
+  /** Attempt number of this batch (1 for the first write). */
+  readonly attempt: number;
+}
+
+/** The outcome of one record of a sink batch. */
+export type SinkRecordResult =
+  | { readonly status: 'ok' }
+  | { readonly status: 'failed'; readonly error: Error; readonly retriable: boolean };
+
+/**
+ * Where changes go. `write` applies a batch given in shard order and returns one result per
+ * record, in the same order; it throws only when the whole batch failed (network, auth).
+ *
+ * Within one write, a sink applies records of the same ordering key in the order given. A sink
+ * states in its README whether it is idempotent under replay; the ones Shardline ships are.
+ */
+export interface Sink {
+  /** A short name for logs and metrics (`opensearch`, `s3`, …). */
+  readonly name: string;
+  /** The most records `write` accepts at once; the pipeline splits larger batches. */
+  readonly maxBatchSize?: number;
+  write(records: readonly ChangeRecord[], context: SinkContext): Promise<SinkRecordResult[]>;
+  /** Writes what the sink buffers (S3 objects in progress). */
+  flush?(signal?: AbortSignal): Promise<void>;
+  /** Flushes and frees resources. */
+  close?(): Promise<void>;
+}
+
+// ─── Checkpoints and leases ─────────────────────────────────────────────────────────────────
+
+/** Checkpoint sentinels, as the KCL writes them. */
+export const CheckpointSentinel = {
+  TrimHorizon: 'TRIM_HORIZON',
+  Latest: 'LATEST',
+  ShardEnd: 'SHARD_END',
+} as const;
+/** One of {@link CheckpointSentinel}. */
+export type CheckpointSentinel = (typeof CheckpointSentinel)[keyof typeof CheckpointSentinel];
+
+/** A committed checkpoint: a position, or a sentinel. */
+export type Checkpoint = StreamPosition | CheckpointSentinel;
+
+/**
+ * Proof that the caller holds a lease, checked by the store on every write so that a worker
+ * that lost its lease cannot move the checkpoint (fencing).
+ */
+export interface LeaseToken {
+  readonly leaseKey: string;
+  readonly owner: string;
+  readonly leaseCounter: number;
+}
+
+/** Reads and commits checkpoints. */
+export interface CheckpointStore {
+  /** The checkpoint of a shard, or `undefined` when none was committed. */
+  getCheckpoint(streamId: string, shardId: string): Promise<Checkpoint | undefined>;
+  /**
+   * Commits a checkpoint. With a `lease`, the write is conditional on that owner and lease
+   * counter and throws `LeaseLostError` otherwise.
+   */
+  commitCheckpoint(
+    streamId: string,
+    shardId: string,
+    checkpoint: Checkpoint,
+    lease?: LeaseToken,
+  ): Promise<void>;
+}
+
+/** One lease: the right of one worker to read one shard. */
+export interface Lease {
+  readonly leaseKey: string;
+  readonly streamId: string;
+  readonly shardId: string;
+  readonly leaseOwner: string | undefined;
+  readonly leaseCounter: number;
+  readonly checkpoint: Checkpoint | undefined;
+  readonly ownerSwitchesSinceCheckpoint: number;
+  readonly parentShardIds: readonly string[];
+  readonly childShardIds: readonly string[];
+  readonly hashKeyRange?: { readonly startingHashKey: string; readonly endingHashKey: string };
+}
+
+/** Lease storage. Every write is conditional on the lease counter the caller last saw. */
+export interface LeaseStore extends CheckpointStore {
+  /** Every lease of the application. */
+  listLeases(): Promise<Lease[]>;
+  /** Creates a lease if it does not exist; returns false when it already did. */
+  createLeaseIfNotExists(
+    lease: Omit<Lease, 'leaseCounter' | 'leaseOwner' | 'ownerSwitchesSinceCheckpoint'>,
+  ): Promise<boolean>;
+  /** Takes a lease seen with `expectedCounter`; returns the new lease, or `undefined` if it moved. */
+  takeLease(leaseKey: string, owner: string, expectedCounter: number): Promise<Lease | undefined>;
+  /** Renews an owned lease; throws `LeaseLostError` when the counter or owner moved. */
+  renewLease(token: LeaseToken): Promise<LeaseToken>;
+  /** Gives a lease up so any worker may take it at once. */
+  releaseLease(token: LeaseToken): Promise<void>;
+  /** Deletes a lease (a finished shard whose children are done). */
+  deleteLease(leaseKey: string): Promise<void>;
+}
+
+// ─── Failure destinations ───────────────────────────────────────────────────────────────────
+
+/**
+ * A record that could not be applied, kept whole so it can be replayed. Unlike Lambda's own
+ * on-failure destinations, which carry only batch metadata, this carries the record itself.
+ */
+export interface FailedRecord {
+  /** The record as the source delivered it (`ChangeRecord.raw`), JSON-serializable. */
+  readonly record: unknown;
+  readonly source: SourceKind;
+  readonly streamId: string;
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+  readonly subSequenceNumber: number | undefined;
+  readonly orderingKey: string;
+  readonly error: { readonly name: string; readonly message: string; readonly retriable: boolean };
+  readonly attempts: number;
+  /** When the record was parked, ISO 8601. */
+  readonly failedAt: string;
+}
+
+/** Where records go when the retry policy gives up on them (SQS, SNS, S3, memory). */
+export interface FailureDestination {
+  readonly name: string;
+  send(records: readonly FailedRecord[], signal?: AbortSignal): Promise<void>;
+}
+
+/** A failure destination that can be read back, for `shardline replay`. */
+export interface ReplayableFailureDestination extends FailureDestination {
+  /** Reads parked records; `acknowledge` removes them once replayed. */
+  receive(options?: {
+    maxRecords?: number;
+    signal?: AbortSignal;
+  }): Promise<{ readonly failed: FailedRecord; acknowledge(): Promise<void> }[]>;
+}

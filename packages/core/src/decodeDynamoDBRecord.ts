@@ -1,0 +1,234 @@
+import type { AttributeValue } from './AttributeValue.js';
+import {
+  type ChangeEventName,
+  type ChangeRecord,
+  type Item,
+  type MarshalledItem,
+  SourceKind,
+  type StreamViewType,
+} from './ChangeRecord.js';
+import { DecodeError, type RecordLocation } from './errors.js';
+import { canonicalKey } from './orderingKey.js';
+import { unmarshallImage } from './unmarshallImage.js';
+
+/**
+ * A DynamoDB stream record as GetRecords (SDK v3: `ApproximateCreationDateTime` is a `Date`),
+ * a Lambda DynamoDB event (epoch seconds) or a "Kinesis Data Streams for DynamoDB" payload
+ * (epoch ms or µs, no `SequenceNumber`) delivers it.
+ */
+export interface DynamoDBStreamRecordLike {
+  eventID?: string;
+  eventName?: string;
+  eventSource?: string;
+  eventSourceARN?: string;
+  awsRegion?: string;
+  tableName?: string;
+  userIdentity?: {
+    type?: string;
+    principalId?: string;
+    PrincipalId?: string;
+    Type?: string;
+  } | null;
+  dynamodb?: {
+    ApproximateCreationDateTime?: Date | number | string;
+    Keys?: Record<string, AttributeValue>;
+    NewImage?: Record<string, AttributeValue>;
+    OldImage?: Record<string, AttributeValue>;
+    SequenceNumber?: string;
+    SizeBytes?: number;
+    StreamViewType?: string;
+  };
+}
+
+/** Where a DynamoDB-shaped record was read, and how to key it. */
+export interface DynamoDBDecodeContext {
+  readonly streamId: string;
+  readonly shardId: string;
+  /** The source kind. @default 'dynamodb-streams' */
+  readonly source?: SourceKind;
+  /** Overrides the record's own SequenceNumber (KDS-for-DynamoDB: the Kinesis sequence number). */
+  readonly sequenceNumber?: string;
+  readonly subSequenceNumber?: number;
+  /** Unit of a numeric ApproximateCreationDateTime. @default 's' (Lambda DynamoDB events) */
+  readonly creationTimeUnit?: 's' | 'ms' | 'us';
+  /** Gives each record a per-key version from its creation time (sources that reorder). */
+  readonly versionFromCreationTime?: boolean;
+  /** Overrides the ordering key (default: the canonical primary key). */
+  readonly orderingKey?: (record: ChangeRecord) => string;
+}
+
+const EVENT_NAMES = new Set(['INSERT', 'MODIFY', 'REMOVE']);
+const VIEW_TYPES = new Set(['KEYS_ONLY', 'NEW_IMAGE', 'OLD_IMAGE', 'NEW_AND_OLD_IMAGES']);
+
+/**
+ * Decodes one DynamoDB stream record into a {@link ChangeRecord}. Validates the envelope eagerly
+ * (event name, keys, sequence number) and decodes images lazily, on first access.
+ *
+ * @throws DecodeError naming the shard and sequence number when the record is malformed.
+ */
+export function decodeDynamoDBRecord(
+  raw: DynamoDBStreamRecordLike,
+  context: DynamoDBDecodeContext,
+): ChangeRecord {
+  return new DynamoDBChangeRecord(raw, context);
+}
+
+/** Table name from a DynamoDB table or stream ARN (`arn:…:table/NAME/stream/…`). */
+export function tableNameFromArn(arn: string | undefined): string | undefined {
+  if (!arn) return undefined;
+  const match = /:table\/([^/]+)/.exec(arn);
+  return match?.[1];
+}
+
+class DynamoDBChangeRecord implements ChangeRecord {
+  readonly source: SourceKind;
+  readonly streamId: string;
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+  readonly subSequenceNumber: number | undefined;
+  readonly orderingKey: string;
+  readonly eventId: string;
+  readonly eventName: ChangeEventName;
+  readonly tableName: string | undefined;
+  readonly marshalledKeys: MarshalledItem;
+  readonly streamViewType: StreamViewType | undefined;
+  readonly partitionKey: string | undefined = undefined;
+  readonly data: Uint8Array | undefined = undefined;
+  readonly approximateCreationTimeMs: number | undefined;
+  readonly version: bigint | undefined;
+  readonly sizeBytes: number;
+  readonly isTtlDelete: boolean;
+  readonly raw: DynamoDBStreamRecordLike;
+  #keys: Item | undefined;
+  #newImage: Item | null | undefined;
+  #oldImage: Item | null | undefined;
+
+  constructor(raw: DynamoDBStreamRecordLike, context: DynamoDBDecodeContext) {
+    const ddb = raw?.dynamodb;
+    const sequenceNumber = context.sequenceNumber ?? ddb?.SequenceNumber;
+    const location: RecordLocation = {
+      streamId: context.streamId,
+      shardId: context.shardId,
+      sequenceNumber,
+    };
+    if (!ddb || typeof ddb !== 'object')
+      throw new DecodeError('the record has no "dynamodb" field', location);
+    if (typeof sequenceNumber !== 'string' || !/^\d+$/.test(sequenceNumber)) {
+      throw new DecodeError(
+        `sequence number ${JSON.stringify(sequenceNumber)} is not a decimal string`,
+        location,
+      );
+    }
+    if (!EVENT_NAMES.has(raw.eventName as string)) {
+      throw new DecodeError(
+        `eventName ${JSON.stringify(raw.eventName)} is not INSERT, MODIFY or REMOVE`,
+        location,
+      );
+    }
+    if (!ddb.Keys || typeof ddb.Keys !== 'object' || Object.keys(ddb.Keys).length === 0) {
+      throw new DecodeError('the record has no Keys', location);
+    }
+    for (const [name, value] of Object.entries(ddb.Keys)) {
+      if (!value || (value.S === undefined && value.N === undefined && value.B === undefined)) {
+        throw new DecodeError(`key attribute "${name}" is not of type S, N or B`, location);
+      }
+    }
+    if (ddb.StreamViewType !== undefined && !VIEW_TYPES.has(ddb.StreamViewType)) {
+      throw new DecodeError(
+        `StreamViewType ${JSON.stringify(ddb.StreamViewType)} is unknown`,
+        location,
+      );
+    }
+    this.raw = raw;
+    this.source = context.source ?? SourceKind.DynamoDBStreams;
+    this.streamId = context.streamId;
+    this.shardId = context.shardId;
+    this.sequenceNumber = sequenceNumber;
+    this.subSequenceNumber = context.subSequenceNumber;
+    this.eventName = raw.eventName as ChangeEventName;
+    this.marshalledKeys = ddb.Keys;
+    this.streamViewType = ddb.StreamViewType as StreamViewType | undefined;
+    this.tableName = raw.tableName ?? tableNameFromArn(raw.eventSourceARN ?? context.streamId);
+    this.sizeBytes = ddb.SizeBytes ?? 0;
+    const principal = raw.userIdentity?.principalId ?? raw.userIdentity?.PrincipalId;
+    this.isTtlDelete = this.eventName === 'REMOVE' && principal === 'dynamodb.amazonaws.com';
+    const creationMicros = toMicros(
+      ddb.ApproximateCreationDateTime,
+      context.creationTimeUnit ?? 's',
+      location,
+    );
+    this.approximateCreationTimeMs =
+      creationMicros === undefined ? undefined : Number(creationMicros / 1000n);
+    this.version = context.versionFromCreationTime ? creationMicros : undefined;
+    const subSuffix =
+      context.subSequenceNumber === undefined ? '' : `:${context.subSequenceNumber}`;
+    this.eventId = raw.eventID ?? `${context.shardId}:${sequenceNumber}${subSuffix}`;
+    this.orderingKey = context.orderingKey ? context.orderingKey(this) : canonicalKey(ddb.Keys);
+  }
+
+  get keys(): Item {
+    this.#keys ??= unmarshallImage(this.marshalledKeys, this.#location());
+    return this.#keys;
+  }
+
+  get newImage(): Item | undefined {
+    if (this.#newImage === undefined) {
+      const image = this.raw.dynamodb?.NewImage;
+      this.#newImage = image ? unmarshallImage(image, this.#location()) : null;
+    }
+    return this.#newImage ?? undefined;
+  }
+
+  get oldImage(): Item | undefined {
+    if (this.#oldImage === undefined) {
+      const image = this.raw.dynamodb?.OldImage;
+      this.#oldImage = image ? unmarshallImage(image, this.#location()) : null;
+    }
+    return this.#oldImage ?? undefined;
+  }
+
+  /** Serializes the decoded view (images included), e.g. for logs when asked for. */
+  toJSON(): object {
+    return {
+      source: this.source,
+      streamId: this.streamId,
+      shardId: this.shardId,
+      sequenceNumber: this.sequenceNumber,
+      eventName: this.eventName,
+      orderingKey: this.orderingKey,
+      keys: this.keys,
+    };
+  }
+
+  #location(): RecordLocation {
+    return { streamId: this.streamId, shardId: this.shardId, sequenceNumber: this.sequenceNumber };
+  }
+}
+
+function toMicros(
+  value: Date | number | string | undefined,
+  unit: 's' | 'ms' | 'us',
+  location: RecordLocation,
+): bigint | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (value instanceof Date) return BigInt(value.getTime()) * 1000n;
+  const n = typeof value === 'string' ? Number(value) : value;
+  if (!Number.isFinite(n)) {
+    // SDK v2 and some tools serialize the time as an ISO string.
+    const parsed = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+    if (Number.isNaN(parsed))
+      throw new DecodeError(
+        `ApproximateCreationDateTime ${JSON.stringify(value)} is not a time`,
+        location,
+      );
+    return BigInt(parsed) * 1000n;
+  }
+  switch (unit) {
+    case 's':
+      return BigInt(Math.round(n * 1_000_000));
+    case 'ms':
+      return BigInt(Math.round(n * 1000));
+    case 'us':
+      return BigInt(Math.round(n));
+  }
+}

@@ -1,0 +1,123 @@
+import type { StreamPosition } from './sequenceNumbers.js';
+
+/**
+ * Every state change of a Shardline component, as a typed event. Metrics and logs subscribe to
+ * these; no state is conveyed only through log lines.
+ */
+export interface ShardlineEventMap {
+  'shard.discovered': { streamId: string; shardId: string; parentShardIds: readonly string[] };
+  'shard.started': { streamId: string; shardId: string; from: string };
+  'shard.ended': { streamId: string; shardId: string; lastSequenceNumber: string | undefined };
+  'shard.throttled': { streamId: string; shardId: string; delayMs: number; operation: string };
+  'shard.iteratorReacquired': {
+    streamId: string;
+    shardId: string;
+    afterSequenceNumber: string | undefined;
+    reason: string;
+  };
+  'shard.dataTrimmed': {
+    streamId: string;
+    shardId: string;
+    /** The last sequence number processed before the gap, if any. */
+    afterSequenceNumber: string | undefined;
+    /** The first sequence number still readable after the gap, if known. */
+    resumedAtSequenceNumber: string | undefined;
+    policy: 'skip-to-trim-horizon' | 'stop';
+  };
+  'records.fetched': {
+    streamId: string;
+    shardId: string;
+    count: number;
+    bytes: number;
+    millisBehindLatest: number | undefined;
+  };
+  'batch.processed': {
+    shardId: string;
+    records: number;
+    succeeded: number;
+    failed: number;
+    parked: number;
+    blocked: number;
+    durationMs: number;
+  };
+  'record.retried': {
+    shardId: string;
+    sequenceNumber: string;
+    attempt: number;
+    delayMs: number;
+    error: Error;
+  };
+  'record.parked': {
+    shardId: string;
+    sequenceNumber: string;
+    orderingKey: string;
+    attempts: number;
+    error: Error;
+  };
+  'record.failed': {
+    shardId: string;
+    sequenceNumber: string;
+    orderingKey: string;
+    attempts: number;
+    error: Error;
+  };
+  'record.duplicate': { shardId: string; sequenceNumber: string; reason: 'seen' | 'stale' };
+  'checkpoint.resolved': { shardId: string; position: StreamPosition };
+  'checkpoint.committed': {
+    streamId: string;
+    shardId: string;
+    position: StreamPosition | 'SHARD_END';
+  };
+  'lease.acquired': { leaseKey: string; owner: string; stolenFrom: string | undefined };
+  'lease.renewed': { leaseKey: string; owner: string };
+  'lease.lost': { leaseKey: string; owner: string; reason: string };
+  'lease.released': { leaseKey: string; owner: string };
+}
+
+/** The name of a Shardline event. */
+export type ShardlineEventName = keyof ShardlineEventMap;
+
+/** A listener of one event type. */
+export type ShardlineListener<K extends ShardlineEventName> = (event: ShardlineEventMap[K]) => void;
+
+/**
+ * A small typed event emitter. Listener errors are caught and reported to `onListenerError` so a
+ * broken subscriber never breaks the stream.
+ */
+export class EventBus {
+  readonly #listeners = new Map<ShardlineEventName, Set<(event: never) => void>>();
+  readonly #onListenerError: (error: unknown) => void;
+
+  constructor(onListenerError: (error: unknown) => void = () => {}) {
+    this.#onListenerError = onListenerError;
+  }
+
+  /** Subscribes; returns a function that unsubscribes. */
+  on<K extends ShardlineEventName>(type: K, listener: ShardlineListener<K>): () => void {
+    let set = this.#listeners.get(type);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(type, set);
+    }
+    set.add(listener as (event: never) => void);
+    return () => set.delete(listener as (event: never) => void);
+  }
+
+  /** Whether anyone listens to `type` (lets hot paths skip building an event). */
+  has(type: ShardlineEventName): boolean {
+    return (this.#listeners.get(type)?.size ?? 0) > 0;
+  }
+
+  /** Delivers `event` to every listener of `type`, synchronously. */
+  emit<K extends ShardlineEventName>(type: K, event: ShardlineEventMap[K]): void {
+    const set = this.#listeners.get(type);
+    if (!set) return;
+    for (const listener of set) {
+      try {
+        (listener as ShardlineListener<K>)(event);
+      } catch (error) {
+        this.#onListenerError(error);
+      }
+    }
+  }
+}

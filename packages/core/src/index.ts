@@ -1,0 +1,111 @@
+export type { AttributeValue } from './AttributeValue.js';
+export {
+  BatchProcessor,
+  type BatchProcessorOptions,
+  type BatchResult,
+  type HandlerContext,
+  type KeyBatchHandler,
+  type ProcessOptions,
+  processBatch,
+  type RecordHandler,
+  toFailedRecord,
+} from './BatchProcessor.js';
+export {
+  ChangeEventName,
+  type ChangeRecord,
+  type Item,
+  type MarshalledItem,
+  SourceKind,
+  StreamViewType,
+} from './ChangeRecord.js';
+export {
+  CheckpointTracker,
+  type CheckpointTrackerOptions,
+  type CommitCheckpoint,
+  DEFAULT_COMMIT_EVERY_RECORDS,
+  DEFAULT_COMMIT_INTERVAL_MS,
+} from './CheckpointTracker.js';
+export {
+  type Checkpoint,
+  CheckpointSentinel,
+  type CheckpointStore,
+  type FailedRecord,
+  type FailureDestination,
+  type Lease,
+  type LeaseStore,
+  type LeaseToken,
+  type ReplayableFailureDestination,
+  type ShardInfo,
+  type ShardIterator,
+  type ShardReadResult,
+  type ShardSource,
+  type Sink,
+  type SinkContext,
+  type SinkRecordResult,
+  type StartPosition,
+} from './contracts.js';
+export {
+  DEFAULT_MAX_EVENT_IDS,
+  DEFAULT_MAX_KEY_VERSIONS,
+  Deduper,
+  type DeduperOptions,
+  type DuplicateReason,
+} from './Deduper.js';
+export {
+  type DynamoDBDecodeContext,
+  type DynamoDBStreamRecordLike,
+  decodeDynamoDBRecord,
+  tableNameFromArn,
+} from './decodeDynamoDBRecord.js';
+export {
+  BlockedByEarlierFailureError,
+  ConfigurationError,
+  DataTrimmedError,
+  DecodeError,
+  errorMessage,
+  isRetriable,
+  LeaseLostError,
+  type RecordLocation,
+  RetriesExhaustedError,
+  ShardlineError,
+  type ShardlineErrorOptions,
+  type SinkRecordFailure,
+  SinkWriteError,
+  toError,
+} from './errors.js';
+export {
+  EventBus,
+  type ShardlineEventMap,
+  type ShardlineEventName,
+  type ShardlineListener,
+} from './events.js';
+export {
+  type FailureDestinationMemory,
+  InMemoryFailureDestination,
+} from './InMemoryFailureDestination.js';
+export {
+  DEFAULT_DISPATCH_CONCURRENCY,
+  groupByKey,
+  type Keyed,
+  KeyedDispatcher,
+  type KeyedDispatcherOptions,
+  type RunRecord,
+} from './KeyedDispatcher.js';
+export { consoleWarningLogger, type Logger, silentLogger } from './Logger.js';
+export { InMemoryMetrics, type MetricLabels, type Metrics, noopMetrics } from './metrics.js';
+export { canonicalKey } from './orderingKey.js';
+export { isDone, OutcomeStatus, type RecordOutcome, SUCCEEDED } from './RecordOutcome.js';
+export {
+  DEFAULT_RETRY,
+  ExhaustedAction,
+  RetryPolicy,
+  type RetryPolicyOptions,
+  sleep,
+} from './RetryPolicy.js';
+export {
+  comparePositions,
+  compareSequenceNumbers,
+  padSequenceNumber,
+  type StreamPosition,
+} from './sequenceNumbers.js';
+export { convertNumber, unmarshallImage } from './unmarshallImage.js';
