@@ -189,6 +189,7 @@ export class BatchProcessor {
     const run = (record: ChangeRecord): RecordOutcome | Promise<RecordOutcome> => {
       if (deadline !== undefined && Date.now() >= deadline)
         return { status: 'blocked', reason: 'deadline' };
+      if (record.decodeError) return this.#exhausted(record, record.decodeError, 1, options);
       if (deduper) {
         const reason = deduper.check(record);
         if (reason) return this.#duplicate(record, reason);
@@ -249,6 +250,22 @@ export class BatchProcessor {
       }
       const live: number[] = [];
       for (let i = 0; i < group.length; i++) {
+        const undecodable = group[i]!.decodeError;
+        if (undecodable) {
+          // Per-key order: nothing after an undecodable record of this key runs in this batch.
+          outcomes[i] = await this.#exhausted(group[i]!, undecodable, 1, options);
+          if (outcomes[i]!.status === 'failed') {
+            for (let j = i + 1; j < group.length; j++) {
+              outcomes[j] = {
+                status: 'blocked',
+                reason: 'key-failed',
+                blockedBy: group[i]!.sequenceNumber,
+              };
+            }
+            break;
+          }
+          continue;
+        }
         const reason = this.#deduper?.check(group[i]!);
         if (reason) outcomes[i] = this.#duplicate(group[i]!, reason);
         else live.push(i);
@@ -296,6 +313,10 @@ export class BatchProcessor {
     const newestInBatch = new Map<string, bigint>();
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
+      if (record.decodeError) {
+        outcomes[i] = await this.#exhausted(record, record.decodeError, 1, options);
+        continue;
+      }
       let reason = this.#deduper?.check(record);
       if (!reason && this.#deduper) {
         if (seenInBatch.has(record.eventId)) reason = 'seen';

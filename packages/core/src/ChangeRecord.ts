@@ -1,4 +1,5 @@
 import type { AttributeValue } from './AttributeValue.js';
+import type { DecodeError } from './errors.js';
 
 /** Where a {@link ChangeRecord} came from. */
 export const SourceKind = {
@@ -96,4 +97,10 @@ export interface ChangeRecord {
   readonly isTtlDelete: boolean;
   /** The record exactly as the source delivered it. */
   readonly raw: unknown;
+  /**
+   * Set when the record could not be decoded. The pipeline never runs such a record: it fails
+   * at once (not retriable) and is parked in the failure destination or blocks its key, per the
+   * retry policy, so bad input is never lost and never crashes the batch.
+   */
+  readonly decodeError?: DecodeError | undefined;
 }

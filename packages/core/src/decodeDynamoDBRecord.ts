@@ -7,8 +7,9 @@ import {
   SourceKind,
   type StreamViewType,
 } from './ChangeRecord.js';
-import { DecodeError, type RecordLocation } from './errors.js';
+import { DecodeError, errorMessage, type RecordLocation } from './errors.js';
 import { canonicalKey } from './orderingKey.js';
+import { undecodableRecord } from './undecodableRecord.js';
 import { unmarshallImage } from './unmarshallImage.js';
 
 /**
@@ -71,6 +72,44 @@ export function decodeDynamoDBRecord(
   context: DynamoDBDecodeContext,
 ): ChangeRecord {
   return new DynamoDBChangeRecord(raw, context);
+}
+
+/**
+ * Like {@link decodeDynamoDBRecord}, but never throws: a malformed record comes back as a
+ * record carrying its `decodeError`, for the pipeline to park with the reason.
+ */
+export function decodeDynamoDBRecordSafely(
+  raw: DynamoDBStreamRecordLike,
+  context: DynamoDBDecodeContext,
+): ChangeRecord {
+  try {
+    return new DynamoDBChangeRecord(raw, context);
+  } catch (error) {
+    const sequenceNumber = context.sequenceNumber ?? raw?.dynamodb?.SequenceNumber ?? '0';
+    const location = { streamId: context.streamId, shardId: context.shardId, sequenceNumber };
+    const decodeError =
+      error instanceof DecodeError
+        ? error
+        : new DecodeError(errorMessage(error), location, { cause: error });
+    let orderingKey: string | undefined;
+    try {
+      if (raw?.dynamodb?.Keys) orderingKey = canonicalKey(raw.dynamodb.Keys);
+    } catch {
+      orderingKey = undefined;
+    }
+    return undecodableRecord(
+      raw,
+      {
+        source: context.source ?? SourceKind.DynamoDBStreams,
+        streamId: context.streamId,
+        shardId: context.shardId,
+        sequenceNumber: /^\d+$/.test(sequenceNumber) ? sequenceNumber : '0',
+        subSequenceNumber: context.subSequenceNumber,
+        orderingKey,
+      },
+      decodeError,
+    );
+  }
 }
 
 /** Table name from a DynamoDB table or stream ARN (`arn:…:table/NAME/stream/…`). */

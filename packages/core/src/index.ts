@@ -55,6 +55,7 @@ export {
   type DynamoDBDecodeContext,
   type DynamoDBStreamRecordLike,
   decodeDynamoDBRecord,
+  decodeDynamoDBRecordSafely,
   tableNameFromArn,
 } from './decodeDynamoDBRecord.js';
 export {
@@ -103,9 +104,16 @@ export {
   sleep,
 } from './RetryPolicy.js';
 export {
+  DEFAULT_SHARD_CONSUMER,
+  ShardConsumer,
+  type ShardConsumerOptions,
+  type ShardConsumerResult,
+} from './ShardConsumer.js';
+export {
   comparePositions,
   compareSequenceNumbers,
   padSequenceNumber,
   type StreamPosition,
 } from './sequenceNumbers.js';
+export { type UndecodableRecordContext, undecodableRecord } from './undecodableRecord.js';
 export { convertNumber, unmarshallImage } from './unmarshallImage.js';

@@ -1,0 +1,339 @@
+import type { BatchProcessor } from './BatchProcessor.js';
+import type { ChangeRecord } from './ChangeRecord.js';
+import { CheckpointTracker, type CommitCheckpoint } from './CheckpointTracker.js';
+import type { ShardReadResult, ShardSource, StartPosition } from './contracts.js';
+import { ConfigurationError, isRetriable, LeaseLostError, toError } from './errors.js';
+import type { EventBus } from './events.js';
+import { type Logger, silentLogger } from './Logger.js';
+import { type Metrics, noopMetrics } from './metrics.js';
+import { isDone } from './RecordOutcome.js';
+import { sleep } from './RetryPolicy.js';
+
+/** Options of a {@link ShardConsumer}. */
+export interface ShardConsumerOptions {
+  readonly source: ShardSource;
+  readonly shardId: string;
+  /** Where reading starts: the checkpoint (AFTER_SEQUENCE_NUMBER), or TRIM_HORIZON / LATEST. */
+  readonly from: StartPosition;
+  readonly processor: BatchProcessor;
+  /** Writes checkpoints (lease-fenced in the worker). Without it nothing is committed. */
+  readonly commit?: CommitCheckpoint;
+  /** Commit after this many records. @default 1000 */
+  readonly commitEveryRecords?: number;
+  /** Commit after this long, in ms. @default 5000 */
+  readonly commitIntervalMs?: number;
+  /**
+   * Least time between two reads of the shard, in ms: caps calls per second per shard
+   * (Kinesis allows 5 GetRecords/s per shard, shared by all consumers). @default 200
+   */
+  readonly minReadIntervalMs?: number;
+  /** Wait after the first empty read, in ms; doubles per empty read up to `maxIdleDelayMs`. @default 250 */
+  readonly idleDelayMs?: number;
+  /** Longest wait between reads of an idle shard, in ms. @default 2000 */
+  readonly maxIdleDelayMs?: number;
+  /** First backoff after a throttling error, in ms (full jitter, doubling). @default 250 */
+  readonly throttleBaseDelayMs?: number;
+  /** Longest backoff after throttling or a failed batch, in ms. @default 10_000 */
+  readonly maxBackoffMs?: number;
+  /**
+   * Read the next page while the current one is processed. Memory stays bounded by two pages
+   * per shard (GetRecords' own page limit); no read starts while both are held. @default true
+   */
+  readonly prefetch?: boolean;
+  readonly events?: EventBus;
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
+}
+
+/** Defaults of {@link ShardConsumer}. */
+export const DEFAULT_SHARD_CONSUMER = {
+  minReadIntervalMs: 200,
+  idleDelayMs: 250,
+  maxIdleDelayMs: 2000,
+  throttleBaseDelayMs: 250,
+  maxBackoffMs: 10_000,
+  prefetch: true,
+} as const;
+
+/** How a consumer run ended. */
+export interface ShardConsumerResult {
+  /** True when the shard reached SHARD_END and every record of it is done (SHARD_END committed). */
+  readonly ended: boolean;
+  /** Children announced at shard end, when the service said. */
+  readonly childShardIds: readonly string[];
+  /** The last record that is done. */
+  readonly lastSequenceNumber: string | undefined;
+  /** Records read in this run. */
+  readonly recordsRead: number;
+}
+
+/**
+ * The reader loop of one shard, shared by every source and runtime: read a page, process it
+ * (dedup, keyed dispatch, retries, parking), track and commit the checkpoint, and repeat until
+ * SHARD_END or until stopped.
+ *
+ * - A page whose records are not all done is retried (unfinished records only, with backoff)
+ *   until they are done or the consumer is stopped: a failing batch is never skipped (KCL's
+ *   issue #10 is exactly that skip). The checkpoint never passes an unfinished record.
+ * - Reads are paced (`minReadIntervalMs`), idle shards are polled slowly, busy or lagging ones
+ *   at once, and throttling backs off with full jitter.
+ * - On stop (`signal`), the page in hand is finished, the checkpoint committed, and `run` returns.
+ * - A `LeaseLostError` from a commit stops the loop at once and is rethrown.
+ */
+export class ShardConsumer {
+  readonly #options: ShardConsumerOptions;
+  readonly #tracker: CheckpointTracker;
+  readonly #events: EventBus | undefined;
+  readonly #metrics: Metrics;
+  readonly #log: Logger;
+  #lastReadAt = 0;
+  #idleDelayMs = 0;
+
+  constructor(options: ShardConsumerOptions) {
+    for (const name of [
+      'minReadIntervalMs',
+      'idleDelayMs',
+      'maxIdleDelayMs',
+      'throttleBaseDelayMs',
+      'maxBackoffMs',
+    ] as const) {
+      const value = options[name];
+      if (value !== undefined && !(value >= 0)) {
+        throw new ConfigurationError(`${name} must be 0 or more (ms), got ${String(value)}.`);
+      }
+    }
+    this.#options = options;
+    this.#tracker = new CheckpointTracker({
+      ...(options.commit ? { commit: options.commit } : {}),
+      ...(options.commitEveryRecords !== undefined
+        ? { commitEveryRecords: options.commitEveryRecords }
+        : {}),
+      ...(options.commitIntervalMs !== undefined
+        ? { commitIntervalMs: options.commitIntervalMs }
+        : {}),
+    });
+    this.#events = options.events;
+    this.#metrics = options.metrics ?? noopMetrics;
+    this.#log = (options.logger ?? silentLogger).child({ shardId: options.shardId });
+  }
+
+  /** The checkpoint tracker of this shard (resolved and committed positions). */
+  get tracker(): CheckpointTracker {
+    return this.#tracker;
+  }
+
+  /** Reads and processes until SHARD_END or until `signal` aborts. */
+  async run(signal?: AbortSignal): Promise<ShardConsumerResult> {
+    const { source, shardId, from } = this.#options;
+    const prefetch = this.#options.prefetch ?? DEFAULT_SHARD_CONSUMER.prefetch;
+    this.#events?.emit('shard.started', {
+      streamId: source.streamId,
+      shardId,
+      from: describeStart(from),
+    });
+    this.#log.info(
+      { streamId: source.streamId, from: describeStart(from) },
+      'shard consumer started',
+    );
+    const iterator = await source.openShard(shardId, from, signal);
+    let recordsRead = 0;
+    let lastDone: string | undefined;
+    const read = () => this.#read(() => iterator.next(signal), signal);
+    let pending: Promise<ShardReadResult | undefined> | undefined = read();
+    try {
+      while (pending) {
+        const page = await pending;
+        pending = undefined;
+        if (!page) break; // stopped while reading
+        if (prefetch && !page.shardEnded && !signal?.aborted) pending = read();
+        recordsRead += page.records.length;
+        if (page.records.length > 0) {
+          const done = await this.#processUntilDone(page.records, signal);
+          if (done === undefined) break; // stopped with records unfinished
+          lastDone = done;
+          await this.#tracker.maybeCommit();
+        }
+        if (page.shardEnded) {
+          await this.#tracker.commit();
+          await this.#tracker.commitSentinel('SHARD_END');
+          this.#events?.emit('checkpoint.committed', {
+            streamId: source.streamId,
+            shardId,
+            position: 'SHARD_END',
+          });
+          this.#events?.emit('shard.ended', {
+            streamId: source.streamId,
+            shardId,
+            lastSequenceNumber: lastDone,
+          });
+          this.#log.info(
+            { lastSequenceNumber: lastDone, childShardIds: page.childShardIds },
+            'shard ended',
+          );
+          return {
+            ended: true,
+            childShardIds: page.childShardIds ?? [],
+            lastSequenceNumber: lastDone,
+            recordsRead,
+          };
+        }
+        if (!pending && !signal?.aborted) pending = read();
+      }
+      await this.#commit();
+      return { ended: false, childShardIds: [], lastSequenceNumber: lastDone, recordsRead };
+    } catch (error) {
+      // Let a prefetch in flight settle so nothing runs after we return.
+      await pending?.catch(() => undefined);
+      if (!(error instanceof LeaseLostError)) await this.#commit().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async #commit(): Promise<void> {
+    const before = this.#tracker.committed;
+    await this.#tracker.commit();
+    const after = this.#tracker.committed;
+    if (after !== before && after !== undefined && typeof after !== 'string') {
+      this.#events?.emit('checkpoint.committed', {
+        streamId: this.#options.source.streamId,
+        shardId: this.#options.shardId,
+        position: after,
+      });
+    }
+  }
+
+  /**
+   * Processes a page; retries its unfinished records until all are done. Returns the last
+   * sequence number, or `undefined` when stopped before everything was done.
+   */
+  async #processUntilDone(records: readonly ChangeRecord[], signal: AbortSignal | undefined) {
+    const tickets = records.map((r) => this.#tracker.register(r));
+    let remaining = records.map((_, i) => i);
+    for (let round = 1; ; round++) {
+      const batch = remaining.map((i) => records[i]!);
+      const result = await this.#options.processor.process(batch, signal ? { signal } : {});
+      const next: number[] = [];
+      for (let j = 0; j < batch.length; j++) {
+        if (isDone(result.outcomes[j])) this.#tracker.markDone(tickets[remaining[j]!]!);
+        else next.push(remaining[j]!);
+      }
+      if (next.length === 0) return records[records.length - 1]!.sequenceNumber;
+      const first = records[next[0]!]!;
+      const delayMs = this.#backoff(
+        round,
+        this.#options.throttleBaseDelayMs ?? DEFAULT_SHARD_CONSUMER.throttleBaseDelayMs,
+      );
+      this.#log.error(
+        {
+          sequenceNumber: first.sequenceNumber,
+          orderingKey: first.orderingKey,
+          unfinished: next.length,
+          round,
+          delayMs,
+        },
+        'records not done after the retry policy; the shard waits and tries them again (nothing is skipped)',
+      );
+      this.#metrics.increment('batch_retries_total', 1, { shard: this.#options.shardId });
+      await this.#commit();
+      if (signal?.aborted) return undefined;
+      try {
+        await sleep(delayMs, signal);
+      } catch {
+        return undefined;
+      }
+      remaining = next;
+    }
+  }
+
+  /** One paced read, with backoff on throttling and retriable errors. `undefined` when stopped. */
+  async #read(
+    call: () => Promise<ShardReadResult>,
+    signal: AbortSignal | undefined,
+  ): Promise<ShardReadResult | undefined> {
+    const { source, shardId } = this.#options;
+    const minInterval = this.#options.minReadIntervalMs ?? DEFAULT_SHARD_CONSUMER.minReadIntervalMs;
+    for (let attempt = 1; ; attempt++) {
+      const wait = Math.max(this.#idleDelayMs, this.#lastReadAt + minInterval - Date.now());
+      try {
+        if (wait > 0) await sleep(wait, signal);
+      } catch {
+        return undefined;
+      }
+      if (signal?.aborted) return undefined;
+      this.#lastReadAt = Date.now();
+      try {
+        const page = await call();
+        this.#afterRead(page);
+        return page;
+      } catch (error) {
+        if (signal?.aborted) return undefined;
+        if (!isRetriable(error)) throw error;
+        const delayMs = this.#backoff(
+          attempt,
+          this.#options.throttleBaseDelayMs ?? DEFAULT_SHARD_CONSUMER.throttleBaseDelayMs,
+        );
+        const operation = (error as { name?: string }).name ?? 'GetRecords';
+        this.#events?.emit('shard.throttled', {
+          streamId: source.streamId,
+          shardId,
+          delayMs,
+          operation,
+        });
+        this.#metrics.increment('read_throttled_total', 1, { shard: shardId });
+        this.#log.warn(
+          { err: toError(error), attempt, delayMs },
+          'shard read failed with a retriable error; backing off',
+        );
+        try {
+          await sleep(delayMs, signal);
+        } catch {
+          return undefined;
+        }
+      }
+    }
+  }
+
+  #afterRead(page: ShardReadResult): void {
+    const { source, shardId } = this.#options;
+    const base = this.#options.idleDelayMs ?? DEFAULT_SHARD_CONSUMER.idleDelayMs;
+    const max = this.#options.maxIdleDelayMs ?? DEFAULT_SHARD_CONSUMER.maxIdleDelayMs;
+    // Adaptive pacing: an empty shard is polled slowly, a busy or lagging one at once.
+    if (page.records.length === 0 && !page.shardEnded) {
+      this.#idleDelayMs = this.#idleDelayMs === 0 ? base : Math.min(max, this.#idleDelayMs * 2);
+    } else {
+      this.#idleDelayMs = 0;
+    }
+    if (page.millisBehindLatest !== undefined) {
+      this.#metrics.gauge('iterator_age_ms', page.millisBehindLatest, { shard: shardId });
+    }
+    if (page.records.length > 0) {
+      let bytes = 0;
+      for (const r of page.records) bytes += r.sizeBytes;
+      this.#metrics.increment('records_read_total', page.records.length, { shard: shardId });
+      this.#events?.emit('records.fetched', {
+        streamId: source.streamId,
+        shardId,
+        count: page.records.length,
+        bytes,
+        millisBehindLatest: page.millisBehindLatest,
+      });
+    }
+  }
+
+  #backoff(attempt: number, base: number): number {
+    const max = this.#options.maxBackoffMs ?? DEFAULT_SHARD_CONSUMER.maxBackoffMs;
+    return Math.floor(Math.random() * Math.min(max, base * 2 ** (attempt - 1)));
+  }
+}
+
+function describeStart(from: StartPosition): string {
+  switch (from.type) {
+    case 'AFTER_SEQUENCE_NUMBER':
+    case 'AT_SEQUENCE_NUMBER':
+      return `${from.type}:${from.sequenceNumber}${'subSequenceNumber' in from && from.subSequenceNumber !== undefined ? `:${from.subSequenceNumber}` : ''}`;
+    case 'AT_TIMESTAMP':
+      return `AT_TIMESTAMP:${from.timestamp.toISOString()}`;
+    default:
+      return from.type;
+  }
+}
