@@ -1,0 +1,10 @@
+import type { Command } from 'commander';
+import type { Wrap } from '../program.js';
+import { registerDescribe } from './describe.js';
+import { registerTail } from './tail.js';
+
+/** Adds every command to the program. */
+export function registerCommands(program: Command, wrap: Wrap): void {
+  registerDescribe(program, wrap);
+  registerTail(program, wrap);
+}
