@@ -114,6 +114,7 @@ export {
   type ShardConsumerOptions,
   type ShardConsumerResult,
 } from './ShardConsumer.js';
+export { type IsShardFinished, readyShards, ShardGraph } from './ShardLineage.js';
 export {
   comparePositions,
   compareSequenceNumbers,
