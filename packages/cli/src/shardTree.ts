@@ -1,4 +1,4 @@
-import { compareSequenceNumbers, type ShardInfo } from '@shardline/core';
+import { compareSequenceNumbers, ShardGraph, type ShardInfo } from '@shardline/core';
 
 /** A shard placed in its lineage tree. */
 export interface ShardNode {
@@ -20,6 +20,7 @@ export interface ShardNode {
  * parents have been trimmed from the stream is a root.
  */
 export function shardTree(shards: readonly ShardInfo[]): ShardNode[] {
+  const graph = new ShardGraph(shards);
   const byId = new Map(shards.map((s) => [s.shardId, s]));
   const children = new Map<string, ShardInfo[]>();
   const roots: ShardInfo[] = [];
@@ -37,7 +38,7 @@ export function shardTree(shards: readonly ShardInfo[]): ShardNode[] {
     out.push({
       shard,
       depth,
-      closed: shard.endingSequenceNumber !== undefined,
+      closed: graph.isClosed(shard.shardId),
       otherParentIds: shard.parentShardIds.filter((id) => id !== placedUnder && byId.has(id)),
       isLastSibling: isLast,
       ancestorsLast,

@@ -3,6 +3,7 @@ import {
   type ChangeRecord,
   errorMessage,
   ShardConsumer,
+  ShardGraph,
   type ShardInfo,
   type ShardSource,
   type StartPosition,
@@ -149,17 +150,19 @@ export async function followShards(
     );
   };
   while (!signal.aborted && failure === undefined) {
-    const shards = await source.listShards(signal);
-    const listed = new Set(shards.map((s) => s.shardId));
-    for (const shard of shards) {
-      if (started.has(shard.shardId) || finished.has(shard.shardId)) continue;
-      if (first && start === 'LATEST') {
-        if (shard.endingSequenceNumber !== undefined) finished.add(shard.shardId);
+    const graph = new ShardGraph(await source.listShards(signal));
+    if (first && start === 'LATEST') {
+      // Reading from LATEST: only the open leaves matter; their ancestors hold history only.
+      const leaves = new Set(graph.leaves().map((s) => s.shardId));
+      for (const shard of graph.shards()) {
+        if (!leaves.has(shard.shardId) || graph.isClosed(shard.shardId))
+          finished.add(shard.shardId);
         else launch(shard, { type: 'LATEST' });
-        continue;
       }
-      const ready = shard.parentShardIds.every((p) => !listed.has(p) || finished.has(p));
-      if (ready) launch(shard, { type: 'TRIM_HORIZON' });
+    } else {
+      for (const shard of graph.readyShards((id) => finished.has(id))) {
+        if (!started.has(shard.shardId)) launch(shard, { type: 'TRIM_HORIZON' });
+      }
     }
     first = false;
     try {

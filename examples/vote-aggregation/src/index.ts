@@ -1,0 +1,14 @@
+export {
+  DEFAULT_VOTE_AGGREGATION_CONFIG,
+  readVoteAggregationConfig,
+  type VoteAggregationConfig,
+} from './config.js';
+export {
+  createVoteTables,
+  DEFAULT_VOTE_TABLE_NAMES,
+  type VoteTableNames,
+  voteSummaryTableDefinition,
+  votesTableDefinition,
+} from './tables.js';
+export { countVotesByScan, readSummary, sameTally, type Tally } from './tally.js';
+export { createVoteSummarySink, type VoteSummarySinkOptions } from './voteSummarySink.js';
