@@ -68,7 +68,7 @@ describe('decodeDynamoDBRecord', () => {
     });
     expect(record.keys).toEqual({ Id: 101 });
     expect(record.oldImage).toEqual({ Id: 101, Message: 'New item!' });
-    expect(record.orderingKey).toBe('[["Id","N","101"]]');
+    expect(record.orderingKey).toBe('Id=N:101');
   });
 
   it('decodes sets, binary, nested maps and lists', () => {
@@ -169,6 +169,6 @@ describe('decodeDynamoDBRecord', () => {
     const record = decodeDynamoDBRecordSafely(sample({}, { eventName: 'UPSERT' }), context);
     expect(record.decodeError).toBeInstanceOf(DecodeError);
     expect(record.sequenceNumber).toBe('222');
-    expect(record.orderingKey).toBe('[["Id","N","101"]]');
+    expect(record.orderingKey).toBe('Id=N:101');
   });
 });

@@ -60,5 +60,17 @@ describe('canonicalKey', () => {
     expect(canonicalKey({ id: { B: 'AAE=' } })).toBe(
       canonicalKey({ id: { B: Uint8Array.of(0, 1) } }),
     );
+    expect(canonicalKey({ UserID: { S: 'u1' } })).toBe('UserID=S:u1');
+    expect(canonicalKey({ sk: { N: '7' }, pk: { S: 'user#1' } })).toBe('pk=S6:user#1,sk=N1:7');
+  });
+
+  it('keeps composite keys apart whatever their values contain', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.string(), fc.string(), (a, b, c, d) => {
+        const left = canonicalKey({ pk: { S: a }, sk: { S: b } });
+        const right = canonicalKey({ pk: { S: c }, sk: { S: d } });
+        expect(left === right).toBe(a === c && b === d);
+      }),
+    );
   });
 });
