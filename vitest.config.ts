@@ -56,11 +56,12 @@ export default defineConfig({
       ...packageProjects('examples'),
       {
         extends: true as const,
-        test: { name: 'e2e', root: 'test', include: ['**/*.test.ts'], exclude: ['bench/**'] },
-      },
-      {
-        extends: true as const,
-        test: { name: 'bench', root: 'test/bench', include: ['**/*.bench.ts'] },
+        test: {
+          name: 'e2e',
+          root: 'test',
+          include: ['**/*.test.ts'],
+          exclude: ['bench/**', 'fixtures/**'],
+        },
       },
     ],
   },

@@ -121,7 +121,8 @@ export class BatchProcessor {
     options: ProcessOptions = {},
   ): Promise<BatchResult> {
     const started = Date.now();
-    const tickets = options.tracker ? records.map((r) => options.tracker!.register(r)) : undefined;
+    const tracker = options.tracker;
+    const firstTicket = tracker ? tracker.registerBatch(records) : 0;
     let outcomes: RecordOutcome[];
     if (this.#sink) outcomes = await this.#processWithSink(this.#sink, records, options);
     else if (this.#keyBatchHandler)
@@ -136,7 +137,7 @@ export class BatchProcessor {
     let firstNotDone = -1;
     for (let i = 0; i < outcomes.length; i++) {
       const outcome = outcomes[i]!;
-      if (isDone(outcome)) tickets && options.tracker!.markDone(tickets[i]!);
+      if (isDone(outcome)) tracker?.markDone(firstTicket + i);
       else if (firstNotDone === -1) firstNotDone = i;
       switch (outcome.status) {
         case 'succeeded':

@@ -76,6 +76,19 @@ export class CheckpointTracker {
     return this.#base + this.#positions.length - 1;
   }
 
+  /**
+   * Registers the records of a batch (in shard order) at once; returns the first ticket. The
+   * tickets of the batch are that number plus each record's index.
+   */
+  registerBatch(positions: readonly StreamPosition[]): number {
+    const first = this.#base + this.#positions.length;
+    for (let i = 0; i < positions.length; i++) {
+      this.#positions.push(positions[i]);
+      this.#done.push(false);
+    }
+    return first;
+  }
+
   /** Marks a registered record done (succeeded, duplicate or parked). */
   markDone(ticket: number): void {
     const index = ticket - this.#base;

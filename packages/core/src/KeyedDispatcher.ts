@@ -62,32 +62,53 @@ export class KeyedDispatcher {
   ): Promise<RecordOutcome[]> {
     const outcomes = new Array<RecordOutcome>(records.length);
     const chains = groupByKey(records);
-    const runChain = async (indexes: number[]): Promise<void> => {
-      for (let i = 0; i < indexes.length; i++) {
-        const index = indexes[i]!;
-        const record = records[index]!;
+    /** Records an outcome; returns false when the chain must stop. */
+    const settle = (indexes: number[], i: number, outcome: RecordOutcome): boolean => {
+      outcomes[indexes[i]!] = outcome;
+      if (outcome.status !== 'failed') return true;
+      blockRest(outcomes, indexes, i + 1, records[indexes[i]!]!.sequenceNumber);
+      return false;
+    };
+    const runChainFrom = async (indexes: number[], from: number): Promise<void> => {
+      for (let i = from; i < indexes.length; i++) {
         if (signal?.aborted) {
           blockRest(outcomes, indexes, i, undefined);
           return;
         }
-        const result = run(record, index);
-        // A synchronous runner (a no-op or CPU-only handler) costs no microtask.
-        const outcome = isPromise(result) ? await result : result;
-        outcomes[index] = outcome;
-        if (outcome.status === 'failed') {
-          blockRest(outcomes, indexes, i + 1, record.sequenceNumber);
-          return;
-        }
+        const result = run(records[indexes[i]!]!, indexes[i]!);
+        if (!settle(indexes, i, isPromise(result) ? await result : result)) return;
       }
     };
-    if (chains.size <= 1 || this.concurrency === 1) {
-      for (const indexes of chains.values()) await runChain(indexes);
-      return outcomes;
-    }
-    const queue = new PQueue({ concurrency: this.concurrency });
+    // Synchronous runners (a no-op or CPU-only handler) go through without any queue or
+    // microtask. The first promise switches the batch to the p-queue, which from then on bounds
+    // the number of chains in flight, the one that went async included.
+    let queue: PQueue | undefined;
     const tasks: Promise<void>[] = [];
-    for (const indexes of chains.values()) tasks.push(queue.add(() => runChain(indexes)));
-    await Promise.all(tasks);
+    for (const indexes of chains.values()) {
+      if (queue) {
+        tasks.push(queue.add(() => runChainFrom(indexes, 0)));
+        continue;
+      }
+      for (let i = 0; i < indexes.length; i++) {
+        if (signal?.aborted) {
+          blockRest(outcomes, indexes, i, undefined);
+          break;
+        }
+        const result = run(records[indexes[i]!]!, indexes[i]!);
+        if (isPromise(result)) {
+          queue = new PQueue({ concurrency: this.concurrency });
+          const at = i;
+          tasks.push(
+            queue.add(async () => {
+              if (settle(indexes, at, await result)) await runChainFrom(indexes, at + 1);
+            }),
+          );
+          break;
+        }
+        if (!settle(indexes, i, result)) break;
+      }
+    }
+    if (tasks.length > 0) await Promise.all(tasks);
     return outcomes;
   }
 

@@ -58,7 +58,6 @@ export interface DynamoDBDecodeContext {
   readonly orderingKey?: (record: ChangeRecord) => string;
 }
 
-const EVENT_NAMES = new Set(['INSERT', 'MODIFY', 'REMOVE']);
 const VIEW_TYPES = new Set(['KEYS_ONLY', 'NEW_IMAGE', 'OLD_IMAGE', 'NEW_AND_OLD_IMAGES']);
 
 /**
@@ -115,9 +114,16 @@ export function decodeDynamoDBRecordSafely(
 /** Table name from a DynamoDB table or stream ARN (`arn:…:table/NAME/stream/…`). */
 export function tableNameFromArn(arn: string | undefined): string | undefined {
   if (!arn) return undefined;
+  // Every record of a batch carries the same ARN: remember the last answer.
+  if (arn === lastArn) return lastTableName;
   const match = /:table\/([^/]+)/.exec(arn);
-  return match?.[1];
+  lastArn = arn;
+  lastTableName = match?.[1];
+  return lastTableName;
 }
+
+let lastArn: string | undefined;
+let lastTableName: string | undefined;
 
 class DynamoDBChangeRecord implements ChangeRecord {
   readonly source: SourceKind;
@@ -145,37 +151,44 @@ class DynamoDBChangeRecord implements ChangeRecord {
   constructor(raw: DynamoDBStreamRecordLike, context: DynamoDBDecodeContext) {
     const ddb = raw?.dynamodb;
     const sequenceNumber = context.sequenceNumber ?? ddb?.SequenceNumber;
-    const location: RecordLocation = {
-      streamId: context.streamId,
-      shardId: context.shardId,
-      sequenceNumber,
-    };
     if (!ddb || typeof ddb !== 'object')
-      throw new DecodeError('the record has no "dynamodb" field', location);
-    if (typeof sequenceNumber !== 'string' || !/^\d+$/.test(sequenceNumber)) {
-      throw new DecodeError(
+      throw decodeError('the record has no "dynamodb" field', context, sequenceNumber);
+    if (typeof sequenceNumber !== 'string' || !DIGITS.test(sequenceNumber)) {
+      throw decodeError(
         `sequence number ${JSON.stringify(sequenceNumber)} is not a decimal string`,
-        location,
+        context,
+        sequenceNumber,
       );
     }
-    if (!EVENT_NAMES.has(raw.eventName as string)) {
-      throw new DecodeError(
-        `eventName ${JSON.stringify(raw.eventName)} is not INSERT, MODIFY or REMOVE`,
-        location,
+    const eventName = raw.eventName;
+    if (eventName !== 'INSERT' && eventName !== 'MODIFY' && eventName !== 'REMOVE') {
+      throw decodeError(
+        `eventName ${JSON.stringify(eventName)} is not INSERT, MODIFY or REMOVE`,
+        context,
+        sequenceNumber,
       );
     }
-    if (!ddb.Keys || typeof ddb.Keys !== 'object' || Object.keys(ddb.Keys).length === 0) {
-      throw new DecodeError('the record has no Keys', location);
-    }
-    for (const [name, value] of Object.entries(ddb.Keys)) {
+    const keys = ddb.Keys;
+    if (!keys || typeof keys !== 'object')
+      throw decodeError('the record has no Keys', context, sequenceNumber);
+    let keyCount = 0;
+    for (const name in keys) {
+      const value = keys[name];
       if (!value || (value.S === undefined && value.N === undefined && value.B === undefined)) {
-        throw new DecodeError(`key attribute "${name}" is not of type S, N or B`, location);
+        throw decodeError(
+          `key attribute "${name}" is not of type S, N or B`,
+          context,
+          sequenceNumber,
+        );
       }
+      keyCount++;
     }
+    if (keyCount === 0) throw decodeError('the record has no Keys', context, sequenceNumber);
     if (ddb.StreamViewType !== undefined && !VIEW_TYPES.has(ddb.StreamViewType)) {
-      throw new DecodeError(
+      throw decodeError(
         `StreamViewType ${JSON.stringify(ddb.StreamViewType)} is unknown`,
-        location,
+        context,
+        sequenceNumber,
       );
     }
     this.raw = raw;
@@ -184,25 +197,28 @@ class DynamoDBChangeRecord implements ChangeRecord {
     this.shardId = context.shardId;
     this.sequenceNumber = sequenceNumber;
     this.subSequenceNumber = context.subSequenceNumber;
-    this.eventName = raw.eventName as ChangeEventName;
-    this.marshalledKeys = ddb.Keys;
+    this.eventName = eventName;
+    this.marshalledKeys = keys;
     this.streamViewType = ddb.StreamViewType as StreamViewType | undefined;
     this.tableName = raw.tableName ?? tableNameFromArn(raw.eventSourceARN ?? context.streamId);
     this.sizeBytes = ddb.SizeBytes ?? 0;
-    const principal = raw.userIdentity?.principalId ?? raw.userIdentity?.PrincipalId;
-    this.isTtlDelete = this.eventName === 'REMOVE' && principal === 'dynamodb.amazonaws.com';
-    const creationMicros = toMicros(
-      ddb.ApproximateCreationDateTime,
-      context.creationTimeUnit ?? 's',
-      location,
-    );
-    this.approximateCreationTimeMs =
-      creationMicros === undefined ? undefined : Number(creationMicros / 1000n);
-    this.version = context.versionFromCreationTime ? creationMicros : undefined;
-    const subSuffix =
-      context.subSequenceNumber === undefined ? '' : `:${context.subSequenceNumber}`;
-    this.eventId = raw.eventID ?? `${context.shardId}:${sequenceNumber}${subSuffix}`;
-    this.orderingKey = context.orderingKey ? context.orderingKey(this) : canonicalKey(ddb.Keys);
+    const identity = raw.userIdentity;
+    this.isTtlDelete =
+      eventName === 'REMOVE' &&
+      identity != null &&
+      (identity.principalId ?? identity.PrincipalId) === 'dynamodb.amazonaws.com';
+    const unit = context.creationTimeUnit ?? 's';
+    const creation = ddb.ApproximateCreationDateTime;
+    this.approximateCreationTimeMs = creationTimeMs(creation, unit, context, sequenceNumber);
+    this.version = context.versionFromCreationTime
+      ? creationTimeMicros(creation, unit, context, sequenceNumber)
+      : undefined;
+    this.eventId =
+      raw.eventID ??
+      (context.subSequenceNumber === undefined
+        ? `${context.shardId}:${sequenceNumber}`
+        : `${context.shardId}:${sequenceNumber}:${context.subSequenceNumber}`);
+    this.orderingKey = context.orderingKey ? context.orderingKey(this) : canonicalKey(keys);
   }
 
   get keys(): Item {
@@ -244,24 +260,59 @@ class DynamoDBChangeRecord implements ChangeRecord {
   }
 }
 
-function toMicros(
+const DIGITS = /^\d+$/;
+
+function decodeError(
+  reason: string,
+  context: DynamoDBDecodeContext,
+  sequenceNumber: unknown,
+): DecodeError {
+  const location: RecordLocation = {
+    streamId: context.streamId,
+    shardId: context.shardId,
+    sequenceNumber: typeof sequenceNumber === 'string' ? sequenceNumber : undefined,
+  };
+  return new DecodeError(reason, location);
+}
+
+const UNIT_TO_MS = { s: 1000, ms: 1, us: 0.001 } as const;
+
+/** The creation time in epoch ms (number math: this runs for every record). */
+function creationTimeMs(
   value: Date | number | string | undefined,
   unit: 's' | 'ms' | 'us',
-  location: RecordLocation,
+  context: DynamoDBDecodeContext,
+  sequenceNumber: string,
+): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') return Math.round(value * UNIT_TO_MS[unit]);
+  if (value instanceof Date) return value.getTime();
+  const n = Number(value);
+  if (Number.isFinite(n)) return Math.round(n * UNIT_TO_MS[unit]);
+  // SDK v2 and some tools serialize the time as an ISO string.
+  const parsed = Date.parse(value);
+  if (Number.isNaN(parsed)) {
+    throw decodeError(
+      `ApproximateCreationDateTime ${JSON.stringify(value)} is not a time`,
+      context,
+      sequenceNumber,
+    );
+  }
+  return parsed;
+}
+
+/** The creation time in epoch µs, exactly (a per-key version for sources that reorder). */
+function creationTimeMicros(
+  value: Date | number | string | undefined,
+  unit: 's' | 'ms' | 'us',
+  context: DynamoDBDecodeContext,
+  sequenceNumber: string,
 ): bigint | undefined {
   if (value === undefined || value === null) return undefined;
   if (value instanceof Date) return BigInt(value.getTime()) * 1000n;
-  const n = typeof value === 'string' ? Number(value) : value;
-  if (!Number.isFinite(n)) {
-    // SDK v2 and some tools serialize the time as an ISO string.
-    const parsed = typeof value === 'string' ? Date.parse(value) : Number.NaN;
-    if (Number.isNaN(parsed))
-      throw new DecodeError(
-        `ApproximateCreationDateTime ${JSON.stringify(value)} is not a time`,
-        location,
-      );
-    return BigInt(parsed) * 1000n;
-  }
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(n))
+    return BigInt(creationTimeMs(value, unit, context, sequenceNumber)!) * 1000n;
   switch (unit) {
     case 's':
       return BigInt(Math.round(n * 1_000_000));

@@ -1,0 +1,215 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BatchProcessor,
+  ConfigurationError,
+  DecodeError,
+  InMemoryFailureDestination,
+  ShardlineError,
+  undecodableRecord,
+} from '../../src/index.js';
+import { ScriptedSink } from '../helpers/memorySinks.js';
+import { batchOf } from '../helpers/records.js';
+
+const fastRetry = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
+
+describe('BatchProcessor, handler mode', () => {
+  it('retries a transient failure and succeeds', async () => {
+    // arrange
+    const records = batchOf(['a', 'b']);
+    let calls = 0;
+    const processor = new BatchProcessor({
+      retry: fastRetry,
+      handler: (r) => {
+        if (r.orderingKey === records[0]!.orderingKey && ++calls < 3) throw new Error('flaky');
+      },
+    });
+    // act
+    const result = await processor.process(records);
+    // assert
+    expect(result.succeeded).toBe(2);
+    expect(calls).toBe(3);
+    expect(result.firstNotDone).toBe(-1);
+  });
+
+  it('parks a poison record whole in the failure destination and lets its key go on', async () => {
+    const records = batchOf(['a', 'a', 'b']);
+    const destination = new InMemoryFailureDestination();
+    const applied: string[] = [];
+    const processor = new BatchProcessor({
+      retry: fastRetry,
+      failureDestination: destination,
+      handler: (r) => {
+        if (r.sequenceNumber === records[0]!.sequenceNumber) throw new Error('poison');
+        applied.push(r.sequenceNumber);
+      },
+    });
+    const result = await processor.process(records);
+    expect(result.outcomes.map((o) => o.status)).toEqual(['parked', 'succeeded', 'succeeded']);
+    expect(destination.records).toHaveLength(1);
+    expect(destination.records[0]).toMatchObject({
+      sequenceNumber: records[0]!.sequenceNumber,
+      shardId: 'shardId-1',
+      attempts: 3,
+      error: { name: 'Error', message: 'poison', retriable: true },
+      record: {
+        eventID: records[0]!.eventId,
+        dynamodb: { SequenceNumber: records[0]!.sequenceNumber },
+      },
+    });
+    expect(applied.sort()).toEqual([records[1]!.sequenceNumber, records[2]!.sequenceNumber]);
+  });
+
+  it('blocks the key after the last attempt when there is no failure destination', async () => {
+    const records = batchOf(['a', 'b', 'a']);
+    const processor = new BatchProcessor({
+      retry: fastRetry,
+      handler: (r) => {
+        if (r.sequenceNumber === records[0]!.sequenceNumber) throw new Error('down');
+      },
+    });
+    const result = await processor.process(records);
+    expect(result.outcomes.map((o) => o.status)).toEqual(['failed', 'succeeded', 'blocked']);
+    expect(result.firstNotDone).toBe(0);
+  });
+
+  it('does not retry a non-retriable error', async () => {
+    let calls = 0;
+    const processor = new BatchProcessor({
+      retry: fastRetry,
+      handler: () => {
+        calls++;
+        throw new ShardlineError('validation failed', { retriable: false });
+      },
+    });
+    const result = await processor.process(batchOf(['a']));
+    expect(calls).toBe(1);
+    expect(result.outcomes[0]).toMatchObject({ status: 'failed', attempts: 1 });
+  });
+
+  it('drops records already applied in an earlier batch (redelivery)', async () => {
+    const records = batchOf(['a', 'b']);
+    const applied: string[] = [];
+    const processor = new BatchProcessor({ handler: (r) => void applied.push(r.sequenceNumber) });
+    await processor.process(records);
+    const again = await processor.process(records);
+    expect(again.duplicates).toBe(2);
+    expect(applied).toHaveLength(2);
+  });
+
+  it('does not treat a failed record as seen: its redelivery runs', async () => {
+    const records = batchOf(['a']);
+    let fail = true;
+    const processor = new BatchProcessor({
+      retry: { maxAttempts: 1 },
+      handler: () => {
+        if (fail) throw new Error('down');
+      },
+    });
+    expect((await processor.process(records)).failed).toBe(1);
+    fail = false;
+    expect((await processor.process(records)).succeeded).toBe(1);
+  });
+
+  it('stops starting records and retries at the deadline, reporting them not done', async () => {
+    const processor = new BatchProcessor({
+      retry: { maxAttempts: 100, baseDelayMs: 50, maxDelayMs: 50 },
+      handler: () => {
+        throw new Error('always');
+      },
+    });
+    const result = await processor.process(batchOf(['a', 'b']), { deadline: Date.now() + 20 });
+    expect(result.succeeded).toBe(0);
+    expect(result.firstNotDone).toBe(0);
+    expect(result.outcomes.every((o) => o.status === 'failed' || o.status === 'blocked')).toBe(
+      true,
+    );
+  });
+
+  it('parks an undecodable record at once, with its reason, without calling the handler', async () => {
+    const good = batchOf(['a']);
+    const location = { streamId: 's', shardId: 'shardId-1', sequenceNumber: '5' };
+    const bad = undecodableRecord(
+      { junk: true },
+      { source: 'kinesis', ...location },
+      new DecodeError('payload is not JSON', location),
+    );
+    const destination = new InMemoryFailureDestination();
+    let calls = 0;
+    const processor = new BatchProcessor({
+      failureDestination: destination,
+      handler: () => void calls++,
+    });
+    const result = await processor.process([bad, ...good]);
+    expect(result.outcomes.map((o) => o.status)).toEqual(['parked', 'succeeded']);
+    expect(calls).toBe(1);
+    expect(destination.records[0]?.error).toMatchObject({ name: 'DecodeError', retriable: false });
+    expect(destination.records[0]?.error.message).toMatch(
+      /record 5 of shard shardId-1: payload is not JSON/,
+    );
+  });
+
+  it('runs a per-key batch handler once per key with the key records in order', async () => {
+    const records = batchOf(['a', 'b', 'a']);
+    const seen: string[][] = [];
+    const processor = new BatchProcessor({
+      keyBatchHandler: (group) => void seen.push(group.map((r) => r.sequenceNumber)),
+    });
+    const result = await processor.process(records);
+    expect(result.succeeded).toBe(3);
+    expect(seen).toContainEqual([records[0]!.sequenceNumber, records[2]!.sequenceNumber]);
+  });
+
+  it('requires exactly one of handler, keyBatchHandler, sink', () => {
+    expect(() => new BatchProcessor({})).toThrow(ConfigurationError);
+    expect(() => new BatchProcessor({ handler: () => {}, sink: new ScriptedSink() })).toThrow(
+      /exactly one .* \(got 2\)/,
+    );
+  });
+});
+
+describe('BatchProcessor, sink mode', () => {
+  it('retries only the failed records of a write', async () => {
+    const records = batchOf(['a', 'b', 'c']);
+    const sink = new ScriptedSink();
+    sink.failRecord(records[1]!.sequenceNumber, 2);
+    const result = await new BatchProcessor({ sink, retry: fastRetry }).process(records);
+    expect(result.succeeded).toBe(3);
+    expect(sink.writes).toEqual([3, 1, 1]);
+  });
+
+  it('bisects a batch whose write throws, isolating the poison record', async () => {
+    const records = batchOf(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
+    const sink = new ScriptedSink();
+    sink.poison(records[5]!.sequenceNumber);
+    const destination = new InMemoryFailureDestination();
+    const result = await new BatchProcessor({
+      sink,
+      retry: fastRetry,
+      failureDestination: destination,
+    }).process(records);
+    expect(result.succeeded).toBe(7);
+    expect(result.parked).toBe(1);
+    expect(destination.records.map((r) => r.sequenceNumber)).toEqual([records[5]!.sequenceNumber]);
+    expect(sink.applied).toHaveLength(7);
+  });
+
+  it('drops a record repeated within one batch', async () => {
+    const [first] = batchOf(['a']);
+    const sink = new ScriptedSink();
+    const result = await new BatchProcessor({ sink }).process([first!, first!]);
+    expect(result.outcomes.map((o) => o.status)).toEqual(['succeeded', 'duplicate']);
+    expect(sink.applied).toHaveLength(1);
+  });
+
+  it('rejects a sink that returns the wrong number of results', async () => {
+    const sink = { name: 'broken', write: async () => [] };
+    const result = await new BatchProcessor({
+      sink,
+      retry: { maxAttempts: 1, bisectOnError: false },
+    }).process(batchOf(['a']));
+    expect(result.outcomes[0]).toMatchObject({ status: 'failed' });
+    if (result.outcomes[0]?.status === 'failed') {
+      expect(result.outcomes[0].error.message).toMatch(/returned 0 results for 1 records/);
+    }
+  });
+});

@@ -1,0 +1,76 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  canonicalKey,
+  comparePositions,
+  compareSequenceNumbers,
+  padSequenceNumber,
+} from '../../src/index.js';
+
+describe('sequence numbers', () => {
+  it('compare as integers, not as strings, whatever their lengths', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 10n ** 60n }),
+        fc.bigInt({ min: 0n, max: 10n ** 60n }),
+        (a, b) => {
+          const expected = a < b ? -1 : a > b ? 1 : 0;
+          expect(compareSequenceNumbers(a.toString(), b.toString())).toBe(expected);
+        },
+      ),
+    );
+    expect(compareSequenceNumbers('9', '10')).toBe(-1); // '9' > '10' as strings
+  });
+
+  it('order sub-sequences inside an aggregate after the plain record', () => {
+    expect(
+      comparePositions({ sequenceNumber: '5' }, { sequenceNumber: '5', subSequenceNumber: 0 }),
+    ).toBeLessThan(0);
+    expect(
+      comparePositions(
+        { sequenceNumber: '5', subSequenceNumber: 2 },
+        { sequenceNumber: '5', subSequenceNumber: 1 },
+      ),
+    ).toBeGreaterThan(0);
+  });
+
+  it('pad to a fixed width so string order is numeric order', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 10n ** 40n }),
+        fc.bigInt({ min: 0n, max: 10n ** 40n }),
+        (a, b) => {
+          const pa = padSequenceNumber(a.toString());
+          const pb = padSequenceNumber(b.toString());
+          expect(pa < pb).toBe(a < b);
+        },
+      ),
+    );
+    expect(() => padSequenceNumber('12a')).toThrow(/decimal digits/);
+    expect(() => padSequenceNumber('123', 2)).toThrow(/longer than 2 digits/);
+  });
+});
+
+describe('canonicalKey', () => {
+  it('is independent of attribute order and keeps the type', () => {
+    expect(canonicalKey({ b: { N: '1' }, a: { S: 'x' } })).toBe(
+      canonicalKey({ a: { S: 'x' }, b: { N: '1' } }),
+    );
+    expect(canonicalKey({ id: { N: '1' } })).not.toBe(canonicalKey({ id: { S: '1' } }));
+    expect(canonicalKey({ id: { B: 'AAE=' } })).toBe(
+      canonicalKey({ id: { B: Uint8Array.of(0, 1) } }),
+    );
+    expect(canonicalKey({ UserID: { S: 'u1' } })).toBe('UserID=S:u1');
+    expect(canonicalKey({ sk: { N: '7' }, pk: { S: 'user#1' } })).toBe('pk=S6:user#1,sk=N1:7');
+  });
+
+  it('keeps composite keys apart whatever their values contain', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.string(), fc.string(), (a, b, c, d) => {
+        const left = canonicalKey({ pk: { S: a }, sk: { S: b } });
+        const right = canonicalKey({ pk: { S: c }, sk: { S: d } });
+        expect(left === right).toBe(a === c && b === d);
+      }),
+    );
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * Core throughput against Powertools' batch processor, on the same 1000-record DynamoDB batch
+ * (100 keys, ~300-byte items), in one run.
+ *
+ * Shardline: decode + dedup + keyed dispatch (per-key order) + checkpoint tracking.
+ * Powertools: processPartialResponse with BatchProcessor(EventType.DynamoDBStreams).
+ *
+ * Run: npx tsx test/bench/core.ts
+ */
+import {
+  EventType,
+  BatchProcessor as PowertoolsBatchProcessor,
+  processPartialResponse,
+} from '@aws-lambda-powertools/batch';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import {
+  BatchProcessor,
+  type ChangeRecord,
+  CheckpointTracker,
+  decodeDynamoDBRecordSafely,
+} from '@shardline/core';
+import { makeDynamoDBEvent, makeDynamoDBRecord } from '@shardline/testing';
+import type { Context, DynamoDBRecord } from 'aws-lambda';
+import { type BenchCase, measure, rate, table } from './harness.js';
+
+const RECORDS = 1000;
+const KEYS = 100;
+const CONCURRENCY = 10;
+
+function makeBatch(): DynamoDBRecord[] {
+  const records: DynamoDBRecord[] = [];
+  for (let i = 0; i < RECORDS; i++) {
+    const key = `user-${i % KEYS}`;
+    records.push(
+      makeDynamoDBRecord({
+        eventName: 'MODIFY',
+        keys: { UserID: key },
+        oldImage: {
+          UserID: key,
+          vote: 'A',
+          Date: '2026-11-23T10:00:00Z',
+          note: 'x'.repeat(180),
+          n: i - 1,
+        },
+        newImage: {
+          UserID: key,
+          vote: 'B',
+          Date: '2026-11-23T10:00:01Z',
+          note: 'y'.repeat(180),
+          n: i,
+        },
+      }),
+    );
+  }
+  return records;
+}
+
+const batch = makeBatch();
+const event = makeDynamoDBEvent(batch);
+const context = { getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+const itemBytes = JSON.stringify(batch[0]!.dynamodb!.NewImage).length;
+
+function shardline(handler: (r: ChangeRecord) => unknown, concurrency = CONCURRENCY): BenchCase {
+  return {
+    name: '',
+    records: RECORDS,
+    run: async () => {
+      const streamId = batch[0]!.eventSourceARN!;
+      const records = batch.map((r) =>
+        decodeDynamoDBRecordSafely(r as never, { streamId, shardId: 'shardId-1' }),
+      );
+      const tracker = new CheckpointTracker();
+      const processor = new BatchProcessor({ handler, concurrency });
+      const result = await processor.process(records, { tracker });
+      if (result.succeeded !== RECORDS) throw new Error('bench batch did not fully succeed');
+    },
+  };
+}
+
+function powertools(
+  handler: (r: DynamoDBRecord) => Promise<unknown>,
+  processInParallel: boolean,
+): BenchCase {
+  return {
+    name: '',
+    records: RECORDS,
+    run: async () => {
+      const response = await processPartialResponse(
+        event,
+        handler,
+        new PowertoolsBatchProcessor(EventType.DynamoDBStreams),
+        {
+          context,
+          processInParallel,
+        },
+      );
+      if (response.batchItemFailures.length) throw new Error('bench batch did not fully succeed');
+    },
+  };
+}
+
+const sleep1 = () => new Promise<void>((r) => setTimeout(r, 1));
+
+async function main(): Promise<void> {
+  console.log(
+    `Core vs Powertools batch: ${RECORDS} DynamoDB records, ${KEYS} keys, ~${itemBytes}-byte items (old and new image), Node ${process.version}`,
+  );
+
+  // 1. No-op handler.
+  const noop = await measure([
+    { ...shardline(() => {}), name: 'shardline' },
+    { ...powertools(async () => {}, true), name: 'powertools' },
+  ]);
+  // 2. Handler that reads the new image (Shardline decodes lazily; Powertools does not decode).
+  const reads = await measure([
+    { ...shardline((r) => r.newImage), name: 'shardline' },
+    {
+      ...powertools(async (r) => unmarshall(r.dynamodb!.NewImage as never), true),
+      name: 'powertools',
+    },
+  ]);
+  // 3. Handler that awaits 1 ms (I/O), concurrency c across keys, per-key order kept.
+  const sleepCost = await measure([{ name: 'sleep', records: 1, run: sleep1 }], {
+    rounds: 5,
+    minRoundMs: 200,
+    warmup: 5,
+  });
+  const io = await measure(
+    [
+      { ...shardline(sleep1), name: 'shardline' },
+      { ...powertools(sleep1, true), name: 'powertools-parallel' },
+      { ...powertools(sleep1, false), name: 'powertools-sequential' },
+    ],
+    { rounds: 3, minRoundMs: 400, warmup: 2 },
+  );
+  const perKey = RECORDS / KEYS;
+  const idealNominal = RECORDS / (Math.max(perKey, RECORDS / CONCURRENCY) * 0.001);
+  const measuredSleepMs = 1000 / sleepCost.get('sleep')!;
+  const idealMeasured =
+    RECORDS / (Math.max(perKey, RECORDS / CONCURRENCY) * (measuredSleepMs / 1000));
+
+  const s = (m: Map<string, number>, k: string) => m.get(k)!;
+  table([
+    ['case', 'shardline', 'peer', 'ratio', 'target'],
+    [
+      'no-op handler',
+      rate(s(noop, 'shardline')),
+      `${rate(s(noop, 'powertools'))} (powertools)`,
+      `${(s(noop, 'shardline') / s(noop, 'powertools')).toFixed(2)}x`,
+      '>= 1.5x',
+    ],
+    [
+      'reads newImage',
+      rate(s(reads, 'shardline')),
+      `${rate(s(reads, 'powertools'))} (powertools + unmarshall)`,
+      `${(s(reads, 'shardline') / s(reads, 'powertools')).toFixed(2)}x`,
+      '-',
+    ],
+    [
+      `1 ms I/O, c=${CONCURRENCY}`,
+      rate(s(io, 'shardline')),
+      `${rate(idealNominal)} (ideal, 1 ms)`,
+      `${(s(io, 'shardline') / idealNominal).toFixed(2)}`,
+      '>= 0.8',
+    ],
+    [
+      '',
+      '',
+      `${rate(idealMeasured)} (ideal, measured sleep ${measuredSleepMs.toFixed(2)} ms)`,
+      `${(s(io, 'shardline') / idealMeasured).toFixed(2)}`,
+      '',
+    ],
+    [
+      '',
+      '',
+      `${rate(s(io, 'powertools-parallel'))} (powertools parallel: no per-key order)`,
+      `${(s(io, 'shardline') / s(io, 'powertools-parallel')).toFixed(2)}x`,
+      '',
+    ],
+    [
+      '',
+      '',
+      `${rate(s(io, 'powertools-sequential'))} (powertools sequential: order kept)`,
+      `${(s(io, 'shardline') / s(io, 'powertools-sequential')).toFixed(2)}x`,
+      '',
+    ],
+  ]);
+}
+
+await main();

@@ -1,0 +1,53 @@
+/**
+ * A small benchmark harness: warm up, then time rounds of each case interleaved (so machine
+ * noise hits every case alike), and report the median rate. Benchmarks print ratios against a
+ * peer measured in the same run, never a bare time.
+ */
+
+/** One case: runs `records` records once per call. */
+export interface BenchCase {
+  readonly name: string;
+  readonly records: number;
+  run(): Promise<unknown>;
+}
+
+/** The median records/s of each case, by name. */
+export async function measure(
+  cases: readonly BenchCase[],
+  options: { rounds?: number; minRoundMs?: number; warmup?: number } = {},
+) {
+  const rounds = options.rounds ?? 7;
+  const minRoundMs = options.minRoundMs ?? 300;
+  for (const c of cases) for (let i = 0; i < (options.warmup ?? 20); i++) await c.run();
+  const rates = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const c of cases) {
+      let iterations = 0;
+      const started = performance.now();
+      let elapsed = 0;
+      do {
+        await c.run();
+        iterations++;
+        elapsed = performance.now() - started;
+      } while (elapsed < minRoundMs);
+      rates.get(c.name)!.push((iterations * c.records) / (elapsed / 1000));
+    }
+  }
+  const medians = new Map<string, number>();
+  for (const [name, list] of rates) {
+    list.sort((a, b) => a - b);
+    medians.set(name, list[Math.floor(list.length / 2)]!);
+  }
+  return medians;
+}
+
+/** Formats a rate in records/s. */
+export function rate(value: number): string {
+  return `${Math.round(value).toLocaleString('en-US')} rec/s`;
+}
+
+/** Prints a table of rows (first row = header). */
+export function table(rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  '));
+}
