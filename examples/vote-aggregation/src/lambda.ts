@@ -1,0 +1,23 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDynamoDBHandler } from '@shardline/lambda/dynamodb';
+import { readVoteAggregationConfig } from './config.js';
+import { createVoteSummarySink } from './voteSummarySink.js';
+
+// Built once per execution environment (cold start), reused by every invocation: the client's
+// sockets and the sink's state outlive one batch. Region and credentials come from Lambda's
+// AWS_* variables; SUMMARY_TABLE from the function's environment.
+const config = readVoteAggregationConfig();
+const client = new DynamoDBClient({});
+
+/**
+ * The Lambda entry point: a DynamoDB Streams event source mapping on the Votes table, with
+ * `FunctionResponseTypes: ["ReportBatchItemFailures"]`, calls it. It returns
+ * `{ batchItemFailures }` naming the first record that is not counted, so Lambda retries from
+ * there and the summary's watermarks drop whatever part of the retry was already counted.
+ *
+ * @example
+ * import { handler } from '@shardline/example-vote-aggregation/lambda';
+ */
+export const handler = createDynamoDBHandler({
+  sink: createVoteSummarySink({ client, summaryTable: config.summaryTable }),
+});
