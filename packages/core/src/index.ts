@@ -10,6 +10,7 @@ export {
   type RecordHandler,
   toFailedRecord,
 } from './BatchProcessor.js';
+export { CallPacer } from './CallPacer.js';
 export {
   ChangeEventName,
   type ChangeRecord,
@@ -115,6 +116,12 @@ export {
   type ShardConsumerResult,
 } from './ShardConsumer.js';
 export { type IsShardFinished, readyShards, ShardGraph } from './ShardLineage.js';
+export {
+  awsErrorCode,
+  httpStatusOf,
+  StreamReadError,
+  toStreamReadError,
+} from './StreamReadError.js';
 export {
   comparePositions,
   compareSequenceNumbers,
