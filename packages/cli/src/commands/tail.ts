@@ -6,6 +6,7 @@ import {
   ShardGraph,
   type ShardInfo,
   type ShardSource,
+  type Sink,
   type StartPosition,
   sleep,
 } from '@shardline/core';
@@ -118,11 +119,15 @@ export async function followShards(
   signal: AbortSignal,
   discoveryIntervalMs = DEFAULT_TAIL_DISCOVERY_INTERVAL_MS,
 ): Promise<void> {
-  const processor = new BatchProcessor({
-    handler: (record) => onRecord(record),
-    concurrency: 1,
-    deduper: false,
-  });
+  // A sink, not a handler: a sink gets each page in shard order, so changes print in stream order.
+  const printer: Sink = {
+    name: 'tail',
+    async write(records) {
+      for (const record of records) onRecord(record);
+      return records.map(() => ({ status: 'ok' as const }));
+    },
+  };
+  const processor = new BatchProcessor({ sink: printer, deduper: false });
   const started = new Map<string, Promise<void>>();
   const finished = new Set<string>();
   let failure: unknown;
