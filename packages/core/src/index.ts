@@ -31,6 +31,7 @@ export {
   type CheckpointStore,
   type FailedRecord,
   type FailureDestination,
+  type FleetState,
   type Lease,
   type LeaseStore,
   type LeaseToken,
@@ -43,6 +44,7 @@ export {
   type SinkContext,
   type SinkRecordResult,
   type StartPosition,
+  type WorkerHeartbeat,
 } from './contracts.js';
 export {
   DEFAULT_MAX_EVENT_IDS,
