@@ -151,8 +151,10 @@ export class ShardConsumer {
           const done = await this.#processUntilDone(page.records, signal);
           if (done === undefined) break; // stopped with records unfinished
           lastDone = done;
-          await this.#tracker.maybeCommit();
         }
+        // Also on empty pages: the tail of a shard that went idle is committed on the interval,
+        // not only at shutdown.
+        await this.#tracker.maybeCommit();
         if (page.shardEnded) {
           await this.#tracker.commit();
           await this.#tracker.commitSentinel('SHARD_END');

@@ -114,6 +114,8 @@ export interface LeaseToken {
   readonly leaseKey: string;
   readonly owner: string;
   readonly leaseCounter: number;
+  /** The previous owner's last commit during a graceful handover (fenced on `checkpointOwner`). */
+  readonly handover?: boolean;
 }
 
 /** Reads and commits checkpoints. */
@@ -122,7 +124,8 @@ export interface CheckpointStore {
   getCheckpoint(streamId: string, shardId: string): Promise<Checkpoint | undefined>;
   /**
    * Commits a checkpoint. With a `lease`, the write is conditional on that owner and lease
-   * counter and throws `LeaseLostError` otherwise.
+   * counter and throws `LeaseLostError` otherwise. A token with `handover: true` is the previous
+   * owner's final commit during a graceful handover: conditional on `checkpointOwner` instead.
    */
   commitCheckpoint(
     streamId: string,
@@ -144,6 +147,29 @@ export interface Lease {
   readonly parentShardIds: readonly string[];
   readonly childShardIds: readonly string[];
   readonly hashKeyRange?: { readonly startingHashKey: string; readonly endingHashKey: string };
+  /**
+   * During a graceful handover, the previous owner that still has to checkpoint (KCL 3's
+   * `checkpointOwner`): the new owner waits until it is cleared before reading the shard.
+   */
+  readonly checkpointOwner?: string | undefined;
+}
+
+/**
+ * One worker's entry in the fleet's coordination item: its heartbeat counter (moved on every
+ * renewal round, judged like a lease counter by the observer's monotonic clock) and how many
+ * leases it holds (what balancing plans from, without scanning the lease table).
+ */
+export interface WorkerHeartbeat {
+  readonly workerId: string;
+  readonly heartbeat: number;
+  readonly leaseCount: number;
+}
+
+/** What the coordination item holds: the fleet's workers and the lease-set version. */
+export interface FleetState {
+  readonly workers: readonly WorkerHeartbeat[];
+  /** Moves whenever a worker creates leases or ends a shard: others list the leases again then. */
+  readonly leaseSetVersion: number;
 }
 
 /** Lease storage. Every write is conditional on the lease counter the caller last saw. */
@@ -162,6 +188,39 @@ export interface LeaseStore extends CheckpointStore {
   releaseLease(token: LeaseToken): Promise<void>;
   /** Deletes a lease (a finished shard whose children are done). */
   deleteLease(leaseKey: string): Promise<void>;
+
+  // The members below let a fleet coordinate without every worker scanning the whole table
+  // every round (KCL 2's cost, which grows with fleet size × shards).
+
+  /** The lease key of a shard of a stream (bare shard id, or KCL's multi-stream form). */
+  leaseKeyFor(streamId: string, shardId: string): string;
+  /** One lease, read strongly consistent; `undefined` when absent. */
+  getLease(leaseKey: string): Promise<Lease | undefined>;
+  /** The leases one worker owns (KCL 3's `LeaseOwnerToLeaseKeyIndex`). */
+  listLeasesByOwner(owner: string): Promise<Lease[]>;
+  /**
+   * Takes a lease from a live owner gracefully: the new owner is set at once and the previous
+   * one recorded as `checkpointOwner`, so it may still commit its last checkpoint, then calls
+   * {@link LeaseStore.completeHandover}. Returns the new lease, or `undefined` if it moved.
+   */
+  handoverLease(
+    leaseKey: string,
+    from: string,
+    to: string,
+    expectedCounter: number,
+  ): Promise<Lease | undefined>;
+  /** Clears `checkpointOwner` once the previous owner committed (or gave up). */
+  completeHandover(leaseKey: string, previousOwner: string): Promise<void>;
+  /** Records the shards that followed an ended shard (KCL's `childShardIds`). */
+  setChildShardIds(token: LeaseToken, childShardIds: readonly string[]): Promise<void>;
+  /** Moves this worker's heartbeat and publishes its lease count (one small write). */
+  heartbeat(workerId: string, leaseCount: number): Promise<void>;
+  /** The coordination item: every worker entry and the lease-set version (one small read). */
+  readFleet(): Promise<FleetState>;
+  /** Bumps the lease-set version, telling the fleet to list the leases again (created, ended). */
+  noteLeaseSetChanged(): Promise<void>;
+  /** Removes a worker entry: its own on shutdown, or a dead one (if its heartbeat is still `expectedHeartbeat`). */
+  removeWorker(workerId: string, expectedHeartbeat?: number): Promise<void>;
 }
 
 // ─── Failure destinations ───────────────────────────────────────────────────────────────────

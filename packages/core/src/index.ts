@@ -32,6 +32,7 @@ export {
   type CheckpointStore,
   type FailedRecord,
   type FailureDestination,
+  type FleetState,
   type Lease,
   type LeaseStore,
   type LeaseToken,
@@ -44,6 +45,7 @@ export {
   type SinkContext,
   type SinkRecordResult,
   type StartPosition,
+  type WorkerHeartbeat,
 } from './contracts.js';
 export {
   DEFAULT_MAX_EVENT_IDS,

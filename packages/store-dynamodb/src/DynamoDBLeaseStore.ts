@@ -1,0 +1,636 @@
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DeleteItemCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  ScanCommand,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import {
+  type Checkpoint,
+  ConfigurationError,
+  type FleetState,
+  type Lease,
+  LeaseLostError,
+  type LeaseStore,
+  type LeaseToken,
+  type WorkerHeartbeat,
+} from '@shardline/core';
+import { LeaseAttribute as A, FLEET_ITEM_KEY, LEASE_OWNER_INDEX } from './leaseSchema.js';
+
+/** Options of a {@link DynamoDBLeaseStore}. */
+export interface DynamoDBLeaseStoreOptions {
+  /** The caller's DynamoDB client (never built here). */
+  readonly client: DynamoDBClient;
+  /** The lease table; the KCL names it after the application. */
+  readonly tableName: string;
+  /**
+   * Key leases by stream and shard (`<streamIdentifier>:<shardId>`, the KCL multi-stream form)
+   * instead of by shard id alone. Required when one table serves several streams. @default false
+   */
+  readonly multiStream?: boolean;
+  /**
+   * Single-stream tables: the stream every lease belongs to (the keys hold only shard ids).
+   * Required when `multiStream` is false.
+   */
+  readonly streamId?: string;
+  /**
+   * Multi-stream tables: the identifier of a stream in lease keys. The KCL writes
+   * `<accountId>:<streamName>:<creationEpochSeconds>`; give that to keep a KCL table's leases.
+   * @default the stream id (ARN) itself
+   */
+  readonly streamIdentifier?: (streamId: string) => string;
+}
+
+/** Options of {@link DynamoDBLeaseStore.createTableIfNotExists}. */
+export interface CreateLeaseTableOptions {
+  /** How long to wait for the table to become ACTIVE, in ms. @default 60_000 */
+  readonly timeoutMs?: number;
+}
+
+type Item = Record<string, AttributeValue>;
+
+/**
+ * Leases and checkpoints in a DynamoDB table with the KCL's schema. Every lease and checkpoint
+ * write is conditional on owner and lease counter, so a worker that lost its lease cannot move
+ * the checkpoint: it gets a `LeaseLostError` that says so.
+ *
+ * Cost model (per worker, per round): renewals are one conditional write per owned lease and
+ * one small write to the coordination item; taking reads only the coordination item (one
+ * GetItem); the table is scanned only when the fleet changed (a worker joined, left or died,
+ * leases were created or ended) or every `fullScanIntervalMs`. See the package README.
+ *
+ * @example
+ * const store = new DynamoDBLeaseStore({ client, tableName: 'orders-app', multiStream: true });
+ * await store.createTableIfNotExists();
+ */
+export class DynamoDBLeaseStore implements LeaseStore {
+  readonly #client: DynamoDBClient;
+  readonly #table: string;
+  readonly #multiStream: boolean;
+  readonly #streamId: string | undefined;
+  readonly #identifier: (streamId: string) => string;
+  readonly #streamIdByIdentifier = new Map<string, string>();
+  readonly #heartbeats = new Map<string, number>();
+
+  constructor(options: DynamoDBLeaseStoreOptions) {
+    if (!options.tableName) {
+      throw new ConfigurationError('tableName must name the lease table, got an empty value.');
+    }
+    this.#multiStream = options.multiStream ?? false;
+    if (!this.#multiStream && !options.streamId) {
+      throw new ConfigurationError(
+        'A single-stream lease table needs streamId (the stream ARN); set multiStream: true to serve several streams from one table.',
+      );
+    }
+    this.#client = options.client;
+    this.#table = options.tableName;
+    this.#streamId = options.streamId;
+    this.#identifier = options.streamIdentifier ?? ((id) => id);
+  }
+
+  /** The lease table's name. */
+  get tableName(): string {
+    return this.#table;
+  }
+
+  /**
+   * Creates the lease table (PAY_PER_REQUEST, with KCL 3's `LeaseOwnerToLeaseKeyIndex`) if it
+   * does not exist, and waits until it is ACTIVE. A table the caller supplies is used as it is.
+   */
+  async createTableIfNotExists(options: CreateLeaseTableOptions = {}): Promise<void> {
+    try {
+      await this.#client.send(
+        new CreateTableCommand({
+          TableName: this.#table,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [
+            { AttributeName: A.LeaseKey, AttributeType: 'S' },
+            { AttributeName: A.LeaseOwner, AttributeType: 'S' },
+          ],
+          KeySchema: [{ AttributeName: A.LeaseKey, KeyType: 'HASH' }],
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: LEASE_OWNER_INDEX,
+              KeySchema: [
+                { AttributeName: A.LeaseOwner, KeyType: 'HASH' },
+                { AttributeName: A.LeaseKey, KeyType: 'RANGE' },
+              ],
+              Projection: { ProjectionType: 'KEYS_ONLY' },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    for (;;) {
+      const { Table } = await this.#client.send(
+        new DescribeTableCommand({ TableName: this.#table }),
+      );
+      const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every(
+        (i) => i.IndexStatus === undefined || i.IndexStatus === 'ACTIVE',
+      );
+      if (Table?.TableStatus === 'ACTIVE' && indexesActive) return;
+      if (Date.now() > deadline) {
+        throw new ConfigurationError(
+          `Lease table ${this.#table} is not ACTIVE after ${options.timeoutMs ?? 60_000} ms; check it in the DynamoDB console.`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  leaseKeyFor(streamId: string, shardId: string): string {
+    if (!this.#multiStream) return shardId;
+    const identifier = this.#identifier(streamId);
+    this.#streamIdByIdentifier.set(identifier, streamId);
+    return `${identifier}:${shardId}`;
+  }
+
+  // ─── reads ──────────────────────────────────────────────────────────────────────────────
+
+  async listLeases(): Promise<Lease[]> {
+    const leases: Lease[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.#client.send(
+        new ScanCommand({ TableName: this.#table, ExclusiveStartKey: startKey }),
+      );
+      for (const item of page.Items ?? []) {
+        if (item[A.LeaseKey]?.S === FLEET_ITEM_KEY) continue;
+        leases.push(this.#toLease(item));
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return leases;
+  }
+
+  async getLease(leaseKey: string): Promise<Lease | undefined> {
+    const { Item } = await this.#client.send(
+      new GetItemCommand({
+        TableName: this.#table,
+        Key: { [A.LeaseKey]: { S: leaseKey } },
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? this.#toLease(Item) : undefined;
+  }
+
+  async listLeasesByOwner(owner: string): Promise<Lease[]> {
+    const keys: string[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: LEASE_OWNER_INDEX,
+          KeyConditionExpression: '#o = :o',
+          ExpressionAttributeNames: { '#o': A.LeaseOwner },
+          ExpressionAttributeValues: { ':o': { S: owner } },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) keys.push(item[A.LeaseKey]!.S!);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    // The index is KEYS_ONLY (as KCL 3 creates it): read the leases themselves, consistently.
+    const leases: Lease[] = [];
+    for (let i = 0; i < keys.length; i += 100) {
+      let request: Record<string, { Keys: Item[]; ConsistentRead: boolean }> | undefined = {
+        [this.#table]: {
+          Keys: keys.slice(i, i + 100).map((k) => ({ [A.LeaseKey]: { S: k } })),
+          ConsistentRead: true,
+        },
+      };
+      while (request && Object.keys(request).length > 0) {
+        const out = await this.#client.send(new BatchGetItemCommand({ RequestItems: request }));
+        for (const item of out.Responses?.[this.#table] ?? []) leases.push(this.#toLease(item));
+        request = out.UnprocessedKeys as typeof request;
+      }
+    }
+    return leases.filter((l) => l.leaseOwner === owner);
+  }
+
+  async getCheckpoint(streamId: string, shardId: string): Promise<Checkpoint | undefined> {
+    return (await this.getLease(this.leaseKeyFor(streamId, shardId)))?.checkpoint;
+  }
+
+  // ─── lease writes ───────────────────────────────────────────────────────────────────────
+
+  async createLeaseIfNotExists(
+    lease: Omit<Lease, 'leaseCounter' | 'leaseOwner' | 'ownerSwitchesSinceCheckpoint'>,
+  ): Promise<boolean> {
+    const item: Item = {
+      [A.LeaseKey]: { S: lease.leaseKey },
+      [A.LeaseCounter]: { N: '0' },
+      [A.OwnerSwitchesSinceCheckpoint]: { N: '0' },
+      ...checkpointAttributes(lease.checkpoint ?? 'TRIM_HORIZON'),
+    };
+    if (lease.parentShardIds.length > 0) item[A.ParentShardId] = { SS: [...lease.parentShardIds] };
+    if (lease.childShardIds.length > 0) item[A.ChildShardIds] = { SS: [...lease.childShardIds] };
+    if (lease.hashKeyRange) {
+      item[A.StartingHashKey] = { S: lease.hashKeyRange.startingHashKey };
+      item[A.EndingHashKey] = { S: lease.hashKeyRange.endingHashKey };
+    }
+    if (this.#multiStream) {
+      item[A.StreamName] = { S: this.#identifier(lease.streamId) };
+      item[A.ShardId] = { S: lease.shardId };
+    }
+    try {
+      await this.#client.send(
+        new PutItemCommand({
+          TableName: this.#table,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(#k)',
+          ExpressionAttributeNames: { '#k': A.LeaseKey },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async takeLease(
+    leaseKey: string,
+    owner: string,
+    expectedCounter: number,
+  ): Promise<Lease | undefined> {
+    return this.#updateOrUndefined({
+      TableName: this.#table,
+      Key: { [A.LeaseKey]: { S: leaseKey } },
+      UpdateExpression:
+        'SET #o = :o, #c = #c + :one, #s = if_not_exists(#s, :zero) + :one REMOVE #co',
+      ConditionExpression: '#c = :c',
+      ExpressionAttributeNames: {
+        '#o': A.LeaseOwner,
+        '#c': A.LeaseCounter,
+        '#s': A.OwnerSwitchesSinceCheckpoint,
+        '#co': A.CheckpointOwner,
+      },
+      ExpressionAttributeValues: {
+        ':o': { S: owner },
+        ':c': { N: String(expectedCounter) },
+        ':one': { N: '1' },
+        ':zero': { N: '0' },
+      },
+      ReturnValues: 'ALL_NEW',
+    });
+  }
+
+  async handoverLease(
+    leaseKey: string,
+    from: string,
+    to: string,
+    expectedCounter: number,
+  ): Promise<Lease | undefined> {
+    return this.#updateOrUndefined({
+      TableName: this.#table,
+      Key: { [A.LeaseKey]: { S: leaseKey } },
+      UpdateExpression:
+        'SET #o = :to, #co = :from, #c = #c + :one, #s = if_not_exists(#s, :zero) + :one',
+      ConditionExpression: '#c = :c AND #o = :from',
+      ExpressionAttributeNames: {
+        '#o': A.LeaseOwner,
+        '#c': A.LeaseCounter,
+        '#s': A.OwnerSwitchesSinceCheckpoint,
+        '#co': A.CheckpointOwner,
+      },
+      ExpressionAttributeValues: {
+        ':to': { S: to },
+        ':from': { S: from },
+        ':c': { N: String(expectedCounter) },
+        ':one': { N: '1' },
+        ':zero': { N: '0' },
+      },
+      ReturnValues: 'ALL_NEW',
+    });
+  }
+
+  async completeHandover(leaseKey: string, previousOwner: string): Promise<void> {
+    await this.#updateOrUndefined({
+      TableName: this.#table,
+      Key: { [A.LeaseKey]: { S: leaseKey } },
+      UpdateExpression: 'REMOVE #co',
+      ConditionExpression: '#co = :prev',
+      ExpressionAttributeNames: { '#co': A.CheckpointOwner },
+      ExpressionAttributeValues: { ':prev': { S: previousOwner } },
+    });
+  }
+
+  async renewLease(token: LeaseToken): Promise<LeaseToken> {
+    await this.#fencedUpdate(token, 'renewal', 'SET #c = #c + :one', { ':one': { N: '1' } });
+    return { leaseKey: token.leaseKey, owner: token.owner, leaseCounter: token.leaseCounter + 1 };
+  }
+
+  async releaseLease(token: LeaseToken): Promise<void> {
+    await this.#fencedUpdate(token, 'release', 'SET #c = #c + :one REMOVE #o', {
+      ':one': { N: '1' },
+    });
+  }
+
+  async setChildShardIds(token: LeaseToken, childShardIds: readonly string[]): Promise<void> {
+    if (childShardIds.length === 0) return;
+    await this.#fencedUpdate(
+      token,
+      'childShardIds update',
+      'ADD #children :children',
+      {
+        ':children': { SS: [...childShardIds] },
+      },
+      { '#children': A.ChildShardIds },
+    );
+  }
+
+  async deleteLease(leaseKey: string): Promise<void> {
+    await this.#client.send(
+      new DeleteItemCommand({ TableName: this.#table, Key: { [A.LeaseKey]: { S: leaseKey } } }),
+    );
+  }
+
+  async commitCheckpoint(
+    streamId: string,
+    shardId: string,
+    checkpoint: Checkpoint,
+    token?: LeaseToken,
+  ): Promise<void> {
+    const leaseKey = this.leaseKeyFor(streamId, shardId);
+    const cp = checkpointAttributes(checkpoint);
+    const values: Item = {
+      ':cp': cp[A.Checkpoint]!,
+      ':sub': cp[A.CheckpointSubSequenceNumber]!,
+      ':zero': { N: '0' },
+    };
+    const update = 'SET #cp = :cp, #sub = :sub, #s = :zero';
+    const names: Record<string, string> = {
+      '#cp': A.Checkpoint,
+      '#sub': A.CheckpointSubSequenceNumber,
+      '#s': A.OwnerSwitchesSinceCheckpoint,
+    };
+    if (token?.handover) {
+      try {
+        await this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#table,
+            Key: { [A.LeaseKey]: { S: leaseKey } },
+            UpdateExpression: update,
+            ConditionExpression: '#co = :me',
+            ExpressionAttributeNames: { ...names, '#co': A.CheckpointOwner },
+            ExpressionAttributeValues: { ...values, ':me': { S: token.owner } },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        throw new LeaseLostError(
+          leaseKey,
+          `final checkpoint refused: the handover from ${token.owner} already completed`,
+          { cause: error },
+        );
+      }
+      return;
+    }
+    if (token) {
+      await this.#fencedUpdate({ ...token, leaseKey }, 'checkpoint', update, values, names);
+      return;
+    }
+    const extra: Item = {};
+    const extraNames: Record<string, string> = {};
+    let extraSet = '';
+    if (this.#multiStream) {
+      extra[':sn'] = { S: this.#identifier(streamId) };
+      extra[':sid'] = { S: shardId };
+      extraNames['#sn'] = A.StreamName;
+      extraNames['#sid'] = A.ShardId;
+      extraSet = ', #sn = :sn, #sid = :sid';
+    }
+    await this.#client.send(
+      new UpdateItemCommand({
+        TableName: this.#table,
+        Key: { [A.LeaseKey]: { S: leaseKey } },
+        UpdateExpression: `${update}, #c = if_not_exists(#c, :zero)${extraSet}`,
+        ExpressionAttributeNames: { ...names, '#c': A.LeaseCounter, ...extraNames },
+        ExpressionAttributeValues: { ...values, ...extra },
+      }),
+    );
+  }
+
+  // ─── the coordination item ──────────────────────────────────────────────────────────────
+
+  async heartbeat(workerId: string, leaseCount: number): Promise<void> {
+    // Any new value is a change to observers; start from the clock so a restarted worker with
+    // the same id never repeats a value an observer saw before.
+    const next = Math.max((this.#heartbeats.get(workerId) ?? Date.now()) + 1, 1);
+    this.#heartbeats.set(workerId, next);
+    const input = {
+      TableName: this.#table,
+      Key: { [A.LeaseKey]: { S: FLEET_ITEM_KEY } },
+      UpdateExpression: 'SET #w.#id = :entry',
+      ExpressionAttributeNames: { '#w': 'workers', '#id': workerId },
+      ExpressionAttributeValues: {
+        ':entry': { M: { heartbeat: { N: String(next) }, leaseCount: { N: String(leaseCount) } } },
+      },
+    };
+    try {
+      await this.#client.send(new UpdateItemCommand(input));
+    } catch (error) {
+      if ((error as { name?: string }).name !== 'ValidationException') throw error;
+      await this.#ensureFleetItem();
+      await this.#client.send(new UpdateItemCommand(input));
+    }
+  }
+
+  async readFleet(): Promise<FleetState> {
+    const { Item } = await this.#client.send(
+      new GetItemCommand({
+        TableName: this.#table,
+        Key: { [A.LeaseKey]: { S: FLEET_ITEM_KEY } },
+        ConsistentRead: true,
+      }),
+    );
+    const workers: WorkerHeartbeat[] = [];
+    for (const [workerId, value] of Object.entries(Item?.workers?.M ?? {})) {
+      workers.push({
+        workerId,
+        heartbeat: Number(value.M?.heartbeat?.N ?? 0),
+        leaseCount: Number(value.M?.leaseCount?.N ?? 0),
+      });
+    }
+    return { workers, leaseSetVersion: Number(Item?.leaseSetVersion?.N ?? 0) };
+  }
+
+  async noteLeaseSetChanged(): Promise<void> {
+    await this.#client.send(
+      new UpdateItemCommand({
+        TableName: this.#table,
+        Key: { [A.LeaseKey]: { S: FLEET_ITEM_KEY } },
+        UpdateExpression: 'ADD #v :one SET #t = :t',
+        ExpressionAttributeNames: { '#v': 'leaseSetVersion', '#t': 'entityType' },
+        ExpressionAttributeValues: { ':one': { N: '1' }, ':t': { S: 'shardline-fleet' } },
+      }),
+    );
+  }
+
+  async removeWorker(workerId: string, expectedHeartbeat?: number): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: { [A.LeaseKey]: { S: FLEET_ITEM_KEY } },
+          UpdateExpression: 'REMOVE #w.#id',
+          ...(expectedHeartbeat === undefined
+            ? {
+                ConditionExpression: 'attribute_exists(#w)',
+                ExpressionAttributeNames: { '#w': 'workers', '#id': workerId },
+              }
+            : {
+                ConditionExpression: '#w.#id.#hb = :hb',
+                ExpressionAttributeNames: { '#w': 'workers', '#id': workerId, '#hb': 'heartbeat' },
+                ExpressionAttributeValues: { ':hb': { N: String(expectedHeartbeat) } },
+              }),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      if (error instanceof ResourceNotFoundException) return;
+      throw error;
+    }
+  }
+
+  async #ensureFleetItem(): Promise<void> {
+    try {
+      await this.#client.send(
+        new PutItemCommand({
+          TableName: this.#table,
+          Item: {
+            [A.LeaseKey]: { S: FLEET_ITEM_KEY },
+            entityType: { S: 'shardline-fleet' },
+            workers: { M: {} },
+            leaseSetVersion: { N: '0' },
+          },
+          ConditionExpression: 'attribute_not_exists(#w)',
+          ExpressionAttributeNames: { '#w': 'workers' },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  // ─── helpers ────────────────────────────────────────────────────────────────────────────
+
+  async #updateOrUndefined(input: UpdateItemCommandInput): Promise<Lease | undefined> {
+    try {
+      const out = await this.#client.send(new UpdateItemCommand(input));
+      return out.Attributes ? this.#toLease(out.Attributes) : undefined;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  async #fencedUpdate(
+    token: LeaseToken,
+    what: string,
+    update: string,
+    values: Item,
+    names: Record<string, string> = {},
+  ): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: { [A.LeaseKey]: { S: token.leaseKey } },
+          UpdateExpression: update,
+          ConditionExpression: '#o = :owner AND #c = :counter',
+          ExpressionAttributeNames: { '#o': A.LeaseOwner, '#c': A.LeaseCounter, ...names },
+          ExpressionAttributeValues: {
+            ...values,
+            ':owner': { S: token.owner },
+            ':counter': { N: String(token.leaseCounter) },
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const item = error.Item;
+      const detail = !item
+        ? 'the lease no longer exists'
+        : item[A.LeaseOwner]?.S !== token.owner
+          ? `owner is now ${item[A.LeaseOwner]?.S ?? 'nobody'}, not ${token.owner}`
+          : `lease counter is ${item[A.LeaseCounter]?.N}, expected ${token.leaseCounter}`;
+      throw new LeaseLostError(token.leaseKey, `${what} refused: ${detail}`, { cause: error });
+    }
+  }
+
+  #toLease(item: Item): Lease {
+    const leaseKey = item[A.LeaseKey]!.S!;
+    let streamId: string;
+    let shardId: string;
+    if (this.#multiStream) {
+      const cut = leaseKey.lastIndexOf(':');
+      const identifier = item[A.StreamName]?.S ?? leaseKey.slice(0, Math.max(0, cut));
+      shardId = item[A.ShardId]?.S ?? leaseKey.slice(cut + 1);
+      streamId = this.#streamIdByIdentifier.get(identifier) ?? identifier;
+    } else {
+      streamId = this.#streamId!;
+      shardId = leaseKey;
+    }
+    const start = item[A.StartingHashKey]?.S;
+    const end = item[A.EndingHashKey]?.S;
+    return {
+      leaseKey,
+      streamId,
+      shardId,
+      leaseOwner: item[A.LeaseOwner]?.S,
+      leaseCounter: Number(item[A.LeaseCounter]?.N ?? 0),
+      checkpoint: readCheckpoint(item),
+      ownerSwitchesSinceCheckpoint: Number(item[A.OwnerSwitchesSinceCheckpoint]?.N ?? 0),
+      parentShardIds: item[A.ParentShardId]?.SS ?? [],
+      childShardIds: item[A.ChildShardIds]?.SS ?? [],
+      ...(start !== undefined && end !== undefined
+        ? { hashKeyRange: { startingHashKey: start, endingHashKey: end } }
+        : {}),
+      checkpointOwner: item[A.CheckpointOwner]?.S,
+    };
+  }
+}
+
+const SENTINELS = new Set(['TRIM_HORIZON', 'LATEST', 'SHARD_END', 'AT_TIMESTAMP']);
+
+function checkpointAttributes(checkpoint: Checkpoint): Item {
+  if (typeof checkpoint === 'string') {
+    return { [A.Checkpoint]: { S: checkpoint }, [A.CheckpointSubSequenceNumber]: { N: '0' } };
+  }
+  return {
+    [A.Checkpoint]: { S: checkpoint.sequenceNumber },
+    [A.CheckpointSubSequenceNumber]: { N: String(checkpoint.subSequenceNumber ?? 0) },
+  };
+}
+
+function readCheckpoint(item: Item): Checkpoint | undefined {
+  const value = item[A.Checkpoint]?.S;
+  if (value === undefined) return undefined;
+  if (SENTINELS.has(value)) {
+    // The KCL's AT_TIMESTAMP sentinel keeps its timestamp in the application's configuration,
+    // not in the lease: Shardline starts such a lease at TRIM_HORIZON.
+    return value === 'AT_TIMESTAMP' ? 'TRIM_HORIZON' : (value as Checkpoint);
+  }
+  const sub = Number(item[A.CheckpointSubSequenceNumber]?.N ?? 0);
+  // The KCL writes 0 for records that were not aggregated; Shardline compares positions with
+  // an absent sub-sequence before 0, so resuming after (seq, 0) skips a plain record at seq and
+  // the first user record of an aggregate at seq — the KCL's own reading of it.
+  return { sequenceNumber: value, subSequenceNumber: sub };
+}

@@ -1,0 +1,34 @@
+/**
+ * The lease table's attribute names: those of the Amazon Kinesis Client Library
+ * (`DynamoDBLeaseSerializer`, `DynamoDBMultiStreamLeaseSerializer`), so a KCL application's
+ * table — and its checkpoints — can be read as they are.
+ */
+export const LeaseAttribute = {
+  /** Hash key: the shard id, or `<streamIdentifier>:<shardId>` for multi-stream tables. */
+  LeaseKey: 'leaseKey',
+  LeaseOwner: 'leaseOwner',
+  LeaseCounter: 'leaseCounter',
+  Checkpoint: 'checkpoint',
+  CheckpointSubSequenceNumber: 'checkpointSubSequenceNumber',
+  OwnerSwitchesSinceCheckpoint: 'ownerSwitchesSinceCheckpoint',
+  /** A string set, named in the singular as the KCL does. */
+  ParentShardId: 'parentShardId',
+  ChildShardIds: 'childShardIds',
+  StartingHashKey: 'startingHashKey',
+  EndingHashKey: 'endingHashKey',
+  /** KCL 3's graceful-handoff attribute: the previous owner that still has to checkpoint. */
+  CheckpointOwner: 'checkpointOwner',
+  /** Multi-stream tables: the stream identifier part of the key. */
+  StreamName: 'streamName',
+  /** Multi-stream tables: the shard id part of the key. */
+  ShardId: 'shardId',
+} as const;
+
+/** KCL 3's index of leases by owner (leaseOwner HASH, leaseKey RANGE, KEYS_ONLY). */
+export const LEASE_OWNER_INDEX = 'LeaseOwnerToLeaseKeyIndex';
+
+/**
+ * The key of Shardline's coordination item in the lease table: a map of worker heartbeats and
+ * lease counts, plus a lease-set version. It is not a lease; Shardline never lists it as one.
+ */
+export const FLEET_ITEM_KEY = '__shardline_fleet__';

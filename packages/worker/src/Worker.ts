@@ -1,0 +1,588 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchProcessor,
+  type Checkpoint,
+  ConfigurationError,
+  EventBus,
+  type FailureDestination,
+  type KeyBatchHandler,
+  type Lease,
+  LeaseLostError,
+  type LeaseStore,
+  type Logger,
+  type Metrics,
+  type RecordHandler,
+  type RetryPolicy,
+  type RetryPolicyOptions,
+  ShardConsumer,
+  type ShardSource,
+  type Sink,
+  type StartPosition,
+  sleep,
+  toError,
+} from '@shardline/core';
+import { DynamoDBLeaseStore } from '@shardline/store-dynamodb';
+import { type MonotonicClock, monotonicNow } from './clock.js';
+import { createRootLogger } from './createRootLogger.js';
+import { HealthServer } from './HealthServer.js';
+import { DEFAULT_FULL_SCAN_INTERVAL_MS, LeaseCoordinator } from './LeaseCoordinator.js';
+import { PrometheusMetrics } from './PrometheusMetrics.js';
+
+/** Where a shard without a checkpoint starts (applied when its lease is created, as in the KCL). */
+export type InitialPosition = 'TRIM_HORIZON' | 'LATEST';
+
+/** Options of {@link createWorker}. Give exactly one of `handler`, `keyBatchHandler`, `sink`. */
+export interface WorkerOptions {
+  /** The application: names the lease table by default, and every log line. */
+  readonly applicationName: string;
+  /** One stream or several (leases are keyed by stream and shard). */
+  readonly sources: ShardSource | readonly ShardSource[];
+  readonly handler?: RecordHandler;
+  readonly keyBatchHandler?: KeyBatchHandler;
+  readonly sink?: Sink;
+  /** A lease store; or give `dynamoDBClient` (and optionally `leaseTable`). */
+  readonly leaseStore?: LeaseStore;
+  /** The DynamoDB client for the lease table, when no `leaseStore` is given. */
+  readonly dynamoDBClient?: DynamoDBClient;
+  /** The lease table's name. @default applicationName */
+  readonly leaseTable?: string;
+  /** Create the lease table (PAY_PER_REQUEST) when it does not exist. @default true */
+  readonly createLeaseTable?: boolean;
+  /** This worker's id, the `leaseOwner` it writes. @default `<hostname>-<pid>-<random>` */
+  readonly workerId?: string;
+  /** Where shards with no checkpoint start. @default 'TRIM_HORIZON' */
+  readonly initialPosition?: InitialPosition;
+  /** A lease not renewed for this long is expired (KCL `failoverTimeMillis`). @default 10_000 */
+  readonly leaseDurationMs?: number;
+  /** Renewal period. @default a third of leaseDurationMs */
+  readonly renewIntervalMs?: number;
+  /** How often the coordination item is read to take and balance leases. @default 1000 */
+  readonly takeIntervalMs?: number;
+  /** How often each source's shards are listed for new shards. @default 60_000 */
+  readonly discoveryIntervalMs?: number;
+  /** Safety-net listing of the whole lease table. @default 60_000 */
+  readonly fullScanIntervalMs?: number;
+  /** Most leases taken over from live workers in one round. @default half of the share */
+  readonly maxLeasesToStealPerRound?: number;
+  /** Most leases this worker holds. @default Infinity */
+  readonly maxLeasesPerWorker?: number;
+  /** Graceful-shutdown deadline, in ms: under ECS's 30 s stopTimeout. @default 25_000 */
+  readonly shutdownTimeoutMs?: number;
+  /** Stop gracefully on SIGTERM/SIGINT and exit (0 when done in time). @default false */
+  readonly handleSignals?: boolean;
+  /** Serve `/healthz`, `/readyz` and `/metrics` on this port (0: any free port). */
+  readonly httpPort?: number;
+  /** Stops the worker when aborted. */
+  readonly signal?: AbortSignal;
+  /** Keys processed at once per shard (handler modes). @default 10 */
+  readonly concurrency?: number;
+  readonly retry?: RetryPolicy | RetryPolicyOptions;
+  readonly failureDestination?: FailureDestination;
+  /** Commit after this many records. @default 1000 */
+  readonly commitEveryRecords?: number;
+  /** Commit after this long, in ms. @default 5000 */
+  readonly commitIntervalMs?: number;
+  /** Least time between two reads of a shard, in ms. @default 200 */
+  readonly minReadIntervalMs?: number;
+  /** Longest wait between reads of an idle shard, in ms. @default 2000 */
+  readonly maxIdleDelayMs?: number;
+  /** The root logger. @default a pino logger at `info` */
+  readonly logger?: Logger;
+  /** Metrics; defaults to Prometheus metrics served at `/metrics`. */
+  readonly metrics?: PrometheusMetrics;
+  readonly clock?: MonotonicClock;
+}
+
+/** Defaults of {@link WorkerOptions}. */
+export const DEFAULT_WORKER = {
+  leaseDurationMs: 10_000,
+  takeIntervalMs: 1000,
+  discoveryIntervalMs: 60_000,
+  shutdownTimeoutMs: 25_000,
+  initialPosition: 'TRIM_HORIZON',
+} as const;
+
+interface ShardRun {
+  readonly lease: Lease;
+  readonly controller: AbortController;
+  handover: boolean;
+  lost: boolean;
+  done: Promise<void>;
+}
+
+/**
+ * A KCL-style worker: shares the shards of one or more streams with the other workers of the
+ * same application through a lease table, reads each owned shard with core's `ShardConsumer`
+ * (checkpoints fenced by the lease), balances, fails over and shuts down gracefully.
+ */
+export class Worker {
+  /** Typed state changes: leases, shards, checkpoints, batches. */
+  readonly events: EventBus;
+  /** The worker's id (its `leaseOwner`). */
+  readonly workerId: string;
+  readonly #options: WorkerOptions;
+  readonly #sources: Map<string, ShardSource>;
+  readonly #store: LeaseStore;
+  readonly #coordinator: LeaseCoordinator;
+  readonly #log: Logger;
+  readonly #metrics: PrometheusMetrics;
+  readonly #clock: MonotonicClock;
+  readonly #runs = new Map<string, ShardRun>();
+  readonly #timers: { stop(): Promise<void> }[] = [];
+  readonly #leaseDurationMs: number;
+  readonly #renewIntervalMs: number;
+  #renewTimer: { stop(): Promise<void> } | undefined;
+  #health: HealthServer | undefined;
+  #started: Promise<void> | undefined;
+  #stopping: Promise<boolean> | undefined;
+  #httpPort: number | undefined;
+  #signalHandler: (() => void) | undefined;
+
+  constructor(options: WorkerOptions) {
+    const modes = [options.handler, options.keyBatchHandler, options.sink].filter(Boolean);
+    if (modes.length !== 1) {
+      throw new ConfigurationError(
+        `Give exactly one of handler, keyBatchHandler or sink to createWorker (got ${modes.length}).`,
+      );
+    }
+    if (!options.applicationName) {
+      throw new ConfigurationError(
+        'applicationName must be set: it names the lease table and tells fleets apart.',
+      );
+    }
+    const sources = Array.isArray(options.sources)
+      ? (options.sources as readonly ShardSource[])
+      : [options.sources as ShardSource];
+    if (sources.length === 0)
+      throw new ConfigurationError('sources must hold at least one stream.');
+    this.#sources = new Map(sources.map((s) => [s.streamId, s]));
+    if (this.#sources.size !== sources.length) {
+      throw new ConfigurationError('sources holds the same stream twice; give each stream once.');
+    }
+    this.#leaseDurationMs = options.leaseDurationMs ?? DEFAULT_WORKER.leaseDurationMs;
+    this.#renewIntervalMs = options.renewIntervalMs ?? Math.floor(this.#leaseDurationMs / 3);
+    if (!(this.#renewIntervalMs > 0 && this.#renewIntervalMs < this.#leaseDurationMs)) {
+      throw new ConfigurationError(
+        `renewIntervalMs must be above 0 and below leaseDurationMs (${this.#leaseDurationMs}), got ${String(this.#renewIntervalMs)}; about a third of the lease duration is usual.`,
+      );
+    }
+    this.#options = options;
+    this.workerId = options.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.#clock = options.clock ?? monotonicNow;
+    this.#log = (
+      options.logger ?? createRootLogger({ bindings: { applicationName: options.applicationName } })
+    ).child({ workerId: this.workerId });
+    this.#metrics = options.metrics ?? new PrometheusMetrics();
+    this.events = new EventBus((error) =>
+      this.#log.warn({ err: toError(error) }, 'an event listener threw'),
+    );
+    if (options.leaseStore) {
+      this.#store = options.leaseStore;
+    } else if (options.dynamoDBClient) {
+      this.#store = new DynamoDBLeaseStore({
+        client: options.dynamoDBClient,
+        tableName: options.leaseTable ?? options.applicationName,
+        multiStream: sources.length > 1,
+        streamId: sources[0]!.streamId,
+      });
+    } else {
+      throw new ConfigurationError(
+        'Give leaseStore, or dynamoDBClient (with leaseTable, default: applicationName) for the DynamoDB lease table.',
+      );
+    }
+    this.#coordinator = new LeaseCoordinator({
+      store: this.#store,
+      workerId: this.workerId,
+      leaseDurationMs: this.#leaseDurationMs,
+      maxLeasesToStealPerRound: options.maxLeasesToStealPerRound,
+      maxLeasesPerWorker: options.maxLeasesPerWorker,
+      fullScanIntervalMs: options.fullScanIntervalMs ?? DEFAULT_FULL_SCAN_INTERVAL_MS,
+      clock: this.#clock,
+      events: this.events,
+      logger: this.#log.child({ component: 'lease-coordinator' }),
+      listener: {
+        acquired: (lease) => this.#startShard(lease),
+        lost: (leaseKey) => this.#stopShard(leaseKey, 'lost'),
+        handoverRequested: (leaseKey) => this.#stopShard(leaseKey, 'handover'),
+      },
+    });
+    this.#metrics.subscribe(this.events, () => this.#coordinator.leaseCount);
+  }
+
+  /** The lease store in use. */
+  get leaseStore(): LeaseStore {
+    return this.#store;
+  }
+
+  /** The Prometheus registry behind `/metrics`. */
+  get metrics(): PrometheusMetrics {
+    return this.#metrics;
+  }
+
+  /** The bound HTTP port, once started with `httpPort`. */
+  get httpPort(): number | undefined {
+    return this.#httpPort;
+  }
+
+  /** Lease keys this worker reads now. */
+  ownedLeaseKeys(): string[] {
+    return this.#coordinator.activeLeaseKeys();
+  }
+
+  /** Whether the worker is started and renewed its leases within a lease duration. */
+  isReady(): boolean {
+    const at = this.#coordinator.lastRenewedAt;
+    return (
+      this.#started !== undefined &&
+      this.#stopping === undefined &&
+      at !== undefined &&
+      this.#clock() - at < this.#leaseDurationMs
+    );
+  }
+
+  /** Joins the fleet: creates the lease table if asked, lists shards, takes leases, and runs. */
+  start(): Promise<void> {
+    this.#started ??= this.#start();
+    return this.#started;
+  }
+
+  async #start(): Promise<void> {
+    const o = this.#options;
+    if (this.#store instanceof DynamoDBLeaseStore && o.createLeaseTable !== false) {
+      await this.#store.createTableIfNotExists();
+    }
+    if (o.httpPort !== undefined) {
+      this.#health = new HealthServer(
+        {
+          ready: () => this.isReady(),
+          status: () => ({
+            workerId: this.workerId,
+            leases: this.#coordinator.leaseCount,
+            shards: this.ownedLeaseKeys().length,
+          }),
+        },
+        this.#metrics.registry,
+      );
+      this.#httpPort = await this.#health.listen(o.httpPort);
+    }
+    if (o.signal?.aborted) return;
+    o.signal?.addEventListener('abort', () => void this.stop(), { once: true });
+    if (o.handleSignals) this.#installSignalHandlers();
+    await this.#coordinator.renewRound();
+    await this.#coordinator.takeRound();
+    await this.#discoverAll();
+    await this.#coordinator.takeRound();
+    this.#renewTimer = every(
+      this.#renewIntervalMs,
+      () => this.#coordinator.renewRound(),
+      this.#log,
+    );
+    this.#timers.push(
+      every(
+        o.takeIntervalMs ?? DEFAULT_WORKER.takeIntervalMs,
+        () => this.#coordinator.takeRound(),
+        this.#log,
+      ),
+      every(
+        o.discoveryIntervalMs ?? DEFAULT_WORKER.discoveryIntervalMs,
+        () => this.#discoverAll(),
+        this.#log,
+      ),
+    );
+    this.#log.info(
+      { streams: [...this.#sources.keys()], leases: this.#coordinator.leaseCount },
+      'worker started',
+    );
+  }
+
+  /**
+   * Stops gracefully: no new leases or reads, in-flight records finish, checkpoints are
+   * committed, leases released (so the fleet takes them at once). Idempotent. Resolves `true`
+   * when everything finished within `shutdownTimeoutMs`.
+   */
+  stop(): Promise<boolean> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<boolean> {
+    const deadline = this.#options.shutdownTimeoutMs ?? DEFAULT_WORKER.shutdownTimeoutMs;
+    const started = Date.now();
+    this.#log.info({ deadlineMs: deadline }, 'worker stopping');
+    if (this.#signalHandler) {
+      process.off('SIGTERM', this.#signalHandler);
+      process.off('SIGINT', this.#signalHandler);
+    }
+    await this.#started?.catch(() => undefined);
+    await Promise.all(this.#timers.map((t) => t.stop()));
+    for (const run of this.#runs.values()) run.controller.abort();
+    // Keep renewing while in-flight records finish, so no lease expires mid-shutdown.
+    const margin = Math.min(2000, deadline / 5);
+    const finished = await Promise.race([
+      Promise.all([...this.#runs.values()].map((r) => r.done)).then(() => true),
+      sleep(Math.max(0, deadline - margin)).then(() => false),
+    ]);
+    await this.#renewTimer?.stop();
+    await this.#coordinator.releaseAll();
+    try {
+      await this.#options.sink?.close?.();
+    } catch (error) {
+      this.#log.warn({ err: toError(error) }, 'sink close failed');
+    }
+    await this.#health?.close();
+    const inTime = finished && Date.now() - started <= deadline;
+    this.#log.info({ inTime, durationMs: Date.now() - started }, 'worker stopped');
+    return inTime;
+  }
+
+  #installSignalHandlers(): void {
+    this.#signalHandler = () => {
+      void this.stop().then(
+        (inTime) => process.exit(inTime ? 0 : 1),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGTERM', this.#signalHandler);
+    process.once('SIGINT', this.#signalHandler);
+  }
+
+  // ─── discovery ────────────────────────────────────────────────────────────────────────
+
+  async #discoverAll(): Promise<void> {
+    let changed = false;
+    for (const source of this.#sources.values()) {
+      try {
+        changed = (await this.#discover(source)) || changed;
+      } catch (error) {
+        this.#log.warn(
+          { err: toError(error), streamId: source.streamId },
+          'shard discovery failed',
+        );
+      }
+    }
+    if (changed) await this.#coordinator.noteLeaseSetChanged();
+  }
+
+  async #discover(source: ShardSource): Promise<boolean> {
+    const shards = await source.listShards();
+    const listed = new Set(shards.map((s) => s.shardId));
+    const initial = this.#options.initialPosition ?? DEFAULT_WORKER.initialPosition;
+    let changed = false;
+    // Parents before children, so a child sees whether its parent got a lease.
+    for (const shard of orderByLineage(shards)) {
+      const leaseKey = this.#store.leaseKeyFor(source.streamId, shard.shardId);
+      if (this.#coordinator.knows(leaseKey)) continue;
+      const parentLeased = shard.parentShardIds.some((p) =>
+        this.#coordinator.knows(this.#store.leaseKeyFor(source.streamId, p)),
+      );
+      // With LATEST, closed shards of a new application are not read (nothing after LATEST).
+      if (!parentLeased && initial === 'LATEST' && shard.endingSequenceNumber !== undefined) {
+        continue;
+      }
+      const created = await this.#coordinator.createLease({
+        leaseKey,
+        streamId: source.streamId,
+        shardId: shard.shardId,
+        checkpoint: parentLeased ? 'TRIM_HORIZON' : initial,
+        parentShardIds: shard.parentShardIds,
+        childShardIds: [],
+        ...(shard.hashKeyRange ? { hashKeyRange: shard.hashKeyRange } : {}),
+      });
+      if (created) {
+        changed = true;
+        this.events.emit('shard.discovered', {
+          streamId: source.streamId,
+          shardId: shard.shardId,
+          parentShardIds: shard.parentShardIds,
+        });
+      }
+    }
+    // Ended shards the stream no longer lists (trimmed): their leases are no longer needed;
+    // their children treat a missing parent lease as done, as the KCL does.
+    for (const lease of this.#coordinator.knownLeases()) {
+      if (
+        lease.streamId === source.streamId &&
+        lease.checkpoint === 'SHARD_END' &&
+        !listed.has(lease.shardId)
+      ) {
+        await this.#coordinator.deleteLease(lease.leaseKey);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  // ─── shard readers ────────────────────────────────────────────────────────────────────
+
+  #startShard(lease: Lease): void {
+    if (this.#stopping || this.#runs.has(lease.leaseKey)) return;
+    const source = this.#sources.get(lease.streamId);
+    if (!source) {
+      this.#log.warn(
+        { leaseKey: lease.leaseKey },
+        'lease of a stream this worker does not read; releasing',
+      );
+      void this.#coordinator.release(lease.leaseKey);
+      return;
+    }
+    const run: ShardRun = {
+      lease,
+      controller: new AbortController(),
+      handover: false,
+      lost: false,
+      done: Promise.resolve(),
+    };
+    this.#runs.set(lease.leaseKey, run);
+    run.done = this.#runShard(source, run).finally(() => {
+      if (this.#runs.get(lease.leaseKey) === run) this.#runs.delete(lease.leaseKey);
+    });
+  }
+
+  #stopShard(leaseKey: string, why: 'lost' | 'handover'): void {
+    const run = this.#runs.get(leaseKey);
+    if (why === 'handover' && !run) {
+      void this.#coordinator.finishHandover(leaseKey);
+      return;
+    }
+    if (!run) return;
+    if (why === 'lost') run.lost = true;
+    else run.handover = true;
+    run.controller.abort();
+  }
+
+  async #runShard(source: ShardSource, run: ShardRun): Promise<void> {
+    const { lease } = run;
+    const o = this.#options;
+    const logger = this.#log.child({ component: 'shard-consumer', shardId: lease.shardId });
+    let checkpoint: Checkpoint | undefined = lease.checkpoint;
+    for (let attempt = 1; ; attempt++) {
+      const signal = run.controller.signal;
+      if (signal.aborted && !run.handover) break;
+      if (checkpoint === 'SHARD_END') {
+        await this.#coordinator.shardEnded(lease.leaseKey, []);
+        return;
+      }
+      const processor = new BatchProcessor({
+        ...(o.handler ? { handler: o.handler } : {}),
+        ...(o.keyBatchHandler ? { keyBatchHandler: o.keyBatchHandler } : {}),
+        ...(o.sink ? { sink: o.sink } : {}),
+        concurrency: o.concurrency,
+        retry: o.retry,
+        failureDestination: o.failureDestination,
+        events: this.events,
+        metrics: this.#metrics as Metrics,
+        logger,
+      });
+      const consumer = new ShardConsumer({
+        source,
+        shardId: lease.shardId,
+        from: startPosition(checkpoint, o.initialPosition ?? DEFAULT_WORKER.initialPosition),
+        processor,
+        commit: (cp) => this.#coordinator.commit(lease.leaseKey, cp),
+        commitEveryRecords: o.commitEveryRecords,
+        commitIntervalMs: o.commitIntervalMs,
+        minReadIntervalMs: o.minReadIntervalMs,
+        maxIdleDelayMs: o.maxIdleDelayMs,
+        events: this.events,
+        metrics: this.#metrics,
+        logger,
+      });
+      try {
+        const result = await consumer.run(signal);
+        if (result.ended) {
+          await this.#coordinator.shardEnded(lease.leaseKey, result.childShardIds);
+          // Children get leases now, not at the next discovery round.
+          if (await this.#discover(source).catch(() => false)) {
+            await this.#coordinator.noteLeaseSetChanged();
+          }
+        } else if (run.handover) {
+          await this.#coordinator.finishHandover(lease.leaseKey);
+        }
+        return;
+      } catch (error) {
+        if (error instanceof LeaseLostError || run.lost) {
+          this.#coordinator.markLost(lease.leaseKey, toError(error).message);
+          return;
+        }
+        if (run.handover) {
+          await this.#coordinator.finishHandover(lease.leaseKey);
+          return;
+        }
+        checkpoint = consumer.tracker.committed ?? checkpoint;
+        const delayMs = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+        logger.error(
+          { err: toError(error), attempt, delayMs },
+          'shard reader failed; restarting it from the last checkpoint',
+        );
+        try {
+          await sleep(delayMs, signal);
+        } catch {
+          return;
+        }
+      }
+    }
+  }
+}
+
+/** Creates a {@link Worker}; call `start()` to join the fleet. */
+export function createWorker(options: WorkerOptions): Worker {
+  return new Worker(options);
+}
+
+function startPosition(
+  checkpoint: Checkpoint | undefined,
+  initial: InitialPosition,
+): StartPosition {
+  if (checkpoint === undefined) return { type: initial };
+  if (checkpoint === 'TRIM_HORIZON' || checkpoint === 'LATEST') return { type: checkpoint };
+  if (checkpoint === 'SHARD_END') return { type: 'LATEST' };
+  return {
+    type: 'AFTER_SEQUENCE_NUMBER',
+    sequenceNumber: checkpoint.sequenceNumber,
+    subSequenceNumber: checkpoint.subSequenceNumber,
+  };
+}
+
+function orderByLineage<T extends { shardId: string; parentShardIds: readonly string[] }>(
+  shards: readonly T[],
+): T[] {
+  const byId = new Map(shards.map((s) => [s.shardId, s]));
+  const out: T[] = [];
+  const seen = new Set<string>();
+  const visit = (s: T) => {
+    if (seen.has(s.shardId)) return;
+    seen.add(s.shardId);
+    for (const p of s.parentShardIds) {
+      const parent = byId.get(p);
+      if (parent) visit(parent);
+    }
+    out.push(s);
+  };
+  for (const s of shards) visit(s);
+  return out;
+}
+
+/** Runs `fn` every `ms` (never overlapping); `stop` waits for a run in flight. */
+function every(ms: number, fn: () => Promise<unknown>, log: Logger): { stop(): Promise<void> } {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+  let stopped = false;
+  const tick = () => {
+    running = fn()
+      .catch((error: unknown) => log.warn({ err: toError(error) }, 'periodic task failed'))
+      .finally(() => {
+        running = undefined;
+        if (!stopped) timer = setTimeout(tick, ms);
+      });
+  };
+  timer = setTimeout(tick, ms);
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,176 @@
+import { type Lease, LeaseLostError } from '@shardline/core';
+import { describe, expect, it } from 'vitest';
+import { InMemoryLeaseStore, LeaseCoordinator, type LeaseListener } from '../../src/index.js';
+
+const STREAM = 'arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/2024-01-01T00:00:00.000';
+
+function makeFleet(workerIds: string[], store: InMemoryLeaseStore, clock: { now: number }) {
+  const log: Record<string, string[]> = {};
+  const coordinators = workerIds.map((workerId) => {
+    log[workerId] = [];
+    const listener: LeaseListener = {
+      acquired: (l) => log[workerId]!.push(`acquired ${l.shardId}`),
+      lost: (k) => log[workerId]!.push(`lost ${k}`),
+      handoverRequested: (k) => {
+        log[workerId]!.push(`handover ${k}`);
+        void c.finishHandover(k);
+      },
+    };
+    const c = new LeaseCoordinator({
+      store,
+      workerId,
+      listener,
+      leaseDurationMs: 1000,
+      stealCooldownMs: 0,
+      clock: () => clock.now,
+    });
+    return c;
+  });
+  return { coordinators, log };
+}
+
+async function seed(
+  store: InMemoryLeaseStore,
+  shards: number,
+  parents: Record<string, string[]> = {},
+) {
+  for (let i = 0; i < shards; i++) {
+    const shardId = `shard-${i}`;
+    await store.createLeaseIfNotExists({
+      leaseKey: store.leaseKeyFor(STREAM, shardId),
+      streamId: STREAM,
+      shardId,
+      checkpoint: 'TRIM_HORIZON',
+      parentShardIds: parents[shardId] ?? [],
+      childShardIds: [],
+    });
+  }
+}
+
+async function rounds(
+  coordinators: LeaseCoordinator[],
+  clock: { now: number },
+  n: number,
+  stepMs = 200,
+) {
+  for (let r = 0; r < n; r++) {
+    for (const c of coordinators) await c.renewRound();
+    for (const c of coordinators) await c.takeRound();
+    clock.now += stepMs;
+  }
+}
+
+describe('LeaseCoordinator', () => {
+  it('shares leases so every lease has exactly one owner and the spread is within one', async () => {
+    // arrange
+    const store = new InMemoryLeaseStore();
+    const clock = { now: 0 };
+    await seed(store, 10);
+    const { coordinators } = makeFleet(['a', 'b', 'c'], store, clock);
+    // act
+    await rounds(coordinators, clock, 8);
+    // assert
+    const leases = await store.listLeases();
+    expect(leases.every((l) => l.leaseOwner !== undefined)).toBe(true);
+    const counts = coordinators.map((c) => c.leaseCount).sort();
+    expect(counts).toEqual([3, 3, 4]);
+    const owned = coordinators.flatMap((c) => c.activeLeaseKeys());
+    expect(new Set(owned).size).toBe(10);
+  });
+
+  it('takes the leases of a worker whose heartbeat stopped, only after the lease duration', async () => {
+    const store = new InMemoryLeaseStore();
+    const clock = { now: 0 };
+    await seed(store, 6);
+    const { coordinators } = makeFleet(['a', 'b'], store, clock);
+    await rounds(coordinators, clock, 6);
+    const [a, b] = coordinators as [LeaseCoordinator, LeaseCoordinator];
+    expect(a.leaseCount).toBe(3);
+    // act: b stops renewing (killed); a keeps running
+    let takenAt: number | undefined;
+    const lastHeartbeatOfB = clock.now - 200;
+    for (let r = 0; r < 20 && a.leaseCount < 6; r++) {
+      await a.renewRound();
+      await a.takeRound();
+      if (a.leaseCount === 6) takenAt = clock.now;
+      clock.now += 200;
+    }
+    // assert
+    expect(a.leaseCount).toBe(6);
+    expect(takenAt! - lastHeartbeatOfB).toBeGreaterThan(1000);
+    await expect(b.renewRound()).resolves.toBeUndefined();
+    expect(b.leaseCount).toBe(0);
+  });
+
+  it('fences a stale owner: its checkpoint write is refused with LeaseLostError', async () => {
+    const store = new InMemoryLeaseStore();
+    const clock = { now: 0 };
+    await seed(store, 1);
+    const { coordinators } = makeFleet(['a', 'b'], store, clock);
+    const [a, b] = coordinators as [LeaseCoordinator, LeaseCoordinator];
+    await a.renewRound();
+    await a.takeRound();
+    const key = store.leaseKeyFor(STREAM, 'shard-0');
+    expect(a.holds(key)).toBe(true);
+    // act: a pauses; b sees the lease expire and takes it
+    for (let r = 0; r < 10; r++) {
+      await b.renewRound();
+      await b.takeRound();
+      clock.now += 300;
+    }
+    // assert
+    expect(b.holds(key)).toBe(true);
+    const error = await a.commit(key, { sequenceNumber: '42' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LeaseLostError);
+    expect((error as Error).message).toMatch(/owner is now b/);
+    expect(await store.getCheckpoint(STREAM, 'shard-0')).toBe('TRIM_HORIZON');
+  });
+
+  it('hands a stolen lease over gracefully: the old owner commits first', async () => {
+    const store = new InMemoryLeaseStore();
+    const clock = { now: 0 };
+    await seed(store, 4);
+    const { coordinators, log } = makeFleet(['a', 'b'], store, clock);
+    const [a, b] = coordinators as [LeaseCoordinator, LeaseCoordinator];
+    await a.renewRound();
+    await a.takeRound();
+    expect(a.leaseCount).toBe(4);
+    // act: b joins and steals two
+    await b.renewRound();
+    await b.takeRound();
+    await b.takeRound();
+    expect(b.leaseCount).toBe(2);
+    expect(log.b).toEqual([]); // waiting for the handover
+    await a.renewRound(); // a notices and finishes (commits) each handed-over lease
+    await new Promise((r) => setTimeout(r, 0));
+    await b.renewRound();
+    // assert
+    expect(log.a!.filter((l) => l.startsWith('handover'))).toHaveLength(2);
+    expect(log.b!.filter((l) => l.startsWith('acquired'))).toHaveLength(2);
+    const leases = await store.listLeases();
+    expect(leases.filter((l: Lease) => l.checkpointOwner !== undefined)).toEqual([]);
+    expect(a.leaseCount + b.leaseCount).toBe(4);
+  });
+
+  it('takes a child only after every parent reached SHARD_END', async () => {
+    const store = new InMemoryLeaseStore();
+    const clock = { now: 0 };
+    await seed(store, 3, { 'shard-1': ['shard-0'], 'shard-2': ['shard-0'] });
+    const { coordinators } = makeFleet(['a'], store, clock);
+    const [a] = coordinators as [LeaseCoordinator];
+    await rounds(coordinators, clock, 2);
+    expect(a.activeLeaseKeys()).toEqual([store.leaseKeyFor(STREAM, 'shard-0')]);
+    // act
+    const parent = store.leaseKeyFor(STREAM, 'shard-0');
+    await a.commit(parent, 'SHARD_END');
+    await a.shardEnded(parent, ['shard-1', 'shard-2']);
+    await store.noteLeaseSetChanged();
+    await rounds(coordinators, clock, 2);
+    // assert
+    expect(a.activeLeaseKeys().sort()).toEqual([
+      store.leaseKeyFor(STREAM, 'shard-1'),
+      store.leaseKeyFor(STREAM, 'shard-2'),
+    ]);
+    expect((await store.getLease(parent))?.childShardIds).toEqual(['shard-1', 'shard-2']);
+  });
+});

@@ -1,0 +1,206 @@
+import type { ChangeRecord } from '@shardline/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createWorker, InMemoryLeaseStore, type Worker } from '../../src/index.js';
+import { FakeShardSource, fakeStream } from '../helpers/FakeShardSource.js';
+
+const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+
+const FAST = {
+  leaseDurationMs: 600,
+  renewIntervalMs: 150,
+  takeIntervalMs: 50,
+  discoveryIntervalMs: 200,
+  commitIntervalMs: 50,
+  minReadIntervalMs: 5,
+  maxIdleDelayMs: 20,
+  stealCooldownMs: 0,
+  logger: silent,
+} as const;
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('Worker', () => {
+  const workers: Worker[] = [];
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
+  });
+
+  it('applies every record of every shard once, in order per key, across two workers', async () => {
+    // arrange
+    const spec = fakeStream('stream-a', 6, 60);
+    const store = new InMemoryLeaseStore();
+    const applied: ChangeRecord[] = [];
+    const make = (workerId: string) =>
+      createWorker({
+        ...FAST,
+        applicationName: 'app',
+        workerId,
+        sources: new FakeShardSource(spec),
+        leaseStore: store,
+        handler: (r) => {
+          applied.push(r);
+        },
+      });
+    workers.push(make('w1'), make('w2'));
+    // act
+    await Promise.all(workers.map((w) => w.start()));
+    await until(() => applied.length >= 360);
+    await until(async () =>
+      (await store.listLeases()).every(
+        (l) => typeof l.checkpoint === 'object' && l.checkpoint.sequenceNumber.endsWith('059'),
+      ),
+    );
+    // assert
+    expect(new Set(applied.map((r) => r.eventId)).size).toBe(360);
+    const byKey = new Map<string, number[]>();
+    for (const r of applied)
+      byKey.set(r.orderingKey, [...(byKey.get(r.orderingKey) ?? []), Number(r.newImage?.n)]);
+    for (const seq of byKey.values()) expect(seq).toEqual([...seq].sort((a, b) => a - b));
+    await until(() => workers.every((w) => w.ownedLeaseKeys().length === 3));
+  });
+
+  it('never skips a failing record: it is retried until it succeeds', async () => {
+    const store = new InMemoryLeaseStore();
+    let failures = 0;
+    const applied: string[] = [];
+    const worker = createWorker({
+      ...FAST,
+      applicationName: 'app',
+      sources: new FakeShardSource(fakeStream('s', 1, 10)),
+      leaseStore: store,
+      retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
+      handler: (r) => {
+        if (r.eventId.endsWith('-3') && failures < 5) {
+          failures++;
+          throw new Error('downstream unavailable');
+        }
+        applied.push(r.eventId);
+      },
+    });
+    workers.push(worker);
+    await worker.start();
+    await until(() => applied.length === 10);
+    expect(failures).toBe(5);
+    expect(applied).toContain('shardId-000000000000-3');
+  });
+
+  it('reads children only after their parent ended, and marks the parent SHARD_END', async () => {
+    const source = new FakeShardSource({
+      streamId: 's',
+      shards: [
+        { shardId: 'parent', records: 30, closed: true },
+        { shardId: 'child-a', parentShardIds: ['parent'], records: 10 },
+        { shardId: 'child-b', parentShardIds: ['parent'], records: 10 },
+      ],
+    });
+    const store = new InMemoryLeaseStore();
+    const order: string[] = [];
+    const worker = createWorker({
+      ...FAST,
+      applicationName: 'app',
+      sources: source,
+      leaseStore: store,
+      handler: async (r) => {
+        order.push(r.shardId);
+        await new Promise((res) => setTimeout(res, 1));
+      },
+    });
+    workers.push(worker);
+    await worker.start();
+    await until(() => order.length === 50);
+    const lastParent = order.lastIndexOf('parent');
+    const firstChild = Math.min(order.indexOf('child-a'), order.indexOf('child-b'));
+    expect(lastParent).toBeLessThan(firstChild);
+    const parent = await store.getLease(store.leaseKeyFor('s', 'parent'));
+    expect(parent?.checkpoint).toBe('SHARD_END');
+    expect([...(parent?.childShardIds ?? [])].sort()).toEqual(['child-a', 'child-b']);
+  });
+
+  it('stops gracefully: commits, releases every lease and leaves the fleet (idempotent)', async () => {
+    const store = new InMemoryLeaseStore();
+    const applied: string[] = [];
+    const worker = createWorker({
+      ...FAST,
+      commitIntervalMs: 60_000,
+      applicationName: 'app',
+      sources: new FakeShardSource(fakeStream('s', 3, 20)),
+      leaseStore: store,
+      handler: (r) => {
+        applied.push(r.eventId);
+      },
+    });
+    await worker.start();
+    await until(() => applied.length === 60);
+    // act
+    const [first, second] = await Promise.all([worker.stop(), worker.stop()]);
+    // assert
+    expect(first).toBe(true);
+    expect(second).toBe(true);
+    const leases = await store.listLeases();
+    expect(leases.map((l) => l.leaseOwner)).toEqual([undefined, undefined, undefined]);
+    expect(
+      leases.map((l) => (l.checkpoint as { sequenceNumber: string }).sequenceNumber.slice(-2)),
+    ).toEqual(['19', '19', '19']);
+    expect((await store.readFleet()).workers).toEqual([]);
+  });
+
+  it('stops when its AbortSignal aborts', async () => {
+    const controller = new AbortController();
+    const store = new InMemoryLeaseStore();
+    const worker = createWorker({
+      ...FAST,
+      applicationName: 'app',
+      sources: new FakeShardSource(fakeStream('s', 2, 5)),
+      leaseStore: store,
+      handler: () => {},
+      signal: controller.signal,
+    });
+    await worker.start();
+    await until(() => worker.ownedLeaseKeys().length === 2);
+    controller.abort();
+    await until(async () => (await store.listLeases()).every((l) => l.leaseOwner === undefined));
+    expect(worker.isReady()).toBe(false);
+  });
+
+  it('reads several streams in one worker, with leases keyed by stream and shard', async () => {
+    const store = new InMemoryLeaseStore();
+    const seen = new Set<string>();
+    const worker = createWorker({
+      ...FAST,
+      applicationName: 'app',
+      sources: [
+        new FakeShardSource(fakeStream('orders', 2, 5)),
+        new FakeShardSource(fakeStream('users', 2, 5)),
+      ],
+      leaseStore: store,
+      handler: (r) => {
+        seen.add(`${r.streamId}/${r.eventId}`);
+      },
+    });
+    workers.push(worker);
+    await worker.start();
+    await until(() => seen.size === 20);
+    expect(worker.ownedLeaseKeys().sort()).toEqual([
+      'orders:shardId-000000000000',
+      'orders:shardId-000000000001',
+      'users:shardId-000000000000',
+      'users:shardId-000000000001',
+    ]);
+  });
+
+  it('rejects a configuration without exactly one processing mode', () => {
+    expect(() =>
+      createWorker({
+        applicationName: 'app',
+        sources: new FakeShardSource(fakeStream('s', 1, 1)),
+        leaseStore: new InMemoryLeaseStore(),
+      }),
+    ).toThrow(/exactly one of handler, keyBatchHandler or sink/);
+  });
+});
