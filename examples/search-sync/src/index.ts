@@ -12,5 +12,11 @@ export {
   readSearchSyncConfig,
   type SearchSyncConfig,
 } from './config.js';
+export {
+  type SearchSync,
+  type SearchSyncOptions,
+  startSearchSync,
+} from './createSearchSyncWorker.js';
 export { createUserSearchSink, type UserSearchSinkOptions, userDocument } from './searchSink.js';
 export { createUsersTable, usersTableDefinition } from './tables.js';
+export { workerEnvironment } from './workerEnvironment.js';

@@ -4,6 +4,10 @@ export {
   type VoteAggregationConfig,
 } from './config.js';
 export {
+  createVoteAggregationWorker,
+  type VoteAggregationWorkerOptions,
+} from './createVoteAggregationWorker.js';
+export {
   createVoteTables,
   DEFAULT_VOTE_TABLE_NAMES,
   type VoteTableNames,
@@ -12,3 +16,4 @@ export {
 } from './tables.js';
 export { countVotesByScan, readSummary, sameTally, type Tally } from './tally.js';
 export { createVoteSummarySink, type VoteSummarySinkOptions } from './voteSummarySink.js';
+export { workerEnvironment } from './workerEnvironment.js';

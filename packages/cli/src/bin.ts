@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import { ExitCode } from './ExitCode.js';
-import { runCli } from './program.js';
-
-// The AWS SDK prints a maintenance notice for Node 20 on every run; it is not ours to show.
+// The AWS SDK prints a maintenance notice for Node 20 on every run; it is not ours to show. Set
+// before the SDK loads, hence the dynamic imports below.
 process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
+const { ExitCode } = await import('./ExitCode.js');
+const { runCli } = await import('./program.js');
 
 const controller = new AbortController();
 let interrupts = 0;

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import type { Wrap } from '../program.js';
+import { registerDemo } from './demo.js';
 import { registerDescribe } from './describe.js';
 import { registerTail } from './tail.js';
 
 /** Adds every command to the program. */
 export function registerCommands(program: Command, wrap: Wrap): void {
+  registerDemo(program, wrap);
   registerDescribe(program, wrap);
   registerTail(program, wrap);
 }

@@ -1,0 +1,37 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { Client } from '@opensearch-project/opensearch';
+import { errorMessage } from '@shardline/core';
+import { loadWorkerSettings } from '@shardline/worker';
+import { readSearchSyncConfig } from './config.js';
+import { startSearchSync } from './createSearchSyncWorker.js';
+import { workerEnvironment } from './workerEnvironment.js';
+
+// The ECS service's entry point. Stops gracefully on SIGTERM and exits 0 when checkpointed.
+try {
+  const config = readSearchSyncConfig();
+  const settings = loadWorkerSettings(workerEnvironment(process.env, config.applicationName));
+  const sync = await startSearchSync({
+    dynamodb: new DynamoDBClient({}),
+    streams: new DynamoDBStreamsClient({}),
+    opensearch: new Client({ node: config.opensearchUrl }),
+    config,
+    worker: { ...settings, leaseTable: config.leaseTable, handleSignals: true },
+    onBackfillProgress: (p) =>
+      console.error(
+        JSON.stringify({
+          level: 'info',
+          msg: 'backfill progress',
+          segmentsDone: p.segmentsDone,
+          segments: p.segments,
+          scanned: p.scanned,
+          indexed: p.indexed,
+        }),
+      ),
+  });
+  const progress = await sync.backfill;
+  if (progress) console.error(JSON.stringify({ level: 'info', msg: 'backfill done', ...progress }));
+} catch (error) {
+  console.error(`search-sync worker stopped: ${errorMessage(error)}`);
+  process.exit(1);
+}
