@@ -1,12 +1,16 @@
 import type { Command } from 'commander';
 import type { Wrap } from '../program.js';
+import { registerCheckpoints } from './checkpoints.js';
 import { registerDemo } from './demo.js';
 import { registerDescribe } from './describe.js';
+import { registerLag } from './lag.js';
 import { registerTail } from './tail.js';
 
 /** Adds every command to the program. */
 export function registerCommands(program: Command, wrap: Wrap): void {
   registerDemo(program, wrap);
   registerDescribe(program, wrap);
+  registerLag(program, wrap);
   registerTail(program, wrap);
+  registerCheckpoints(program, wrap);
 }

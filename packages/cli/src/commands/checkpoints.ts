@@ -1,0 +1,207 @@
+import { type Checkpoint, type Lease, sleep } from '@shardline/core';
+import type { Command } from 'commander';
+import type { CliContext } from '../CliContext.js';
+import { CliError, usageError } from '../CliError.js';
+import { ExitCode } from '../ExitCode.js';
+import { describeCheckpoint, type LeaseTableOptions, openLeases } from '../leaseAccess.js';
+import type { GlobalOptions, Wrap } from '../program.js';
+
+interface ListOptions extends GlobalOptions, LeaseTableOptions {}
+
+interface ResetOptions extends GlobalOptions, LeaseTableOptions {
+  readonly to: string;
+  readonly shard: string[];
+  readonly force?: boolean;
+  readonly watchMs: string;
+}
+
+/** The owner the CLI writes while it moves a checkpoint (fences the previous owner). */
+export const CLI_LEASE_OWNER = 'shardline-cli';
+
+/** How long `reset` watches lease counters to tell a live worker from a dead one, in ms. */
+export const DEFAULT_WATCH_MS = 5000;
+
+/** `shardline checkpoints list|reset --app <name>`. */
+export function registerCheckpoints(program: Command, wrap: Wrap): void {
+  const checkpoints = program
+    .command('checkpoints')
+    .description(
+      "inspect and move an application's checkpoints (like a Kafka consumer group's offsets)",
+    );
+  const common = (command: Command) =>
+    command
+      .requiredOption('--app <name>', 'the application name (SHARDLINE_APP); names the lease table')
+      .option('--lease-table <name>', 'the lease table, when not named after the application')
+      .option('--stream <table|stream-arn>', 'the stream (needed for single-stream lease tables)');
+  common(checkpoints.command('list'))
+    .description('list every lease: shard, owner, lease counter, checkpoint')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ shardline checkpoints list --app vote-aggregation --stream Votes
+  $ shardline checkpoints list --app orders --json`,
+    )
+    .action(wrap(listAction));
+  common(checkpoints.command('reset'))
+    .description(
+      'move checkpoints: to trim-horizon (reprocess all kept), latest (skip the backlog) or a sequence number',
+    )
+    .requiredOption(
+      '--to <position>',
+      'trim-horizon | latest | <sequence number> (resume after it)',
+    )
+    .option(
+      '--shard <id>',
+      'only this shard (repeatable); default: every shard not finished',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option('--force', 'move shards owned by a live worker too (the worker loses the lease)')
+    .option(
+      '--watch-ms <ms>',
+      'how long to watch lease counters for live workers',
+      String(DEFAULT_WATCH_MS),
+    )
+    .addHelpText(
+      'after',
+      `
+A shard whose lease counter moves while we watch is owned by a live worker: it is refused (exit 6)
+unless --force. Stop the workers first (or scale the ECS service to 0) for a clean reset. Each
+move takes the lease (so a worker still holding it can no longer commit), writes the checkpoint,
+and releases the lease for the workers to take.
+
+Examples:
+  $ shardline checkpoints reset --app vote-aggregation --stream Votes --to trim-horizon
+  $ shardline checkpoints reset --app vote-aggregation --stream Votes --to latest --shard shardId-0001
+  $ shardline checkpoints reset --app orders --to 4960000000000000000001 --shard shardId-0002 --force`,
+    )
+    .action(wrap(resetAction));
+}
+
+async function listAction(context: CliContext, options: ListOptions): Promise<ExitCode> {
+  const output = context.output(options.json);
+  const { leases, tableName } = await openLeases(options, context.clients);
+  leases.sort((a, b) => a.streamId.localeCompare(b.streamId) || a.shardId.localeCompare(b.shardId));
+  output.result(
+    {
+      app: options.app,
+      leaseTable: tableName,
+      leases: leases.map((l) => ({
+        leaseKey: l.leaseKey,
+        streamId: l.streamId,
+        shardId: l.shardId,
+        owner: l.leaseOwner ?? null,
+        leaseCounter: l.leaseCounter,
+        checkpoint: describeCheckpoint(l.checkpoint),
+        parentShardIds: l.parentShardIds,
+      })),
+    },
+    () => {
+      output.table(leases, [
+        { header: 'SHARD', value: (l) => l.shardId },
+        {
+          header: 'OWNER',
+          value: (l) => l.leaseOwner ?? '-',
+          color: (l) => (l.leaseOwner ? undefined : 'gray'),
+        },
+        { header: 'COUNTER', align: 'right', value: (l) => String(l.leaseCounter) },
+        { header: 'CHECKPOINT', value: (l) => describeCheckpoint(l.checkpoint) },
+        { header: 'PARENTS', value: (l) => l.parentShardIds.join(', ') || '-' },
+      ]);
+      if (leases.length === 0)
+        output.line('No leases: no worker of this application has started yet.');
+    },
+  );
+  return ExitCode.Ok;
+}
+
+function parseTarget(text: string): Checkpoint {
+  const value = text.trim().toLowerCase().replace('_', '-');
+  if (value === 'trim-horizon') return 'TRIM_HORIZON';
+  if (value === 'latest') return 'LATEST';
+  if (/^\d+$/.test(value)) return { sequenceNumber: value };
+  throw usageError(
+    `--to "${text}" is not a position.`,
+    'Use --to trim-horizon, --to latest, or --to <sequence number> (decimal digits).',
+  );
+}
+
+async function resetAction(context: CliContext, options: ResetOptions): Promise<ExitCode> {
+  const output = context.output(options.json);
+  const target = parseTarget(options.to);
+  const watchMs = Number(options.watchMs);
+  if (!(Number.isInteger(watchMs) && watchMs >= 0)) {
+    throw usageError(
+      `--watch-ms "${options.watchMs}" is not a whole number of ms.`,
+      'E.g. --watch-ms 5000.',
+    );
+  }
+  const { store, leases } = await openLeases(options, context.clients);
+  const unknown = options.shard.filter((id) => !leases.some((l) => l.shardId === id));
+  if (unknown.length > 0) {
+    throw new CliError(
+      `No lease for shard(s) ${unknown.join(', ')} in this application.`,
+      ExitCode.NotFound,
+      'List the shards with: shardline checkpoints list --app ' + options.app,
+    );
+  }
+  const selected = leases.filter((l) =>
+    options.shard.length > 0 ? options.shard.includes(l.shardId) : l.checkpoint !== 'SHARD_END',
+  );
+  // A live worker renews its leases (the counter moves); a dead one's counter stands still.
+  output.progress(`watching ${selected.length} lease(s) for ${watchMs} ms to find live workers…`);
+  if (watchMs > 0) await sleep(watchMs, context.signal);
+  const now = new Map((await store.listLeases()).map((l) => [l.leaseKey, l]));
+  const live = selected.filter((l) => {
+    const later = now.get(l.leaseKey);
+    return (
+      later !== undefined && later.leaseOwner !== undefined && later.leaseCounter !== l.leaseCounter
+    );
+  });
+  if (live.length > 0 && !options.force) {
+    throw new CliError(
+      `Refusing to move ${live.length} shard(s) owned by a live worker: ${live
+        .map((l) => `${l.shardId} (${now.get(l.leaseKey)?.leaseOwner})`)
+        .join(', ')}.`,
+      ExitCode.Refused,
+      'Stop the workers first (e.g. scale the ECS service to 0), or pass --force to take the leases from them.',
+    );
+  }
+  const moved: { shardId: string; from: string; to: string }[] = [];
+  for (const lease of selected) {
+    const current: Lease = now.get(lease.leaseKey) ?? lease;
+    // Taking the lease bumps its counter, so the previous owner's next commit is fenced off.
+    const taken = await store.takeLease(current.leaseKey, CLI_LEASE_OWNER, current.leaseCounter);
+    if (!taken) {
+      throw new CliError(
+        `The lease of shard ${current.shardId} changed while moving it; nothing was written for it.`,
+        ExitCode.Refused,
+        'A worker is active on it: stop the workers, or run again with --force.',
+      );
+    }
+    const token = {
+      leaseKey: taken.leaseKey,
+      owner: CLI_LEASE_OWNER,
+      leaseCounter: taken.leaseCounter,
+    };
+    await store.commitCheckpoint(current.streamId, current.shardId, target, token);
+    await store.releaseLease(token);
+    moved.push({
+      shardId: current.shardId,
+      from: describeCheckpoint(current.checkpoint),
+      to: describeCheckpoint(target),
+    });
+  }
+  output.result({ app: options.app, moved }, () => {
+    output.table(moved, [
+      { header: 'SHARD', value: (m) => m.shardId },
+      { header: 'FROM', value: (m) => m.from },
+      { header: 'TO', value: (m) => m.to, color: () => 'green' },
+    ]);
+    output.line(
+      `${moved.length} checkpoint(s) moved. Workers pick them up when they take the leases.`,
+    );
+  });
+  return ExitCode.Ok;
+}

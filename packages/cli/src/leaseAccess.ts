@@ -1,0 +1,88 @@
+import { DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { Lease } from '@shardline/core';
+import { DynamoDBLeaseStore } from '@shardline/store-dynamodb';
+import { assertAwsConfigured, explainAwsError } from './awsErrors.js';
+import type { AwsClients } from './CliContext.js';
+import { notFoundError, usageError } from './CliError.js';
+import { type ResolvedStream, resolveStream } from './resolveStream.js';
+
+/** The options that name an application's leases. */
+export interface LeaseTableOptions {
+  readonly app: string;
+  readonly leaseTable?: string;
+  readonly stream?: string;
+}
+
+/** An application's lease table, opened through the worker's own store. */
+export interface OpenedLeases {
+  readonly store: DynamoDBLeaseStore;
+  readonly tableName: string;
+  /** The stream, when named with --stream (single-stream tables). */
+  readonly stream: ResolvedStream | undefined;
+  readonly leases: Lease[];
+}
+
+const APP_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+
+/**
+ * Opens the lease table of `--app` (named after the application, as the worker and the KCL name
+ * it; `--lease-table` overrides) with the worker's {@link DynamoDBLeaseStore}, so the CLI reads
+ * and writes leases exactly as workers do. A single-stream table's keys are bare shard ids, so
+ * its stream must be named with `--stream`; a multi-stream table names its streams itself.
+ */
+export async function openLeases(
+  options: LeaseTableOptions,
+  clients: AwsClients,
+): Promise<OpenedLeases> {
+  const tableName = options.leaseTable ?? options.app;
+  if (!APP_NAME.test(tableName)) {
+    throw usageError(
+      `"${tableName}" is not a valid application or lease table name.`,
+      'Give the application name the workers run with (SHARDLINE_APP), e.g. --app vote-aggregation.',
+    );
+  }
+  await assertAwsConfigured(clients.dynamodb);
+  try {
+    await clients.dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ResourceNotFoundException') {
+      throw notFoundError(
+        `No lease table "${tableName}" for application "${options.app}".`,
+        'Check --app (the SHARDLINE_APP the workers run with) or give --lease-table; workers create the table when they first start.',
+        error,
+      );
+    }
+    throw explainAwsError(error, `lease table ${tableName}`);
+  }
+  const stream = options.stream ? await resolveStream(options.stream, clients) : undefined;
+  let multiStream = false;
+  if (!stream) {
+    const sample = await clients.dynamodb.send(
+      new ScanCommand({ TableName: tableName, Limit: 25, ProjectionExpression: 'streamName' }),
+    );
+    multiStream = (sample.Items ?? []).some((item) => item.streamName?.S !== undefined);
+    if (!multiStream && (sample.Items ?? []).length > 0) {
+      throw usageError(
+        `The lease table "${tableName}" holds the leases of one stream, and its keys do not say which.`,
+        'Name the stream with --stream <table|stream-arn>, e.g. --stream Votes.',
+      );
+    }
+  }
+  const store = new DynamoDBLeaseStore({
+    client: clients.dynamodb,
+    tableName,
+    multiStream,
+    ...(stream ? { streamId: stream.streamArn } : {}),
+    ...(!stream && !multiStream ? { streamId: 'unknown' } : {}),
+  });
+  return { store, tableName, stream, leases: await store.listLeases() };
+}
+
+/** A checkpoint as text: a sequence number or a sentinel. */
+export function describeCheckpoint(checkpoint: Lease['checkpoint']): string {
+  if (checkpoint === undefined) return '(none)';
+  if (typeof checkpoint === 'string') return checkpoint;
+  return checkpoint.subSequenceNumber === undefined
+    ? checkpoint.sequenceNumber
+    : `${checkpoint.sequenceNumber}:${checkpoint.subSequenceNumber}`;
+}
