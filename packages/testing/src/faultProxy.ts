@@ -72,6 +72,16 @@ export interface StartFaultProxyOptions {
   readonly target: string;
   readonly service: FaultProxyService;
   readonly port?: number;
+  /**
+   * Called with every forwarded call's operation and raw JSON bodies (wire format), e.g. to
+   * capture GetRecords output as fixtures. Buffers each response when set.
+   */
+  readonly onExchange?: (exchange: {
+    readonly operation: string;
+    readonly request: string;
+    readonly status: number;
+    readonly response: string;
+  }) => void;
 }
 
 interface ActiveRule {
@@ -125,7 +135,7 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
         return;
       }
     }
-    await forward(req, body, res);
+    await forward(req, body, res, operation);
   }
 
   function take(operation: string): Fault | undefined {
@@ -142,7 +152,12 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
     return undefined;
   }
 
-  function forward(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+  function forward(
+    req: IncomingMessage,
+    body: Buffer,
+    res: ServerResponse,
+    operation: string,
+  ): Promise<void> {
     return new Promise((resolve) => {
       const upstream = request(
         {
@@ -156,6 +171,18 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
         },
         (upstreamRes) => {
           res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+          if (options.onExchange) {
+            const chunks: Buffer[] = [];
+            upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
+            upstreamRes.on('end', () =>
+              options.onExchange?.({
+                operation,
+                request: body.toString('utf8'),
+                status: upstreamRes.statusCode ?? 0,
+                response: Buffer.concat(chunks).toString('utf8'),
+              }),
+            );
+          }
           upstreamRes.pipe(res);
           upstreamRes.on('end', resolve);
           upstreamRes.on('error', () => {
