@@ -274,12 +274,15 @@ export class ShardConsumer {
           attempt,
           this.#options.throttleBaseDelayMs ?? DEFAULT_SHARD_CONSUMER.throttleBaseDelayMs,
         );
-        const operation = (error as { name?: string }).name ?? 'GetRecords';
+        const e = error as { operation?: unknown; code?: unknown; name?: unknown };
+        const operation = [e.code, e.name, e.operation].find((v) => typeof v === 'string') as
+          | string
+          | undefined;
         this.#events?.emit('shard.throttled', {
           streamId: source.streamId,
           shardId,
           delayMs,
-          operation,
+          operation: operation ?? 'GetRecords',
         });
         this.#metrics.increment('read_throttled_total', 1, { shard: shardId });
         this.#log.warn(

@@ -10,6 +10,7 @@ export {
   type RecordHandler,
   toFailedRecord,
 } from './BatchProcessor.js';
+export { CallPacer } from './CallPacer.js';
 export {
   ChangeEventName,
   type ChangeRecord,
@@ -111,6 +112,13 @@ export {
   type ShardConsumerOptions,
   type ShardConsumerResult,
 } from './ShardConsumer.js';
+export { type IsShardFinished, readyShards, ShardGraph } from './ShardLineage.js';
+export {
+  awsErrorCode,
+  httpStatusOf,
+  StreamReadError,
+  toStreamReadError,
+} from './StreamReadError.js';
 export {
   comparePositions,
   compareSequenceNumbers,

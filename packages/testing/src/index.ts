@@ -21,6 +21,14 @@ export {
   streamArnFor,
 } from './factories.js';
 export {
+  type Fault,
+  type FaultProxy,
+  type FaultProxyService,
+  type FaultRule,
+  type StartFaultProxyOptions,
+  startFaultProxy,
+} from './faultProxy.js';
+export {
   type KinesaliteServer,
   type StartKinesaliteOptions,
   startKinesalite,

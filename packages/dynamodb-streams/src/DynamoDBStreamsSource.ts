@@ -1,0 +1,354 @@
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  type DescribeStreamCommandOutput,
+  type DynamoDBStreamsClient,
+  type Shard,
+} from '@aws-sdk/client-dynamodb-streams';
+import {
+  awsErrorCode,
+  CallPacer,
+  ConfigurationError,
+  type EventBus,
+  isRetriable,
+  type Logger,
+  type Metrics,
+  noopMetrics,
+  type ShardInfo,
+  type ShardIterator,
+  type ShardSource,
+  SourceKind,
+  type StartPosition,
+  silentLogger,
+  sleep,
+  toStreamReadError,
+} from '@shardline/core';
+import { DynamoDBStreamsShardIterator } from './DynamoDBStreamsShardIterator.js';
+import { DYNAMODB_STREAMS_RETRIABLE_CODES } from './retriableCodes.js';
+
+/** What to do when the records after the checkpoint were trimmed (older than 24 h). */
+export const TrimmedDataPolicy = {
+  /** Throw `DataTrimmedError` (not retriable): the shard stops until someone decides. */
+  Stop: 'stop',
+  /** Emit `shard.dataTrimmed` and a metric with the lost range, then read from TRIM_HORIZON. */
+  SkipToTrimHorizon: 'skip-to-trim-horizon',
+} as const;
+/** One of {@link TrimmedDataPolicy}. */
+export type TrimmedDataPolicy = (typeof TrimmedDataPolicy)[keyof typeof TrimmedDataPolicy];
+
+/** Options of a {@link DynamoDBStreamsSource}. */
+export interface DynamoDBStreamsSourceOptions {
+  /** The Streams client, built once by the caller (endpoint, region, credentials from `AWS_*`). */
+  readonly client: DynamoDBStreamsClient;
+  /** The stream ARN (`arn:aws:dynamodb:…:table/NAME/stream/LABEL`). */
+  readonly streamArn: string;
+  /** Records per GetRecords call, 1…1000. @default 1000 */
+  readonly maxRecordsPerRead?: number;
+  /** Shards per DescribeStream page, 1…100. @default 100 */
+  readonly describeLimit?: number;
+  /**
+   * DescribeStream calls per second, across every listing and child lookup of this source
+   * (the service allows 10/s per account). @default 5
+   */
+  readonly maxDescribeCallsPerSecond?: number;
+  /** Attempts of one DescribeStream page when throttled. @default 10 */
+  readonly describeAttempts?: number;
+  /**
+   * When the records after the start position were trimmed: stop with `DataTrimmedError`, or
+   * skip to TRIM_HORIZON. Either way `shard.dataTrimmed` is emitted: never silently (the Java
+   * Streams adapter skips with only a WARN). @default 'stop'
+   */
+  readonly trimmedDataPolicy?: TrimmedDataPolicy;
+  /**
+   * Ask DescribeStream for a closed shard's children with `ShardFilter` (CHILD_SHARDS). Turned
+   * off by itself when the endpoint ignores or rejects the filter (DynamoDB Local). @default true
+   */
+  readonly useShardFilter?: boolean;
+  readonly events?: EventBus;
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
+  /** The clock for `millisBehindLatest`, epoch ms. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Options of {@link DynamoDBStreamsSource.fromTable}. */
+export type DynamoDBStreamsSourceFromTableOptions = Omit<
+  DynamoDBStreamsSourceOptions,
+  'streamArn'
+> & {
+  /** A DynamoDB client, used once for DescribeTable. */
+  readonly dynamodb: DynamoDBClient;
+  readonly tableName: string;
+};
+
+/** Defaults of {@link DynamoDBStreamsSource}. */
+export const DEFAULT_DYNAMODB_STREAMS_SOURCE = {
+  maxRecordsPerRead: 1000,
+  describeLimit: 100,
+  maxDescribeCallsPerSecond: 5,
+  describeAttempts: 10,
+  trimmedDataPolicy: TrimmedDataPolicy.Stop,
+  useShardFilter: true,
+} as const;
+
+/** Resolved settings shared with the shard iterators. */
+export interface DynamoDBStreamsSettings {
+  readonly client: DynamoDBStreamsClient;
+  readonly streamArn: string;
+  readonly maxRecordsPerRead: number;
+  readonly trimmedDataPolicy: TrimmedDataPolicy;
+  readonly events: EventBus | undefined;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+/**
+ * A DynamoDB Streams {@link ShardSource}: lists shards with their lineage, and opens shard
+ * iterators that page GetRecords, re-acquire expired iterators, and handle trimmed data per
+ * policy. Plug it into core's `ShardConsumer` (one per shard) or the worker.
+ *
+ * Why a source of our own rather than the Java Streams adapter: the adapter paginates and finds
+ * children the same way, but skips trimmed records with only a WARN and cannot be used from
+ * Node. Here every such state change is a typed event.
+ *
+ * @example
+ * const source = await DynamoDBStreamsSource.fromTable({ dynamodb, client, tableName: 'Votes' });
+ * const shards = await source.listShards();
+ */
+export class DynamoDBStreamsSource implements ShardSource {
+  readonly kind = SourceKind.DynamoDBStreams;
+  readonly streamId: string;
+  readonly #settings: DynamoDBStreamsSettings;
+  readonly #describeLimit: number;
+  readonly #describeAttempts: number;
+  readonly #pacer: CallPacer;
+  readonly #log: Logger;
+  #useShardFilter: boolean;
+  readonly #known = new Map<string, ShardInfo>();
+
+  constructor(options: DynamoDBStreamsSourceOptions) {
+    if (
+      !/^arn:[\w-]+:dynamodb:[^:]*:[^:]*:table\/[^/]+\/stream\/.+$/.test(options.streamArn ?? '')
+    ) {
+      throw new ConfigurationError(
+        `streamArn must be a DynamoDB stream ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL), got ${JSON.stringify(options.streamArn)}. Use DynamoDBStreamsSource.fromTable() to start from a table name.`,
+      );
+    }
+    const maxRecordsPerRead = wholeIn(
+      'maxRecordsPerRead',
+      options.maxRecordsPerRead,
+      DEFAULT_DYNAMODB_STREAMS_SOURCE.maxRecordsPerRead,
+      1,
+      1000,
+    );
+    this.#describeLimit = wholeIn(
+      'describeLimit',
+      options.describeLimit,
+      DEFAULT_DYNAMODB_STREAMS_SOURCE.describeLimit,
+      1,
+      100,
+    );
+    this.#describeAttempts = wholeIn(
+      'describeAttempts',
+      options.describeAttempts,
+      DEFAULT_DYNAMODB_STREAMS_SOURCE.describeAttempts,
+      1,
+      100,
+    );
+    const perSecond =
+      options.maxDescribeCallsPerSecond ??
+      DEFAULT_DYNAMODB_STREAMS_SOURCE.maxDescribeCallsPerSecond;
+    if (!(perSecond > 0 && perSecond < 10)) {
+      throw new ConfigurationError(
+        `maxDescribeCallsPerSecond must be above 0 and under 10 (DescribeStream allows 10 calls/s per account), got ${String(perSecond)}.`,
+      );
+    }
+    const policy = options.trimmedDataPolicy ?? DEFAULT_DYNAMODB_STREAMS_SOURCE.trimmedDataPolicy;
+    if (policy !== 'stop' && policy !== 'skip-to-trim-horizon') {
+      throw new ConfigurationError(
+        `trimmedDataPolicy must be 'stop' or 'skip-to-trim-horizon', got ${JSON.stringify(policy)}.`,
+      );
+    }
+    this.#pacer = new CallPacer(1000 / perSecond);
+    this.#useShardFilter = options.useShardFilter ?? DEFAULT_DYNAMODB_STREAMS_SOURCE.useShardFilter;
+    this.streamId = options.streamArn;
+    this.#log = (options.logger ?? silentLogger).child({
+      component: 'dynamodb-streams-source',
+      streamId: options.streamArn,
+    });
+    this.#settings = {
+      client: options.client,
+      streamArn: options.streamArn,
+      maxRecordsPerRead,
+      trimmedDataPolicy: policy,
+      events: options.events,
+      metrics: options.metrics ?? noopMetrics,
+      logger: this.#log,
+      now: options.now ?? Date.now,
+    };
+  }
+
+  /**
+   * A source for a table's current stream: DescribeTable → LatestStreamArn.
+   * @throws ConfigurationError when the table has no stream enabled.
+   */
+  static async fromTable(
+    options: DynamoDBStreamsSourceFromTableOptions,
+  ): Promise<DynamoDBStreamsSource> {
+    const { dynamodb, tableName, ...rest } = options;
+    const table = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+    const streamArn = table.Table?.LatestStreamArn;
+    const enabled = table.Table?.StreamSpecification?.StreamEnabled;
+    if (!streamArn || enabled === false) {
+      throw new ConfigurationError(
+        `Table ${tableName} has no DynamoDB stream${streamArn ? ' enabled (its last stream was disabled)' : ''}. Enable one: aws dynamodb update-table --table-name ${tableName} --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES`,
+      );
+    }
+    return new DynamoDBStreamsSource({ ...rest, streamArn });
+  }
+
+  /** Whether child lookups still try `ShardFilter` (false once the endpoint proved not to support it). */
+  get usesShardFilter(): boolean {
+    return this.#useShardFilter;
+  }
+
+  /**
+   * Every shard the stream lists, with parent links: DescribeStream paged through
+   * `ExclusiveStartShardId`, paced under the per-account limit, throttling retried.
+   */
+  async listShards(signal?: AbortSignal): Promise<ShardInfo[]> {
+    const shards: ShardInfo[] = [];
+    let exclusiveStartShardId: string | undefined;
+    do {
+      const page = await this.#describe(
+        { ExclusiveStartShardId: exclusiveStartShardId, Limit: this.#describeLimit },
+        signal,
+      );
+      for (const shard of page.StreamDescription?.Shards ?? []) {
+        const info = toShardInfo(shard);
+        if (!this.#known.has(info.shardId)) {
+          this.#settings.events?.emit('shard.discovered', {
+            streamId: this.streamId,
+            shardId: info.shardId,
+            parentShardIds: info.parentShardIds,
+          });
+        }
+        this.#known.set(info.shardId, info);
+        shards.push(info);
+      }
+      exclusiveStartShardId = page.StreamDescription?.LastEvaluatedShardId;
+    } while (exclusiveStartShardId);
+    return shards;
+  }
+
+  /**
+   * The children of a shard: DescribeStream with `ShardFilter` {CHILD_SHARDS}, or a full listing
+   * when the endpoint does not support the filter (detected once, then remembered).
+   */
+  async childShardIds(shardId: string, signal?: AbortSignal): Promise<string[]> {
+    if (this.#useShardFilter) {
+      try {
+        const page = await this.#describe(
+          { ShardFilter: { Type: 'CHILD_SHARDS', ShardId: shardId } },
+          signal,
+        );
+        const shards = page.StreamDescription?.Shards ?? [];
+        // An endpoint that ignores the filter returns shards of other parents (or this shard).
+        const filtered = shards.every((s) => s.ParentShardId === shardId);
+        if (filtered && !page.StreamDescription?.LastEvaluatedShardId) {
+          return shards.map((s) => s.ShardId!).filter(Boolean);
+        }
+        this.#log.info({ shardId }, 'DescribeStream ignored ShardFilter; using full listings');
+      } catch (error) {
+        if (awsErrorCode(error) !== 'ValidationException' && isRetriable(error)) throw error;
+        this.#log.info(
+          { shardId, error: awsErrorCode(error) },
+          'DescribeStream rejected ShardFilter; using full listings',
+        );
+      }
+      this.#useShardFilter = false;
+    }
+    const all = await this.listShards(signal);
+    return all.filter((s) => s.parentShardIds.includes(shardId)).map((s) => s.shardId);
+  }
+
+  /**
+   * Opens a shard. `AFTER_SEQUENCE_NUMBER` resumes from a checkpoint; `TRIM_HORIZON` and
+   * `LATEST` start a shard with none. DynamoDB Streams has no AT_TIMESTAMP.
+   */
+  async openShard(
+    shardId: string,
+    from: StartPosition,
+    signal?: AbortSignal,
+  ): Promise<ShardIterator> {
+    if (from.type === 'AT_TIMESTAMP') {
+      throw new ConfigurationError(
+        `DynamoDB Streams has no AT_TIMESTAMP iterator (shard ${shardId}); start from TRIM_HORIZON, LATEST or a sequence number.`,
+      );
+    }
+    const iterator = new DynamoDBStreamsShardIterator(this.#settings, shardId, from, (signal) =>
+      this.childShardIds(shardId, signal),
+    );
+    await iterator.open(signal);
+    return iterator;
+  }
+
+  async #describe(
+    input: {
+      ExclusiveStartShardId?: string | undefined;
+      Limit?: number;
+      ShardFilter?: { Type: 'CHILD_SHARDS'; ShardId: string };
+    },
+    signal: AbortSignal | undefined,
+  ): Promise<DescribeStreamCommandOutput> {
+    for (let attempt = 1; ; attempt++) {
+      await this.#pacer.wait(signal);
+      try {
+        return await this.#settings.client.send(
+          new DescribeStreamCommand({ StreamArn: this.streamId, ...input }),
+          signal ? { abortSignal: signal } : {},
+        );
+      } catch (error) {
+        const wrapped = toStreamReadError(
+          error,
+          'DescribeStream',
+          DYNAMODB_STREAMS_RETRIABLE_CODES,
+        );
+        if (!wrapped.retriable || attempt >= this.#describeAttempts || signal?.aborted)
+          throw wrapped;
+        const delayMs = Math.floor(Math.random() * Math.min(10_000, 100 * 2 ** attempt));
+        this.#settings.metrics.increment('describe_throttled_total', 1, {
+          stream: this.streamId,
+        });
+        this.#log.warn({ attempt, delayMs, code: wrapped.code }, 'DescribeStream retried');
+        await sleep(delayMs, signal);
+      }
+    }
+  }
+}
+
+function toShardInfo(shard: Shard): ShardInfo {
+  return {
+    shardId: shard.ShardId!,
+    parentShardIds: shard.ParentShardId ? [shard.ParentShardId] : [],
+    startingSequenceNumber: shard.SequenceNumberRange?.StartingSequenceNumber,
+    endingSequenceNumber: shard.SequenceNumberRange?.EndingSequenceNumber,
+  };
+}
+
+function wholeIn(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigurationError(
+      `${name} must be a whole number from ${min} to ${max}, got ${String(value)}.`,
+    );
+  }
+  return v;
+}

@@ -1,0 +1,308 @@
+import {
+  DescribeStreamSummaryCommand,
+  type KinesisClient,
+  ListShardsCommand,
+  type ListShardsCommandOutput,
+  type ShardFilter,
+} from '@aws-sdk/client-kinesis';
+import {
+  CallPacer,
+  type ChangeRecord,
+  ConfigurationError,
+  type EventBus,
+  type Logger,
+  type Metrics,
+  noopMetrics,
+  type ShardInfo,
+  type ShardIterator,
+  type ShardSource,
+  SourceKind,
+  type StartPosition,
+  silentLogger,
+  sleep,
+  toStreamReadError,
+} from '@shardline/core';
+import { KinesisPayloadFormat } from './decodeKinesisRecord.js';
+import { KinesisShardIterator } from './KinesisShardIterator.js';
+import { KINESIS_RETRIABLE_CODES } from './retriableCodes.js';
+
+/** Options of a {@link KinesisSource}. Give `streamArn`, `streamName`, or both. */
+export interface KinesisSourceOptions {
+  /** The Kinesis client, built once by the caller (endpoint, region, credentials from `AWS_*`). */
+  readonly client: KinesisClient;
+  /**
+   * The stream ARN: the source's `streamId`. When it is the only identifier, calls name the
+   * stream by `StreamARN` (needed across accounts).
+   */
+  readonly streamArn?: string;
+  /** The stream name. When given, calls name the stream by `StreamName`. */
+  readonly streamName?: string;
+  /** How payloads decode: opaque bytes, JSON, or "Kinesis Data Streams for DynamoDB". @default 'raw' */
+  readonly payload?: KinesisPayloadFormat;
+  /** Overrides the ordering key (default: partition key; DynamoDB payloads: the item key). */
+  readonly orderingKey?: (record: ChangeRecord) => string;
+  /** Records per GetRecords call, 1…10,000. @default 10_000 */
+  readonly maxRecordsPerRead?: number;
+  /** Shards per ListShards page (`MaxResults`), 1…10,000. @default 1000 */
+  readonly listShardsPageSize?: number;
+  /**
+   * A ListShards filter (AT_LATEST, AFTER_SHARD_ID, FROM_TIMESTAMP, …) applied to every
+   * listing, e.g. to skip closed shards older than the start position. @default none: all shards
+   */
+  readonly shardFilter?: ShardFilter;
+  /** ListShards calls per second from this source (the service allows 1000/s per stream). @default 10 */
+  readonly maxListShardsCallsPerSecond?: number;
+  /** Attempts of one ListShards page when throttled. @default 10 */
+  readonly listShardsAttempts?: number;
+  readonly events?: EventBus;
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
+}
+
+/** Options of {@link KinesisSource.create}. */
+export type KinesisSourceCreateOptions = Omit<KinesisSourceOptions, 'streamArn'> & {
+  readonly streamName: string;
+};
+
+/** Defaults of {@link KinesisSource}. */
+export const DEFAULT_KINESIS_SOURCE = {
+  payload: KinesisPayloadFormat.Raw,
+  maxRecordsPerRead: 10_000,
+  listShardsPageSize: 1000,
+  maxListShardsCallsPerSecond: 10,
+  listShardsAttempts: 10,
+} as const;
+
+/** Resolved settings shared with the shard iterators. */
+export interface KinesisSettings {
+  readonly client: KinesisClient;
+  readonly streamId: string;
+  /** How calls name the stream: `{ StreamName }` or `{ StreamARN }`. */
+  readonly streamRef: { readonly StreamName: string } | { readonly StreamARN: string };
+  readonly payload: KinesisPayloadFormat;
+  readonly orderingKey: ((record: ChangeRecord) => string) | undefined;
+  readonly maxRecordsPerRead: number;
+  readonly events: EventBus | undefined;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+}
+
+/**
+ * A Kinesis Data Streams {@link ShardSource}: ListShards with paging and lineage (splits and
+ * merges through `ParentShardId`/`AdjacentParentShardId`), and shard iterators that decode
+ * (raw, JSON, DynamoDB payloads; KPL aggregates filtered to the shard's hash key range), resume
+ * inside an aggregate, re-acquire expired iterators and report `MillisBehindLatest`.
+ *
+ * @example
+ * const source = await KinesisSource.create({ client, streamName: 'orders', payload: 'json' });
+ * const shards = await source.listShards();
+ */
+export class KinesisSource implements ShardSource {
+  readonly kind: SourceKind;
+  readonly streamId: string;
+  readonly #settings: KinesisSettings;
+  readonly #pageSize: number;
+  readonly #attempts: number;
+  readonly #shardFilter: ShardFilter | undefined;
+  readonly #pacer: CallPacer;
+  readonly #log: Logger;
+  readonly #known = new Map<string, ShardInfo>();
+
+  constructor(options: KinesisSourceOptions) {
+    const { streamArn, streamName } = options;
+    if (streamArn !== undefined && !/^arn:[\w-]+:kinesis:[^:]*:[^:]*:stream\/.+$/.test(streamArn)) {
+      throw new ConfigurationError(
+        `streamArn must be a Kinesis stream ARN (arn:aws:kinesis:REGION:ACCOUNT:stream/NAME), got ${JSON.stringify(streamArn)}.`,
+      );
+    }
+    if (streamArn === undefined && streamName === undefined) {
+      throw new ConfigurationError(
+        'Give streamArn or streamName (or use KinesisSource.create({ streamName }) to look the ARN up).',
+      );
+    }
+    const payload = options.payload ?? DEFAULT_KINESIS_SOURCE.payload;
+    if (!Object.values(KinesisPayloadFormat).includes(payload)) {
+      throw new ConfigurationError(
+        `payload must be 'raw', 'json' or 'dynamodb', got ${JSON.stringify(payload)}.`,
+      );
+    }
+    const maxRecordsPerRead = wholeIn(
+      'maxRecordsPerRead',
+      options.maxRecordsPerRead,
+      DEFAULT_KINESIS_SOURCE.maxRecordsPerRead,
+      1,
+      10_000,
+    );
+    this.#pageSize = wholeIn(
+      'listShardsPageSize',
+      options.listShardsPageSize,
+      DEFAULT_KINESIS_SOURCE.listShardsPageSize,
+      1,
+      10_000,
+    );
+    this.#attempts = wholeIn(
+      'listShardsAttempts',
+      options.listShardsAttempts,
+      DEFAULT_KINESIS_SOURCE.listShardsAttempts,
+      1,
+      100,
+    );
+    const perSecond =
+      options.maxListShardsCallsPerSecond ?? DEFAULT_KINESIS_SOURCE.maxListShardsCallsPerSecond;
+    if (!(perSecond > 0 && Number.isFinite(perSecond))) {
+      throw new ConfigurationError(
+        `maxListShardsCallsPerSecond must be above 0, got ${String(perSecond)}.`,
+      );
+    }
+    this.#pacer = new CallPacer(1000 / perSecond);
+    this.#shardFilter = options.shardFilter;
+    // A stream name alone still needs an id: the name is used until an ARN is known.
+    this.streamId = streamArn ?? streamName!;
+    this.kind = payload === 'dynamodb' ? SourceKind.KinesisDynamoDB : SourceKind.Kinesis;
+    this.#log = (options.logger ?? silentLogger).child({
+      component: 'kinesis-source',
+      streamId: this.streamId,
+    });
+    this.#settings = {
+      client: options.client,
+      streamId: this.streamId,
+      streamRef: streamName !== undefined ? { StreamName: streamName } : { StreamARN: streamArn! },
+      payload,
+      orderingKey: options.orderingKey,
+      maxRecordsPerRead,
+      events: options.events,
+      metrics: options.metrics ?? noopMetrics,
+      logger: this.#log,
+    };
+  }
+
+  /** A source for a stream by name, with its ARN (the stable `streamId`) looked up once. */
+  static async create(options: KinesisSourceCreateOptions): Promise<KinesisSource> {
+    const summary = await options.client.send(
+      new DescribeStreamSummaryCommand({ StreamName: options.streamName }),
+    );
+    const streamArn = summary.StreamDescriptionSummary?.StreamARN;
+    return new KinesisSource({ ...options, ...(streamArn ? { streamArn } : {}) });
+  }
+
+  /**
+   * Every shard the stream lists, with lineage and hash key ranges: ListShards paged through
+   * `NextToken`, paced, throttling retried.
+   */
+  async listShards(signal?: AbortSignal): Promise<ShardInfo[]> {
+    const shards: ShardInfo[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.#listPage(nextToken, signal);
+      for (const shard of page.Shards ?? []) {
+        const info: ShardInfo = {
+          shardId: shard.ShardId!,
+          parentShardIds: [shard.ParentShardId, shard.AdjacentParentShardId].filter(
+            (id): id is string => typeof id === 'string' && id !== '',
+          ),
+          startingSequenceNumber: shard.SequenceNumberRange?.StartingSequenceNumber,
+          endingSequenceNumber: shard.SequenceNumberRange?.EndingSequenceNumber,
+          ...(shard.HashKeyRange?.StartingHashKey && shard.HashKeyRange.EndingHashKey
+            ? {
+                hashKeyRange: {
+                  startingHashKey: shard.HashKeyRange.StartingHashKey,
+                  endingHashKey: shard.HashKeyRange.EndingHashKey,
+                },
+              }
+            : {}),
+        };
+        if (!this.#known.has(info.shardId)) {
+          this.#settings.events?.emit('shard.discovered', {
+            streamId: this.streamId,
+            shardId: info.shardId,
+            parentShardIds: info.parentShardIds,
+          });
+        }
+        this.#known.set(info.shardId, info);
+        shards.push(info);
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return shards;
+  }
+
+  /** The children of a shard, from a fresh listing (when GetRecords gave no `ChildShards`). */
+  async childShardIds(shardId: string, signal?: AbortSignal): Promise<string[]> {
+    const shards = await this.listShards(signal);
+    return shards.filter((s) => s.parentShardIds.includes(shardId)).map((s) => s.shardId);
+  }
+
+  /**
+   * Opens a shard at any Kinesis position. `AFTER_SEQUENCE_NUMBER` with a `subSequenceNumber`
+   * resumes inside a KPL aggregate: it starts AT the aggregate and drops its user records up to
+   * and including that sub-sequence, so a restart neither replays nor skips inside it.
+   */
+  async openShard(
+    shardId: string,
+    from: StartPosition,
+    signal?: AbortSignal,
+  ): Promise<ShardIterator> {
+    let info = this.#known.get(shardId);
+    if (!info) {
+      await this.listShards(signal);
+      info = this.#known.get(shardId);
+    }
+    const iterator = new KinesisShardIterator(
+      this.#settings,
+      shardId,
+      info?.hashKeyRange,
+      from,
+      (s) => this.childShardIds(shardId, s),
+    );
+    await iterator.open(signal);
+    return iterator;
+  }
+
+  async #listPage(
+    nextToken: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<ListShardsCommandOutput> {
+    for (let attempt = 1; ; attempt++) {
+      await this.#pacer.wait(signal);
+      try {
+        return await this.#settings.client.send(
+          new ListShardsCommand(
+            nextToken
+              ? { NextToken: nextToken, MaxResults: this.#pageSize }
+              : {
+                  ...this.#settings.streamRef,
+                  MaxResults: this.#pageSize,
+                  ...(this.#shardFilter ? { ShardFilter: this.#shardFilter } : {}),
+                },
+          ),
+          signal ? { abortSignal: signal } : {},
+        );
+      } catch (error) {
+        const wrapped = toStreamReadError(error, 'ListShards', KINESIS_RETRIABLE_CODES);
+        if (!wrapped.retriable || attempt >= this.#attempts || signal?.aborted) throw wrapped;
+        const delayMs = Math.floor(Math.random() * Math.min(10_000, 100 * 2 ** attempt));
+        this.#settings.metrics.increment('list_shards_throttled_total', 1, {
+          stream: this.streamId,
+        });
+        this.#log.warn({ attempt, delayMs, code: wrapped.code }, 'ListShards retried');
+        await sleep(delayMs, signal);
+      }
+    }
+  }
+}
+
+function wholeIn(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigurationError(
+      `${name} must be a whole number from ${min} to ${max}, got ${String(value)}.`,
+    );
+  }
+  return v;
+}
