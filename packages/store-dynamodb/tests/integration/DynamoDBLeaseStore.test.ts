@@ -81,13 +81,25 @@ describe('DynamoDBLeaseStore', () => {
       shardId: 'shardId-000000000000',
       leaseOwner: 'kcl-worker-1',
       leaseCounter: 1234,
-      checkpoint: { sequenceNumber: '49590338271490256608559692538361571095921575989136588898', subSequenceNumber: 0 },
+      checkpoint: {
+        sequenceNumber: '49590338271490256608559692538361571095921575989136588898',
+        subSequenceNumber: 0,
+      },
       ownerSwitchesSinceCheckpoint: 2,
-      hashKeyRange: { startingHashKey: '0', endingHashKey: '170141183460469231731687303715884105727' },
+      hashKeyRange: {
+        startingHashKey: '0',
+        endingHashKey: '170141183460469231731687303715884105727',
+      },
     });
     expect(leases[1]).toMatchObject({ checkpoint: 'SHARD_END', leaseOwner: undefined });
-    expect([...leases[1]!.childShardIds].sort()).toEqual(['shardId-000000000002', 'shardId-000000000003']);
-    expect(leases[2]).toMatchObject({ checkpoint: 'TRIM_HORIZON', parentShardIds: ['shardId-000000000001'] });
+    expect([...leases[1]!.childShardIds].sort()).toEqual([
+      'shardId-000000000002',
+      'shardId-000000000003',
+    ]);
+    expect(leases[2]).toMatchObject({
+      checkpoint: 'TRIM_HORIZON',
+      parentShardIds: ['shardId-000000000001'],
+    });
     expect(await store.getCheckpoint(STREAM, 'shardId-000000000001')).toBe('SHARD_END');
   });
 
@@ -98,11 +110,16 @@ describe('DynamoDBLeaseStore', () => {
       hashKeyRange: { startingHashKey: '0', endingHashKey: '99' },
     });
     const taken = await store.takeLease('shardId-000000000004', 'w1', 0);
-    await store.commitCheckpoint(STREAM, 'shardId-000000000004', { sequenceNumber: '123', subSequenceNumber: 4 }, {
-      leaseKey: 'shardId-000000000004',
-      owner: 'w1',
-      leaseCounter: taken!.leaseCounter,
-    });
+    await store.commitCheckpoint(
+      STREAM,
+      'shardId-000000000004',
+      { sequenceNumber: '123', subSequenceNumber: 4 },
+      {
+        leaseKey: 'shardId-000000000004',
+        owner: 'w1',
+        leaseCounter: taken!.leaseCounter,
+      },
+    );
     const { Item } = await client.send(
       new (await import('@aws-sdk/client-dynamodb')).GetItemCommand({
         TableName: store.tableName,
@@ -127,7 +144,11 @@ describe('DynamoDBLeaseStore', () => {
     const store = await newStore();
     await store.createLeaseIfNotExists(shardLease(store, 'shardId-000000000000'));
     const first = await store.takeLease('shardId-000000000000', 'old-owner', 0);
-    const stale = { leaseKey: 'shardId-000000000000', owner: 'old-owner', leaseCounter: first!.leaseCounter };
+    const stale = {
+      leaseKey: 'shardId-000000000000',
+      owner: 'old-owner',
+      leaseCounter: first!.leaseCounter,
+    };
     await store.takeLease('shardId-000000000000', 'new-owner', first!.leaseCounter);
     // act
     const error = await store
@@ -149,9 +170,23 @@ describe('DynamoDBLeaseStore', () => {
     const handed = await store.handoverLease('shardId-000000000000', 'a', 'b', taken!.leaseCounter);
     expect(handed).toMatchObject({ leaseOwner: 'b', checkpointOwner: 'a' });
     // the new owner renews meanwhile; the old owner's final commit is still accepted
-    await store.renewLease({ leaseKey: 'shardId-000000000000', owner: 'b', leaseCounter: handed!.leaseCounter });
-    const finalToken = { leaseKey: 'shardId-000000000000', owner: 'a', leaseCounter: 0, handover: true };
-    await store.commitCheckpoint(STREAM, 'shardId-000000000000', { sequenceNumber: '10' }, finalToken);
+    await store.renewLease({
+      leaseKey: 'shardId-000000000000',
+      owner: 'b',
+      leaseCounter: handed!.leaseCounter,
+    });
+    const finalToken = {
+      leaseKey: 'shardId-000000000000',
+      owner: 'a',
+      leaseCounter: 0,
+      handover: true,
+    };
+    await store.commitCheckpoint(
+      STREAM,
+      'shardId-000000000000',
+      { sequenceNumber: '10' },
+      finalToken,
+    );
     await store.completeHandover('shardId-000000000000', 'a');
     const late = await store
       .commitCheckpoint(STREAM, 'shardId-000000000000', { sequenceNumber: '11' }, finalToken)
