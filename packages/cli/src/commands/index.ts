@@ -4,13 +4,17 @@ import { registerCheckpoints } from './checkpoints.js';
 import { registerDemo } from './demo.js';
 import { registerDescribe } from './describe.js';
 import { registerLag } from './lag.js';
+import { registerReplay } from './replay.js';
+import { registerRun } from './run.js';
 import { registerTail } from './tail.js';
 
 /** Adds every command to the program. */
 export function registerCommands(program: Command, wrap: Wrap): void {
   registerDemo(program, wrap);
+  registerRun(program, wrap);
   registerDescribe(program, wrap);
   registerLag(program, wrap);
   registerTail(program, wrap);
   registerCheckpoints(program, wrap);
+  registerReplay(program, wrap);
 }
