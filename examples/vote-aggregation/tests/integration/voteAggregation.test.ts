@@ -184,7 +184,7 @@ function toLambdaRecord(record: ChangeRecord): DynamoDBRecord {
   const raw = record.raw as DynamoDBRecord & {
     dynamodb: { ApproximateCreationDateTime?: unknown };
   };
-  const created = raw.dynamodb.ApproximateCreationDateTime;
+  const created: unknown = raw.dynamodb.ApproximateCreationDateTime;
   return {
     ...raw,
     eventSourceARN: record.streamId,
