@@ -82,7 +82,8 @@ export async function openLeases(
 export function describeCheckpoint(checkpoint: Lease['checkpoint']): string {
   if (checkpoint === undefined) return '(none)';
   if (typeof checkpoint === 'string') return checkpoint;
-  return checkpoint.subSequenceNumber === undefined
+  // The KCL writes sub-sequence 0 for records that were not KPL-aggregated: nothing to show.
+  return !checkpoint.subSequenceNumber
     ? checkpoint.sequenceNumber
     : `${checkpoint.sequenceNumber}:${checkpoint.subSequenceNumber}`;
 }

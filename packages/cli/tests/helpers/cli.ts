@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { runCli } from '../../src/program.js';
 
@@ -32,7 +32,11 @@ const BIN = resolve(REPO, 'packages/cli/src/bin.ts');
 export function spawnCli(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
-  options: { timeoutMs?: number; onStdout?: (text: string) => void } = {},
+  options: {
+    timeoutMs?: number;
+    onStdout?: (text: string) => void;
+    onStderr?: (text: string, child: ChildProcess) => void;
+  } = {},
 ): Promise<CliRun & { signal: NodeJS.Signals | null }> {
   return new Promise((done, fail) => {
     const child = spawn(
@@ -48,6 +52,7 @@ export function spawnCli(
     });
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
+      options.onStderr?.(chunk.toString(), child);
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.once('error', fail);
