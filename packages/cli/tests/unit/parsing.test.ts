@@ -43,13 +43,12 @@ describe('parseStreamTarget', () => {
     'rejects %s as usage, with the expected shapes',
     (text) => {
       // act
-      const error = (() => {
-        try {
-          parseStreamTarget(text);
-        } catch (e) {
-          return e;
-        }
-      })();
+      let error: unknown;
+      try {
+        parseStreamTarget(text);
+      } catch (e) {
+        error = e;
+      }
 
       // assert
       expect(error).toBeInstanceOf(CliError);
