@@ -30,7 +30,7 @@ async function scenario(name: string, stop: (c: WorkerChild) => void): Promise<n
   const env = {
     ENDPOINT: server.endpoint,
     LEASE_TABLE: table,
-    STREAM_SPEC: JSON.stringify(fakeStream(STREAM, 8, 1_000_000)),
+    STREAM_SPEC: JSON.stringify(fakeStream(STREAM, 8, 20_000)),
     OUT_FILE: join(mkdtempSync(join(tmpdir(), 'shardline-bench-')), 'applied.log'),
     LEASE_MS: String(LEASE_MS),
     RECORD_DELAY_MS: '20',
