@@ -6,7 +6,7 @@
  *   (target ≤ lease duration + one renewal interval = 13.3 s; KCL 2: 10–30 s, ~27 s reported);
  * - SIGTERM → first record by the new owner (target ≤ 2 s; KCL waits for expiry).
  *
- * Run: npx tsx --conditions=source test/bench/worker-failover.ts
+ * Run: npx tsx --conditions=source test/bench/worker-failover.ts [leaseDurationMs]
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,8 @@ import { startDynamoDBLocal } from '@shardline/testing';
 import { fakeStream } from '../../packages/worker/tests/helpers/FakeShardSource.js';
 import { spawnWorker, until, type WorkerChild } from '../../packages/worker/tests/helpers/fleet.js';
 
-const LEASE_MS = Number(process.env.LEASE_MS ?? 10_000);
+// Lease duration in ms from the first argument (default 10 000, the KCL's failoverTimeMillis).
+const LEASE_MS = Number(process.argv[2] ?? 10_000);
 const STREAM = 'arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/2024-01-01T00:00:00.000';
 const server = await startDynamoDBLocal();
 const client = new DynamoDBClient(server.clientConfig);
