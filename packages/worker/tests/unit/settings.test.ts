@@ -26,9 +26,18 @@ describe('loadWorkerSettings', () => {
   });
 
   it.each([
-    [{ SHARDLINE_APPLICATION_NAME: 'app', SHARDLINE_LEASE_DURATION: '1' }, /SHARDLINE_LEASE_DURATION is not a Shardline setting \(did you mean SHARDLINE_LEASE_DURATION_MS\?\)/],
-    [{ SHARDLINE_APPLICATION_NAME: 'app', SHARDLINE_LEASE_DURATION_MS: '10s' }, /SHARDLINE_LEASE_DURATION_MS="10s" is invalid: must be a whole number of milliseconds/],
-    [{ SHARDLINE_APPLICATION_NAME: 'app', SHARDLINE_HTTP_PORT: '70000' }, /SHARDLINE_HTTP_PORT="70000" is invalid/],
+    [
+      { SHARDLINE_APPLICATION_NAME: 'app', SHARDLINE_LEASE_DURATION: '1' },
+      /SHARDLINE_LEASE_DURATION is not a Shardline setting \(did you mean SHARDLINE_LEASE_DURATION_MS\?\)/,
+    ],
+    [
+      { SHARDLINE_APPLICATION_NAME: 'app', SHARDLINE_LEASE_DURATION_MS: '10s' },
+      /SHARDLINE_LEASE_DURATION_MS="10s" is invalid: must be a whole number of milliseconds/,
+    ],
+    [
+      { SHARDLINE_APPLICATION_NAME: 'app', SHARDLINE_HTTP_PORT: '70000' },
+      /SHARDLINE_HTTP_PORT="70000" is invalid/,
+    ],
     [{}, /SHARDLINE_APPLICATION_NAME is required/],
   ])('rejects %j with an error naming the variable', (env, message) => {
     expect(() => loadWorkerSettings(env)).toThrow(ConfigurationError);
