@@ -456,7 +456,9 @@ export class DynamoDBLeaseStore implements LeaseStore {
       new GetItemCommand({
         TableName: this.#table,
         Key: { [A.LeaseKey]: { S: FLEET_ITEM_KEY } },
-        ConsistentRead: true,
+        // Eventually consistent (half the cost): a read a moment stale only delays an
+        // observation by a round; every decision taken on it is a conditional write.
+        ConsistentRead: false,
       }),
     );
     const workers: WorkerHeartbeat[] = [];

@@ -41,7 +41,12 @@ export interface LeaseCoordinatorOptions {
   readonly maxLeasesPerWorker?: number;
   /** Least time between two steal rounds of this worker (lets published counts catch up). @default 2 × leaseDurationMs / 3 */
   readonly stealCooldownMs?: number;
-  /** Lists the whole lease table at least this often, as a safety net. @default 60_000 */
+  /**
+   * The fleet lists the whole lease table about this often as a safety net (each worker every
+   * `fullScanIntervalMs × live workers`, so the fleet's cost does not grow with its size).
+   * Changes (a worker joined, left or died; leases created or ended) trigger a listing at once.
+   * @default 60_000
+   */
   readonly fullScanIntervalMs?: number;
   readonly clock?: MonotonicClock;
   readonly events?: EventBus;
@@ -65,7 +70,10 @@ interface Owned {
 
 interface Observation {
   counter: number;
+  /** When this counter value was first seen. */
   since: number;
+  /** When it was last seen (still unchanged). */
+  seenAt: number;
 }
 
 /**
@@ -105,6 +113,8 @@ export class LeaseCoordinator {
   #lastStealAt = Number.NEGATIVE_INFINITY;
   #lastRenewedAt: number | undefined;
   #rounds = 0;
+  // Spreads the fleet's safety-net listings over the interval instead of in step.
+  readonly #scanJitter = 0.75 + Math.random() / 2;
 
   constructor(options: LeaseCoordinatorOptions) {
     this.#store = options.store;
@@ -316,7 +326,7 @@ export class LeaseCoordinator {
       this.#lastScanAt === undefined ||
       fleet.leaseSetVersion !== this.#leaseSetVersion ||
       liveIds !== this.#liveIds ||
-      now - this.#lastScanAt >= this.#fullScanIntervalMs;
+      now - this.#lastScanAt >= this.#fullScanIntervalMs * live.length * this.#scanJitter;
     this.#liveIds = liveIds;
     if (scanDue) {
       this.#leaseSetVersion = fleet.leaseSetVersion;
@@ -327,7 +337,7 @@ export class LeaseCoordinator {
         await this.#store.removeWorker(workerId, heartbeat);
       }
     }
-    const available = this.#available(dead, now);
+    const available = this.#available(dead);
     const share = Math.ceil((this.#known.size - this.#ended()) / Math.max(1, live.length));
     const plan = planBalance({
       workers: live,
@@ -372,7 +382,7 @@ export class LeaseCoordinator {
     return n;
   }
 
-  #available(dead: Map<string, number>, now: number): Lease[] {
+  #available(dead: Map<string, number>): Lease[] {
     const out: Lease[] = [];
     for (const lease of this.#known.values()) {
       if (lease.checkpoint === 'SHARD_END' || this.#owned.has(lease.leaseKey)) continue;
@@ -380,7 +390,7 @@ export class LeaseCoordinator {
         lease.leaseOwner === undefined ||
         dead.has(lease.leaseOwner) ||
         (lease.leaseOwner !== this.#workerId &&
-          this.#isExpiredObservation(this.#leaseSeen.get(lease.leaseKey), now));
+          this.#isExpiredObservation(this.#leaseSeen.get(lease.leaseKey)));
       if (!free) continue;
       if (!parentsDone(lease, this.#known, this.#store)) continue;
       out.push(lease);
@@ -540,14 +550,21 @@ export class LeaseCoordinator {
   #expired(seen: Map<string, Observation>, key: string, counter: number, now: number): boolean {
     const previous = seen.get(key);
     if (!previous || previous.counter !== counter) {
-      seen.set(key, { counter, since: now });
+      seen.set(key, { counter, since: now, seenAt: now });
       return false;
     }
+    previous.seenAt = now;
     return now - previous.since > this.#leaseDurationMs;
   }
 
-  #isExpiredObservation(observation: Observation | undefined, now: number): boolean {
-    return observation !== undefined && now - observation.since > this.#leaseDurationMs;
+  /**
+   * Expired only if the counter was seen unchanged across more than a lease duration: time
+   * passing without a new look proves nothing (the table is listed rarely).
+   */
+  #isExpiredObservation(observation: Observation | undefined): boolean {
+    return (
+      observation !== undefined && observation.seenAt - observation.since > this.#leaseDurationMs
+    );
   }
 
   async #withLock<T>(leaseKey: string, fn: () => Promise<T>): Promise<T> {

@@ -1,0 +1,1 @@
+export { startConsumer } from './startConsumer.js';

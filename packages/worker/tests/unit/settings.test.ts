@@ -1,0 +1,54 @@
+import { ConfigurationError } from '@shardline/core';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { loadWorkerSettings } from '../../src/index.js';
+
+describe('loadWorkerSettings', () => {
+  it('reads and converts SHARDLINE_* variables, ignoring others', () => {
+    // arrange
+    const env = {
+      SHARDLINE_APPLICATION_NAME: 'orders-consumer',
+      SHARDLINE_LEASE_DURATION_MS: '5000',
+      SHARDLINE_HTTP_PORT: '8080',
+      SHARDLINE_INITIAL_POSITION: 'LATEST',
+      AWS_REGION: 'eu-west-1',
+    };
+    // act
+    const settings = loadWorkerSettings(env);
+    // assert
+    expect(settings).toEqual({
+      applicationName: 'orders-consumer',
+      leaseDurationMs: 5000,
+      httpPort: 8080,
+      initialPosition: 'LATEST',
+      extra: {},
+    });
+  });
+
+  it.each([
+    [
+      { SHARDLINE_APPLICATION_NAME: 'app', SHARDLINE_LEASE_DURATION: '1' },
+      /SHARDLINE_LEASE_DURATION is not a Shardline setting \(did you mean SHARDLINE_LEASE_DURATION_MS\?\)/,
+    ],
+    [
+      { SHARDLINE_APPLICATION_NAME: 'app', SHARDLINE_LEASE_DURATION_MS: '10s' },
+      /SHARDLINE_LEASE_DURATION_MS="10s" is invalid: must be a whole number of milliseconds/,
+    ],
+    [
+      { SHARDLINE_APPLICATION_NAME: 'app', SHARDLINE_HTTP_PORT: '70000' },
+      /SHARDLINE_HTTP_PORT="70000" is invalid/,
+    ],
+    [{}, /SHARDLINE_APPLICATION_NAME is required/],
+  ])('rejects %j with an error naming the variable', (env, message) => {
+    expect(() => loadWorkerSettings(env)).toThrow(ConfigurationError);
+    expect(() => loadWorkerSettings(env)).toThrow(message);
+  });
+
+  it("validates a service's own SHARDLINE_* variables the same way", () => {
+    const settings = loadWorkerSettings(
+      { SHARDLINE_APPLICATION_NAME: 'app', SHARDLINE_SOURCE_TABLE: 'orders' },
+      { SHARDLINE_SOURCE_TABLE: z.string().min(3) },
+    );
+    expect(settings.extra.SHARDLINE_SOURCE_TABLE).toBe('orders');
+  });
+});
