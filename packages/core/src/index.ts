@@ -81,6 +81,11 @@ export {
   type ShardlineListener,
 } from './events.js';
 export {
+  DEFAULT_MAX_PENDING_RECORDS,
+  FanOutSink,
+  type FanOutSinkOptions,
+} from './FanOutSink.js';
+export {
   type FailureDestinationMemory,
   InMemoryFailureDestination,
 } from './InMemoryFailureDestination.js';

@@ -1,0 +1,38 @@
+export {
+  type CoalescedUpdate,
+  type Contribution,
+  coalesceContributions,
+  type WatermarkRange,
+} from './coalesceContributions.js';
+export { type CountByOptions, countBy, DEFAULT_COUNTER_ATTRIBUTE } from './countBy.js';
+export {
+  DEFAULT_MAX_CONDITION_ROUNDS,
+  DEFAULT_SUMMARY_CONCURRENCY,
+  DEFAULT_WATERMARK_PREFIX,
+  DEFAULT_WATERMARK_TTL_MS,
+  DynamoDBSummarySink,
+  type DynamoDBSummarySinkOptions,
+  type SummaryClient,
+} from './DynamoDBSummarySink.js';
+export {
+  type ItemPlan,
+  type PlanSettings,
+  planSummaryUpdates,
+  type SummaryPlan,
+} from './planSummaryUpdates.js';
+export type {
+  DeltaFunction,
+  SummaryDelta,
+  SummaryKey,
+  SummaryKeyValue,
+  SummaryMapping,
+} from './types.js';
+export {
+  recordPosition,
+  SEQUENCE_WIDTH,
+  SUB_SEQUENCE_WIDTH,
+  watermarkAttribute,
+  watermarkPosition,
+  watermarkTime,
+  watermarkValue,
+} from './watermark.js';

@@ -1,0 +1,139 @@
+/**
+ * Benchmark of the DynamoDB summary sink against a naive loop, on a DynamoDB Local it starts.
+ * Run: `npx tsc -b && npx tsx test/bench/summary-sink.ts`. Prints UpdateItem calls per 1000
+ * votes over 2 candidates, and records/s of the sink next to one UpdateItem per record, with
+ * their ratio (both measured in this run, on the same server).
+ */
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ScanCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { BatchProcessor, type ChangeRecord, decodeDynamoDBRecord } from '@shardline/core';
+import { countBy, DynamoDBSummarySink } from '@shardline/sink-dynamodb';
+import { makeDynamoDBRecord, startDynamoDBLocal, streamArnFor } from '@shardline/testing';
+
+const VOTES = 1000;
+const BATCH_SIZE = 100;
+const ROUNDS = 3;
+
+const server = await startDynamoDBLocal();
+const client = new DynamoDBClient(server.clientConfig);
+let updates = 0;
+client.middlewareStack.add(
+  (next, context) => async (args) => {
+    if (context.commandName === 'UpdateItemCommand') updates++;
+    return next(args);
+  },
+  { step: 'initialize', name: 'countUpdateItem' },
+);
+
+let tables = 0;
+async function summaryTable(): Promise<string> {
+  const name = `Summary${++tables}`;
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [{ AttributeName: 'vote', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'vote', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  return name;
+}
+
+function votes(count: number, shardId: string, offset: bigint): ChangeRecord[] {
+  return Array.from({ length: count }, (_, i) =>
+    decodeDynamoDBRecord(
+      makeDynamoDBRecord({
+        keys: { voter: `voter-${i}` },
+        newImage: { voter: `voter-${i}`, vote: i % 3 === 0 ? 'B' : 'A' },
+        sequenceNumber: (offset + BigInt(i) * 10n).toString(),
+      }) as never,
+      { streamId: streamArnFor(), shardId },
+    ),
+  );
+}
+
+async function total(tableName: string): Promise<number> {
+  const page = await client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
+  return (page.Items ?? []).reduce((sum, item) => sum + Number(item.num?.N ?? 0), 0);
+}
+
+async function runSink(records: ChangeRecord[]): Promise<{ ms: number; calls: number }> {
+  const tableName = await summaryTable();
+  const sink = new DynamoDBSummarySink({
+    client,
+    tableName,
+    deltas: countBy({ attribute: 'vote', counter: 'num' }),
+  });
+  const processor = new BatchProcessor({ sink, deduper: false });
+  updates = 0;
+  const started = performance.now();
+  for (let i = 0; i < records.length; i += BATCH_SIZE) {
+    const result = await processor.process(records.slice(i, i + BATCH_SIZE));
+    if (result.succeeded !== Math.min(BATCH_SIZE, records.length - i))
+      throw new Error('sink batch failed');
+  }
+  const ms = performance.now() - started;
+  const calls = updates;
+  if ((await total(tableName)) !== records.length) throw new Error('sink total is wrong');
+  return { ms, calls };
+}
+
+async function runNaive(records: ChangeRecord[]): Promise<{ ms: number; calls: number }> {
+  const tableName = await summaryTable();
+  updates = 0;
+  const started = performance.now();
+  for (const record of records) {
+    await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { vote: { S: String(record.newImage!.vote) } },
+        UpdateExpression: 'ADD #n :one',
+        ExpressionAttributeNames: { '#n': 'num' },
+        ExpressionAttributeValues: { ':one': { N: '1' } },
+      }),
+    );
+  }
+  const ms = performance.now() - started;
+  const calls = updates;
+  if ((await total(tableName)) !== records.length) throw new Error('naive total is wrong');
+  return { ms, calls };
+}
+
+try {
+  // Warm-up: JIT and the server's first-request costs are not measured.
+  await runSink(votes(200, 'warm', 1_000_000_000_000_000_000n));
+  await runNaive(votes(200, 'warm', 1_000_000_000_000_000_000n));
+  const sink: number[] = [];
+  const naive: number[] = [];
+  let sinkCalls = 0;
+  let naiveCalls = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const records = votes(VOTES, `shard-${round}`, 2_000_000_000_000_000_000n);
+    const s = await runSink(records);
+    const n = await runNaive(records);
+    sink.push((VOTES / s.ms) * 1000);
+    naive.push((VOTES / n.ms) * 1000);
+    sinkCalls = s.calls;
+    naiveCalls = n.calls;
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const sinkRate = median(sink);
+  const naiveRate = median(naive);
+  console.log(
+    `DynamoDB summary sink benchmark (DynamoDB Local, ${VOTES} votes over 2 candidates, batches of ${BATCH_SIZE}, one shard, median of ${ROUNDS})`,
+  );
+  console.log(
+    `  UpdateItem calls per ${VOTES} votes: sink ${sinkCalls} (${sinkCalls / (VOTES / BATCH_SIZE)} per batch), naive ${naiveCalls}`,
+  );
+  console.log(
+    `  records/s: sink ${sinkRate.toFixed(0)}, naive one-UpdateItem-per-record loop ${naiveRate.toFixed(0)}`,
+  );
+  console.log(`  ratio sink/naive: ${(sinkRate / naiveRate).toFixed(1)}x`);
+} finally {
+  client.destroy();
+  await server.stop();
+}
