@@ -1,3 +1,4 @@
+export type { MessageAttributeValue } from './awsQuery.js';
 export {
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
@@ -25,5 +26,31 @@ export {
   type StartKinesaliteOptions,
   startKinesalite,
 } from './kinesalite.js';
+export {
+  DEFAULT_GC_DELETES_MS,
+  OPENSEARCH_MAX_VERSION,
+  type OpenSearchDouble,
+  type OpenSearchDoubleOptions,
+  type OpenSearchFailureInjection,
+  type StoredDocument,
+  startOpenSearchDouble,
+} from './opensearchDouble.js';
 export { freePort, waitForHttp } from './ports.js';
 export { type S3rverServer, type StartS3rverOptions, startS3rver } from './s3rver.js';
+export {
+  SNS_DEDUPLICATION_WINDOW_MS,
+  SNS_MAX_BATCH_ENTRIES,
+  SNS_MAX_PAYLOAD_BYTES,
+  type SnsDeliveredMessage,
+  type SnsDouble,
+  type SnsFailureInjection,
+  startSnsDouble,
+} from './snsDouble.js';
+export {
+  SQS_DEFAULT_MAX_MESSAGE_BYTES,
+  SQS_MAX_BATCH_ENTRIES,
+  type SqsDouble,
+  type SqsDoubleOptions,
+  type SqsStoredMessage,
+  startSqsDouble,
+} from './sqsDouble.js';
