@@ -19,7 +19,7 @@ for (const script of scripts) {
   console.log(`\n=== ${script} ===`);
   const result = spawnSync(process.execPath, ['--import', 'tsx', join(here, script)], {
     stdio: 'inherit',
-    env: { ...process.env, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' },
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
   if (result.status !== 0) {
     failed++;

@@ -92,6 +92,7 @@ export {
   type FailureDestinationMemory,
   InMemoryFailureDestination,
 } from './InMemoryFailureDestination.js';
+export { itemJsonReplacer, itemToJson } from './itemToJson.js';
 export {
   DEFAULT_DISPATCH_CONCURRENCY,
   groupByKey,

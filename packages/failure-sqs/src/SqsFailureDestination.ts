@@ -16,9 +16,13 @@ import {
   ShardlineError,
 } from '@shardline/core';
 import {
+  EXTENDED_PAYLOAD_SIZE_ATTRIBUTE,
+  parseClaimCheckPointer,
+  type S3ClaimCheck,
+} from '@shardline/sink-s3';
+import {
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_RECEIVE_WAIT_SECONDS,
-  EXTENDED_PAYLOAD_SIZE_ATTRIBUTE,
   SQS_MAX_BATCH_ENTRIES,
 } from './constants.js';
 import { OversizeFailedRecordError } from './errors.js';
@@ -27,7 +31,6 @@ import {
   encodeFailedRecord,
   unwrapFailedRecordBody,
 } from './failedRecordMessage.js';
-import { parsePayloadPointer, type S3PayloadStore } from './S3PayloadStore.js';
 
 /** Options of an {@link SqsFailureDestination}. */
 export interface SqsFailureDestinationOptions {
@@ -39,7 +42,7 @@ export interface SqsFailureDestinationOptions {
    * Where records over `maxMessageBytes` go, and where claim checks are read back from. Without
    * it, an oversize record makes `send` throw, so the pipeline keeps the record failed.
    */
-  readonly payloadStore?: S3PayloadStore;
+  readonly payloadStore?: S3ClaimCheck;
   /** The queue's largest message, in bytes. @default 262_144 */
   readonly maxMessageBytes?: number;
   /** Long-poll wait of `receive`, in seconds (0–20). @default 0 */
@@ -77,7 +80,7 @@ export class SqsFailureDestination implements ReplayableFailureDestination {
   readonly #client: SQSClient;
   readonly #queueUrl: string;
   readonly #fifo: boolean;
-  readonly #store: S3PayloadStore | undefined;
+  readonly #store: S3ClaimCheck | undefined;
   readonly #maxBytes: number;
   readonly #waitSeconds: number;
   readonly #logger: Logger;
@@ -177,7 +180,7 @@ export class SqsFailureDestination implements ReplayableFailureDestination {
     signal: AbortSignal | undefined,
   ): Promise<FailedRecord | undefined> {
     let body = unwrapFailedRecordBody(message.Body ?? '');
-    const pointer = parsePayloadPointer(body);
+    const pointer = parseClaimCheckPointer(body);
     if (pointer) {
       if (!this.#store) {
         this.#logger.warn(

@@ -12,9 +12,3 @@ export const DEFAULT_RECEIVE_WAIT_SECONDS = 0;
 
 /** The `type` field that marks a message as a Shardline failed record. */
 export const FAILED_RECORD_TYPE = 'shardline.failed-record';
-
-/** The class name the AWS payload-offloading libraries put first in a pointer message. */
-export const PAYLOAD_POINTER_CLASS = 'software.amazon.payloadoffloading.PayloadS3Pointer';
-
-/** The message attribute that marks a claim-check message and gives the payload size. */
-export const EXTENDED_PAYLOAD_SIZE_ATTRIBUTE = 'ExtendedPayloadSize';

@@ -10,7 +10,7 @@ export class OversizeFailedRecordError extends ShardlineError {
 
   constructor(failed: FailedRecord, bytes: number, limit: number) {
     super(
-      `Failed record ${failed.sequenceNumber} of shard ${failed.shardId} is ${bytes} bytes, over the queue's ${limit}-byte limit; set \`payloadStore: new S3PayloadStore({ s3, bucket })\` to keep large records in S3.`,
+      `Failed record ${failed.sequenceNumber} of shard ${failed.shardId} is ${bytes} bytes, over the queue's ${limit}-byte limit; set \`payloadStore: new S3ClaimCheck({ s3, bucket })\` to keep large records in S3.`,
       { retriable: false },
     );
     this.name = 'OversizeFailedRecordError';

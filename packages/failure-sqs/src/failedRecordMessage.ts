@@ -1,4 +1,5 @@
 import type { FailedRecord } from '@shardline/core';
+import { itemJsonReplacer } from '@shardline/core';
 import { FAILED_RECORD_TYPE } from './constants.js';
 
 /**
@@ -7,7 +8,7 @@ import { FAILED_RECORD_TYPE } from './constants.js';
  * numbers (`NumberValue`) and bigints decimal strings.
  */
 export function encodeFailedRecord(failed: FailedRecord): string {
-  return JSON.stringify({ type: FAILED_RECORD_TYPE, ...failed }, replacer);
+  return JSON.stringify({ type: FAILED_RECORD_TYPE, ...failed }, itemJsonReplacer);
 }
 
 /**
@@ -41,18 +42,4 @@ function tryParse(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function replacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  if (value === null || typeof value !== 'object') return value;
-  if (value instanceof Set) return [...value];
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  if (
-    value.constructor?.name === 'NumberValue' &&
-    typeof (value as { value?: unknown }).value === 'string'
-  ) {
-    return (value as { value: string }).value;
-  }
-  return value;
 }

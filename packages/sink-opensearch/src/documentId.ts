@@ -4,7 +4,7 @@ import { MAX_DOCUMENT_ID_BYTES } from './constants.js';
 
 /**
  * The default document id: the record's canonical primary key (`orderingKey`, attribute names
- * sorted and values type-tagged, e.g. `[["pk","S","user#1"],["sk","N","7"]]`), so every change of
+ * sorted, values type-tagged and length-prefixed, e.g. `pk=S6:user#1,sk=N1:7`), so every change of
  * an item lands on one document. A key longer than OpenSearch's 512-byte id limit becomes
  * `sha256:<hex>` of the canonical key, which is stable too.
  */

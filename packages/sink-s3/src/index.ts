@@ -14,6 +14,15 @@ export {
   type S3ArchiveSinkOptions,
 } from './S3ArchiveSink.js';
 export {
+  type ClaimCheckPointer,
+  DEFAULT_CLAIM_CHECK_PREFIX,
+  EXTENDED_PAYLOAD_SIZE_ATTRIBUTE,
+  PAYLOAD_POINTER_CLASS,
+  parseClaimCheckPointer,
+  S3ClaimCheck,
+  type S3ClaimCheckOptions,
+} from './S3ClaimCheck.js';
+export {
   DEFAULT_FAILURE_PREFIX,
   S3FailureDestination,
   type S3FailureDestinationOptions,

@@ -1,5 +1,5 @@
-import { NumberValueImpl } from '@aws-sdk/util-dynamodb';
 import type { ChangeRecord } from '@shardline/core';
+import { itemToJson } from '@shardline/core';
 
 /**
  * One archived change, as written on one line of an object. Field names are stable: Athena
@@ -53,21 +53,7 @@ export function toArchiveLine(record: ChangeRecord): ArchiveLine {
   };
 }
 
-/**
- * `JSON.stringify` for archived values: a `NumberValue` (a DynamoDB number too long for a
- * double) becomes its exact decimal string, a bigint its decimal string, binary base64, and a
- * set an array.
- */
+/** `JSON.stringify` for archived values: core's `itemToJson` (exact big numbers, base64 binary, sets as arrays). */
 export function stringifyArchiveValue(value: unknown): string {
-  return JSON.stringify(value, archiveReplacer);
-}
-
-function archiveReplacer(this: unknown, key: string, value: unknown): unknown {
-  // `value` already went through toJSON; the holder still has the original.
-  const original = (this as Record<string, unknown>)[key];
-  if (original instanceof NumberValueImpl) return original.toString();
-  if (original instanceof Uint8Array) return Buffer.from(original).toString('base64');
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Set) return [...value];
-  return value;
+  return itemToJson(value);
 }

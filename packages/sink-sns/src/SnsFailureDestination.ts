@@ -3,14 +3,14 @@ import {
   ConfigurationError,
   type FailedRecord,
   type FailureDestination,
+  itemToJson,
   ShardlineError,
 } from '@shardline/core';
+import { EXTENDED_PAYLOAD_SIZE_ATTRIBUTE, type S3ClaimCheck } from '@shardline/sink-s3';
 import { SNS_MAX_PAYLOAD_BYTES } from './constants.js';
 import { PayloadTooLargeError } from './errors.js';
 import { toFifoId } from './fifoIds.js';
 import { entryByteSize, type PublishEntry, publishBatched } from './publishBatched.js';
-import { EXTENDED_PAYLOAD_SIZE_ATTRIBUTE, type S3ClaimCheck } from './S3ClaimCheck.js';
-import { serializeJson } from './serializeJson.js';
 
 /** Options of an {@link SnsFailureDestination}. */
 export interface SnsFailureDestinationOptions {
@@ -74,7 +74,7 @@ export class SnsFailureDestination implements FailureDestination {
   }
 
   async #entry(failed: FailedRecord, signal: AbortSignal | undefined): Promise<PublishEntry> {
-    let message = serializeJson({ type: 'shardline.failed-record', ...failed });
+    let message = itemToJson({ type: 'shardline.failed-record', ...failed });
     const attributes: PublishEntry['attributes'] = {
       source: { DataType: 'String', StringValue: failed.source },
       shardId: { DataType: 'String', StringValue: failed.shardId },

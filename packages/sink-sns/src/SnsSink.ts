@@ -2,19 +2,19 @@ import type { MessageAttributeValue, SNSClient } from '@aws-sdk/client-sns';
 import {
   type ChangeRecord,
   ConfigurationError,
+  itemToJson,
   ShardlineError,
   type Sink,
   type SinkContext,
   type SinkRecordResult,
   toError,
 } from '@shardline/core';
+import { EXTENDED_PAYLOAD_SIZE_ATTRIBUTE, type S3ClaimCheck } from '@shardline/sink-s3';
 import { SNS_MAX_MESSAGE_ATTRIBUTES, SNS_MAX_PAYLOAD_BYTES } from './constants.js';
 import { PayloadTooLargeError } from './errors.js';
 import { defaultDeduplicationId, defaultMessageGroupId, toFifoId } from './fifoIds.js';
 import { defaultMessageAttributes } from './messageAttributes.js';
 import { entryByteSize, type PublishEntry, publishBatched } from './publishBatched.js';
-import { EXTENDED_PAYLOAD_SIZE_ATTRIBUTE, type S3ClaimCheck } from './S3ClaimCheck.js';
-import { serializeJson } from './serializeJson.js';
 
 /** What to do with a message over SNS's 256 KB limit. */
 export const OversizePolicy = {
@@ -199,7 +199,7 @@ export class SnsSink implements Sink {
 
 /** The default message: the change as JSON. */
 export function defaultMessage(record: ChangeRecord): string {
-  return serializeJson({
+  return itemToJson({
     eventName: record.eventName,
     table: record.tableName,
     keys: record.keys,

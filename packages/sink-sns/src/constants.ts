@@ -9,6 +9,3 @@ export const SNS_MAX_FIFO_ID_LENGTH = 128;
 
 /** The most message attributes SNS delivers to SQS subscribers. */
 export const SNS_MAX_MESSAGE_ATTRIBUTES = 10;
-
-/** Default key prefix of claim-check objects in S3. */
-export const DEFAULT_CLAIM_CHECK_PREFIX = 'shardline/sns/';

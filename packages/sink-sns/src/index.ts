@@ -1,5 +1,12 @@
 export {
-  DEFAULT_CLAIM_CHECK_PREFIX,
+  type ClaimCheckPointer,
+  EXTENDED_PAYLOAD_SIZE_ATTRIBUTE,
+  PAYLOAD_POINTER_CLASS,
+  parseClaimCheckPointer,
+  S3ClaimCheck,
+  type S3ClaimCheckOptions,
+} from '@shardline/sink-s3';
+export {
   SNS_MAX_BATCH_ENTRIES,
   SNS_MAX_FIFO_ID_LENGTH,
   SNS_MAX_MESSAGE_ATTRIBUTES,
@@ -16,16 +23,7 @@ export {
   publishBatched,
 } from './publishBatched.js';
 export {
-  type ClaimCheckPointer,
-  EXTENDED_PAYLOAD_SIZE_ATTRIBUTE,
-  PAYLOAD_POINTER_CLASS,
-  parseClaimCheckPointer,
-  S3ClaimCheck,
-  type S3ClaimCheckOptions,
-} from './S3ClaimCheck.js';
-export {
   SnsFailureDestination,
   type SnsFailureDestinationOptions,
 } from './SnsFailureDestination.js';
 export { defaultMessage, OversizePolicy, SnsSink, type SnsSinkOptions } from './SnsSink.js';
-export { serializeJson } from './serializeJson.js';

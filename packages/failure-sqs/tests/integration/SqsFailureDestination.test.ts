@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   encodeFailedRecord,
   OversizeFailedRecordError,
-  S3PayloadStore,
+  S3ClaimCheck,
   SqsFailureDestination,
 } from '../../src/index.js';
 
@@ -99,7 +99,7 @@ describe('SqsFailureDestination against the SQS double, through the real client'
   it('stores an oversize record in S3 and reads it back; fails loudly without a store', async () => {
     // arrange
     const queueUrl = await queue('oversize');
-    const store = new S3PayloadStore({ s3, bucket: 'parked' });
+    const store = new S3ClaimCheck({ s3, bucket: 'parked' });
     const withStore = new SqsFailureDestination({ client, queueUrl, payloadStore: store });
     const without = new SqsFailureDestination({ client, queueUrl });
     const huge = failedRecord('77', { record: { blob: 'q'.repeat(300_000) } });

@@ -43,8 +43,8 @@ describe('OpenSearchSink against the OpenSearch double, through the real client'
     const results = await sink.write(records, { attempt: 1 });
     // assert
     expect(results.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
-    expect([...os.documents('basic').keys()]).toEqual(['[["id","S","a"]]']);
-    expect(os.getDocument('basic', '[["id","S","a"]]')?.source).toEqual({ id: 'a', n: 3 });
+    expect([...os.documents('basic').keys()]).toEqual(['id=S:a']);
+    expect(os.getDocument('basic', 'id=S:a')?.source).toEqual({ id: 'a', n: 3 });
   });
 
   it('never lets a replayed or older change overwrite a newer document', async () => {
@@ -72,7 +72,7 @@ describe('OpenSearchSink against the OpenSearch double, through the real client'
     // assert: 409s are successes, and the document is the newest change
     expect(replay.map((r) => r.status)).toEqual(['ok', 'ok', 'ok']);
     expect(older.map((r) => r.status)).toEqual(['ok']);
-    expect(os.getDocument('replay', '[["id","S","k"]]')?.source).toEqual({ id: 'k', v: 3 });
+    expect(os.getDocument('replay', 'id=S:k')?.source).toEqual({ id: 'k', v: 3 });
   });
 
   it('keeps a delete: a stale index after it is refused', async () => {
@@ -93,7 +93,7 @@ describe('OpenSearchSink against the OpenSearch double, through the real client'
     const results = await sink.write([put], { attempt: 1 });
     // assert
     expect(results[0]?.status).toBe('ok');
-    expect(os.getDocument('deletes', '[["id","S","d"]]')).toBeUndefined();
+    expect(os.getDocument('deletes', 'id=S:d')).toBeUndefined();
   });
 
   it('ends on the newest change when Kinesis delivers changes out of order', async () => {
@@ -115,7 +115,7 @@ describe('OpenSearchSink against the OpenSearch double, through the real client'
     await sink.write([newer], { attempt: 1 });
     await sink.write([older], { attempt: 1 });
     // assert
-    expect(os.getDocument('kds', '[["id","S","x"]]')?.source).toEqual({ id: 'x', v: 'new' });
+    expect(os.getDocument('kds', 'id=S:x')?.source).toEqual({ id: 'x', v: 'new' });
   });
 
   it('applies the transform, skips on null, and sets index, routing and pipeline per record', async () => {
@@ -167,7 +167,7 @@ describe('OpenSearchSink against the OpenSearch double, through the real client'
     const records = Array.from({ length: 45 }, (_, i) =>
       change({
         keys: { id: `r${i}` },
-        newImage: { id: `r${i}`, pad: 'x'.repeat(i === 7 ? 3000 : 10) },
+        newImage: { id: `r${i}`, pad: 'x'.repeat(i === 7 ? 3600 : 10) },
       }),
     );
     // act
@@ -265,7 +265,7 @@ describe('OpenSearchSink against the OpenSearch double, through the real client'
     // assert
     expect(thrown).toMatchObject({ name: 'ShardlineError', retriable: true });
     expect(result.succeeded).toBe(1);
-    expect(os.getDocument('whole', '[["id","S","w"]]')).toBeDefined();
+    expect(os.getDocument('whole', 'id=S:w')).toBeDefined();
   });
 
   it('is idempotent under a replay through the pipeline with dedup off', async () => {
@@ -282,7 +282,7 @@ describe('OpenSearchSink against the OpenSearch double, through the real client'
     const replay = await processor.process([batch[0]!, batch[1]!]);
     // assert
     expect(replay.succeeded).toBe(2);
-    expect(os.getDocument('pipeline-replay', '[["id","S","z"]]')?.source).toEqual({
+    expect(os.getDocument('pipeline-replay', 'id=S:z')?.source).toEqual({
       id: 'z',
       v: 2,
     });

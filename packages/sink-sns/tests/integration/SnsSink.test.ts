@@ -119,7 +119,7 @@ describe('SnsSink and SnsFailureDestination against the SNS double, through the 
     expect(delivered).toHaveLength(4);
     expect(
       delivered
-        .filter((m) => m.messageGroupId === '[["id","S","a"]]')
+        .filter((m) => m.messageGroupId === 'id=S:a')
         .map((m) => JSON.parse(m.message).eventName),
     ).toEqual(['INSERT', 'MODIFY', 'REMOVE']);
     expect(delivered[0]?.messageDeduplicationId).toBe(
@@ -243,7 +243,7 @@ describe('SnsSink and SnsFailureDestination against the SNS double, through the 
       shardId: 'shardId-1',
       sequenceNumber: '100',
       subSequenceNumber: undefined,
-      orderingKey: '[["id","S","x"]]',
+      orderingKey: 'id=S:x',
       error: { name: 'OpenSearchItemError', message: 'mapper_parsing_exception', retriable: false },
       attempts: 1,
       failedAt: '2026-11-23T00:00:00.000Z',

@@ -1,15 +1,18 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ConfigurationError } from '@shardline/core';
-import { DEFAULT_CLAIM_CHECK_PREFIX } from './constants.js';
 
 /** Options of an {@link S3ClaimCheck}. */
 export interface S3ClaimCheckOptions {
   /** The S3 client, built by the caller. */
   readonly s3: S3Client;
+  /** An existing bucket. */
   readonly bucket: string;
-  /** Key prefix of stored payloads. @default 'shardline/sns/' */
+  /** Key prefix of stored payloads. @default 'shardline/claim-check/' */
   readonly prefix?: string;
 }
+
+/** Default key prefix of an {@link S3ClaimCheck}. */
+export const DEFAULT_CLAIM_CHECK_PREFIX = 'shardline/claim-check/';
 
 /** Where a stored payload is: the pointer a message carries instead of the payload. */
 export interface ClaimCheckPointer {
@@ -24,13 +27,17 @@ export const EXTENDED_PAYLOAD_SIZE_ATTRIBUTE = 'ExtendedPayloadSize';
 export const PAYLOAD_POINTER_CLASS = 'software.amazon.payloadoffloading.PayloadS3Pointer';
 
 /**
- * Stores payloads too large for a message in S3 and gives back the pointer to publish instead
- * (the claim-check pattern). The pointer message has the shape of the Amazon SNS/SQS Extended
- * Client libraries (`["software.amazon.payloadoffloading.PayloadS3Pointer", {s3BucketName,
- * s3Key}]` with an `ExtendedPayloadSize` attribute), so their subscribers can resolve it.
+ * Keeps payloads too large for a message (SNS, SQS: 256 KB) in S3 and gives back the pointer to
+ * send instead, and reads them back: the claim-check pattern. The pointer message has the shape
+ * of the Amazon SNS/SQS Extended Client libraries (`["software.amazon.payloadoffloading.
+ * PayloadS3Pointer", {s3BucketName, s3Key}]` with an `ExtendedPayloadSize` attribute), so their
+ * subscribers can resolve it, and pointers they write resolve here.
  *
  * Keys are chosen by the caller from the record (shard and sequence number), so a replay
  * overwrites the same object instead of adding one.
+ *
+ * @example
+ * const claimCheck = new S3ClaimCheck({ s3: new S3Client({}), bucket: 'large-messages' });
  */
 export class S3ClaimCheck {
   readonly #s3: S3Client;
@@ -65,6 +72,15 @@ export class S3ClaimCheck {
     );
     const pointer: ClaimCheckPointer = { s3BucketName: this.#bucket, s3Key: key };
     return JSON.stringify([PAYLOAD_POINTER_CLASS, pointer]);
+  }
+
+  /** Reads the payload a pointer points to (from any bucket the S3 client may read). */
+  async load(pointer: ClaimCheckPointer, signal?: AbortSignal): Promise<string> {
+    const object = await this.#s3.send(
+      new GetObjectCommand({ Bucket: pointer.s3BucketName, Key: pointer.s3Key }),
+      { abortSignal: signal },
+    );
+    return (await object.Body?.transformToString('utf-8')) ?? '';
   }
 }
 
