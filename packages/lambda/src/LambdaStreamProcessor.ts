@@ -1,0 +1,415 @@
+import {
+  BatchProcessor,
+  type ChangeRecord,
+  ConfigurationError,
+  consoleWarningLogger,
+  type FailureDestination,
+  type KeyBatchHandler,
+  type Logger,
+  type RecordHandler,
+  type RecordOutcome,
+  RetryPolicy,
+  type Sink,
+  type SinkRecordResult,
+  SUCCEEDED,
+  sleep,
+  toError,
+  toFailedRecord,
+} from '@shardline/core';
+import type { EventDecoder } from './EventDecoder.js';
+import { resolveBatchItemFailures } from './resolveBatchItemFailures.js';
+import { type TimeBudget, timeBudget, validateTimeoutMargin } from './timeBudget.js';
+import type {
+  LambdaHandlerOptions,
+  LambdaTimeContext,
+  StreamBatchResponse,
+  StreamEvent,
+  WindowHandler,
+  WindowState,
+} from './types.js';
+
+/** One invocation's records, decoded, with what Lambda knows each one by. */
+interface DecodedBatch {
+  readonly records: ChangeRecord[];
+  /** The `itemIdentifier` of each change record (its Lambda record's sequence number). */
+  readonly identifiers: string[];
+  /** The shard of each change record, or `undefined` when all share one (the usual case). */
+  readonly shardKeys: string[] | undefined;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+/**
+ * The engine behind every Shardline Lambda handler: decodes the event, runs it through core's
+ * {@link BatchProcessor} (dedup, per-key order, retries, bisect, failure destination) within the
+ * invocation's remaining time, and answers with the `batchItemFailures` that move Lambda's
+ * checkpoint exactly to the first unfinished record.
+ *
+ * One instance lives for the life of the Lambda execution environment (it is created when the
+ * handler module loads), so its deduper remembers applied records across warm invocations and a
+ * redelivered tail is dropped instead of re-applied.
+ */
+export class LambdaStreamProcessor<S extends WindowState = WindowState> {
+  readonly #decoders: ReadonlyMap<string, EventDecoder>;
+  readonly #processor: BatchProcessor | undefined;
+  readonly #windowHandler: WindowHandler<S> | undefined;
+  readonly #sink: Sink | undefined;
+  readonly #retry: RetryPolicy;
+  readonly #failureDestination: FailureDestination | undefined;
+  readonly #timeoutMarginMs: number | undefined;
+  readonly #logger: Logger;
+  /** Records whose handler or sink write finished: the proof used when time runs out. */
+  readonly #done = new WeakSet<ChangeRecord>();
+
+  constructor(options: LambdaHandlerOptions<S>, decoders: readonly EventDecoder[]) {
+    const modes = (['handler', 'keyBatchHandler', 'sink', 'windowHandler'] as const).filter(
+      (name) => options[name] !== undefined,
+    );
+    if (modes.length !== 1) {
+      throw new ConfigurationError(
+        `Give exactly one of handler, keyBatchHandler, sink or windowHandler to the Lambda handler (got ${
+          modes.length === 0 ? 'none' : modes.join(', ')
+        }).`,
+      );
+    }
+    validateTimeoutMargin(options.timeoutMarginMs);
+    this.#decoders = new Map(decoders.map((d) => [d.eventSource, d]));
+    this.#retry =
+      options.retry instanceof RetryPolicy ? options.retry : new RetryPolicy(options.retry);
+    this.#failureDestination = options.failureDestination;
+    this.#timeoutMarginMs = options.timeoutMarginMs;
+    this.#logger = options.logger ?? consoleWarningLogger({ component: 'shardline-lambda' });
+    this.#windowHandler = options.windowHandler;
+    this.#sink = options.sink;
+    if (!options.windowHandler) {
+      this.#processor = new BatchProcessor({
+        ...options,
+        retry: this.#retry,
+        logger: this.#logger,
+        ...this.#trackedMode(options),
+      });
+    }
+  }
+
+  /** Handles one invocation. Throws only for a misconfigured event source. */
+  async handle(
+    event: StreamEvent<S>,
+    context?: LambdaTimeContext,
+  ): Promise<StreamBatchResponse<S>> {
+    if (!event || !Array.isArray(event.Records)) {
+      throw new ConfigurationError(
+        'The Lambda event has no Records array: wire this handler to a DynamoDB Streams or Kinesis event source mapping.',
+      );
+    }
+    const budget = timeBudget(context, this.#timeoutMarginMs);
+    if (budget && budget.deadline <= Date.now()) {
+      this.#logger.warn(
+        { marginMs: budget.marginMs, remainingMs: context?.getRemainingTimeInMillis() },
+        'no time left for this batch after the timeout margin; raise the function timeout',
+      );
+    }
+    const batch = this.#decode(event);
+    const windowed = event.window !== undefined;
+    if (windowed && this.#windowHandler) {
+      return this.#handleWindow(event, batch, budget, this.#windowHandler);
+    }
+    const batchItemFailures =
+      batch.records.length === 0 ? [] : await this.#processBatch(batch, budget);
+    if (!windowed) return { batchItemFailures };
+    // A window event without a window handler: Lambda requires the state back, unchanged.
+    return { state: (event.state ?? {}) as S, batchItemFailures };
+  }
+
+  // ─── decoding ─────────────────────────────────────────────────────────────────────────
+
+  #decode(event: StreamEvent<S>): DecodedBatch {
+    const records: ChangeRecord[] = [];
+    const identifiers: string[] = [];
+    let shardKeys: string[] | undefined;
+    let firstShard: string | undefined;
+    for (const lambdaRecord of event.Records) {
+      const source = (lambdaRecord as { eventSource?: string }).eventSource ?? '';
+      const decoder = this.#decoders.get(source);
+      if (!decoder) throw this.#unsupportedSource(source);
+      const from = records.length;
+      decoder.decode(lambdaRecord, event, records);
+      const identifier = decoder.itemIdentifier(lambdaRecord);
+      for (let i = from; i < records.length; i++) {
+        identifiers.push(identifier);
+        const record = records[i]!;
+        const shard = `${record.streamId} ${record.shardId}`;
+        if (firstShard === undefined) firstShard = shard;
+        else if (shard !== firstShard && !shardKeys) {
+          // Lambda batches hold one shard; keep per-record shards only if this one does not.
+          shardKeys = new Array<string>(i).fill(firstShard);
+        }
+        if (shardKeys) shardKeys.push(shard);
+      }
+    }
+    return { records, identifiers, shardKeys };
+  }
+
+  #unsupportedSource(source: string): ConfigurationError {
+    const handled = [...this.#decoders.keys()].join(', ');
+    return new ConfigurationError(
+      `This handler reads ${handled} events, got eventSource ${JSON.stringify(source)}. Use createLambdaHandler from @shardline/lambda for both DynamoDB Streams and Kinesis, or the factory of the matching entry point (@shardline/lambda/dynamodb, @shardline/lambda/kinesis).`,
+    );
+  }
+
+  // ─── handler, per-key batch and sink modes ───────────────────────────────────────────
+
+  async #processBatch(batch: DecodedBatch, budget: TimeBudget | undefined) {
+    const controller = new AbortController();
+    const work = this.#runGroups(batch, budget, controller.signal);
+    let outcomes = budget ? await raceUntil(work, budget.hardStopAt) : await work;
+    if (outcomes === TIMED_OUT) {
+      controller.abort(new Error('the Lambda invocation is about to time out'));
+      outcomes = this.#provenOutcomes(batch.records);
+      this.#logger.warn(
+        { records: batch.records.length, marginMs: budget?.marginMs },
+        'answering before the timeout with calls still running; unfinished records are reported and redelivered',
+      );
+    }
+    return resolveBatchItemFailures(batch.identifiers, batch.shardKeys, outcomes);
+  }
+
+  async #runGroups(
+    batch: DecodedBatch,
+    budget: TimeBudget | undefined,
+    signal: AbortSignal,
+  ): Promise<(RecordOutcome | undefined)[]> {
+    const processor = this.#processor!;
+    const options = { signal, ...(budget ? { deadline: budget.deadline } : {}) };
+    let outcomes: (RecordOutcome | undefined)[];
+    if (!batch.shardKeys) {
+      outcomes = (await processor.process(batch.records, options)).outcomes;
+    } else {
+      // Several shards in one event: each is its own ordered sequence, processed in turn.
+      outcomes = new Array(batch.records.length);
+      const groups = new Map<string, number[]>();
+      batch.shardKeys.forEach((shard, i) => {
+        const group = groups.get(shard);
+        if (group) group.push(i);
+        else groups.set(shard, [i]);
+      });
+      for (const indexes of groups.values()) {
+        const result = await processor.process(
+          indexes.map((i) => batch.records[i]!),
+          options,
+        );
+        indexes.forEach((index, j) => {
+          outcomes[index] = result.outcomes[j];
+        });
+      }
+    }
+    const sink = this.#sink;
+    if (sink?.flush) {
+      try {
+        await sink.flush(signal);
+      } catch (error) {
+        // What the sink buffered is lost: nothing written in this invocation counts as done.
+        this.#logger.error(
+          { err: toError(error), sink: sink.name },
+          'sink flush failed; the batch is reported from its first record and redelivered',
+        );
+        outcomes = outcomes.map((o) => (o?.status === 'succeeded' ? undefined : o));
+      }
+    }
+    return outcomes;
+  }
+
+  /** The outcomes that are certain when time ran out: finished calls only. */
+  #provenOutcomes(records: readonly ChangeRecord[]): (RecordOutcome | undefined)[] {
+    // A sink that buffers may not have written what it acknowledged: prove nothing for it.
+    if (this.#sink?.flush) return new Array(records.length);
+    return records.map((r) => (this.#done.has(r) ? SUCCEEDED : undefined));
+  }
+
+  /** Wraps the user's handler or sink so that finished records are known even on a time-out. */
+  #trackedMode(options: LambdaHandlerOptions<S>): {
+    handler?: RecordHandler;
+    keyBatchHandler?: KeyBatchHandler;
+    sink?: Sink;
+  } {
+    const done = this.#done;
+    const { handler, keyBatchHandler, sink } = options;
+    if (handler) {
+      return {
+        handler: (record, context) => {
+          const result = handler(record, context);
+          if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+            return (result as Promise<unknown>).then(() => done.add(record));
+          }
+          done.add(record);
+          return result;
+        },
+      };
+    }
+    if (keyBatchHandler) {
+      return {
+        keyBatchHandler: async (records, context) => {
+          await keyBatchHandler(records, context);
+          for (const record of records) done.add(record);
+        },
+      };
+    }
+    const inner = sink!;
+    const tracked: Sink = {
+      name: inner.name,
+      ...(inner.maxBatchSize === undefined ? {} : { maxBatchSize: inner.maxBatchSize }),
+      async write(records, context): Promise<SinkRecordResult[]> {
+        const results = await inner.write(records, context);
+        for (let i = 0; i < records.length && i < results.length; i++) {
+          if (results[i]!.status === 'ok') done.add(records[i]!);
+        }
+        return results;
+      },
+    };
+    return { sink: tracked };
+  }
+
+  // ─── tumbling windows ─────────────────────────────────────────────────────────────────
+
+  async #handleWindow(
+    event: StreamEvent<S>,
+    batch: DecodedBatch,
+    budget: TimeBudget | undefined,
+    windowHandler: WindowHandler<S>,
+  ): Promise<StreamBatchResponse<S>> {
+    const inputState = (event.state ?? {}) as S;
+    const { records } = batch;
+    const outcomes = new Array<RecordOutcome | undefined>(records.length);
+    const controller = new AbortController();
+    // Undecodable records are parked (and skipped) or end the fold: the state then covers the
+    // records before them, and Lambda resumes at the bad record with that state.
+    const live: ChangeRecord[] = [];
+    let cutAt = records.length;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      if (record.decodeError) {
+        if (!(await this.#park(record, record.decodeError, controller.signal))) {
+          cutAt = i;
+          break;
+        }
+        outcomes[i] = SUCCEEDED;
+        continue;
+      }
+      live.push(record);
+    }
+    const work = this.#foldWindow(
+      event,
+      live,
+      inputState,
+      budget,
+      controller.signal,
+      windowHandler,
+    );
+    const folded = budget ? await raceUntil(work, budget.hardStopAt) : await work;
+    if (folded === TIMED_OUT)
+      controller.abort(new Error('the Lambda invocation is about to time out'));
+    if (folded === TIMED_OUT || folded instanceof Error) {
+      if (records.length === 0) {
+        // Nothing to report: failing the invoke is the only way to have Lambda call again.
+        throw folded === TIMED_OUT
+          ? new Error('the window handler did not finish in time')
+          : folded;
+      }
+      return {
+        state: inputState,
+        batchItemFailures: resolveBatchItemFailures(batch.identifiers, batch.shardKeys, []),
+      };
+    }
+    for (let i = 0; i < cutAt; i++) outcomes[i] = SUCCEEDED;
+    return {
+      state: folded.state,
+      batchItemFailures: resolveBatchItemFailures(batch.identifiers, batch.shardKeys, outcomes),
+    };
+  }
+
+  async #foldWindow(
+    event: StreamEvent<S>,
+    records: readonly ChangeRecord[],
+    state: S,
+    budget: TimeBudget | undefined,
+    signal: AbortSignal,
+    windowHandler: WindowHandler<S>,
+  ): Promise<{ state: S } | Error> {
+    const base = {
+      start: event.window!.start,
+      end: event.window!.end,
+      shardId: event.shardId ?? records[0]?.shardId,
+      isFinalInvoke: event.isFinalInvokeForWindow === true,
+      isTerminatedEarly: event.isWindowTerminatedEarly === true,
+      signal,
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // A copy per attempt: a handler that mutated the state before throwing leaves no trace.
+        const next = await windowHandler(records, {
+          ...base,
+          state: structuredClone(state),
+          attempt,
+        });
+        if (next === null || typeof next !== 'object') {
+          return new ConfigurationError(
+            `windowHandler must return the window state (an object), got ${String(next)}.`,
+          );
+        }
+        return { state: next };
+      } catch (error) {
+        const delayMs = this.#retry.delayMs(attempt);
+        const retry =
+          this.#retry.shouldRetry(error, attempt, records[0]?.approximateCreationTimeMs) &&
+          !signal.aborted &&
+          (budget === undefined || Date.now() + delayMs < budget.deadline);
+        if (!retry) {
+          this.#logger.error(
+            { err: toError(error), attempts: attempt, shardId: base.shardId, window: base.start },
+            'window handler failed; the state is kept and the batch is redelivered',
+          );
+          return toError(error);
+        }
+        try {
+          await sleep(delayMs, signal);
+        } catch {
+          return toError(error);
+        }
+      }
+    }
+  }
+
+  /** Sends a record to the failure destination when the policy parks; true when it did. */
+  async #park(record: ChangeRecord, error: Error, signal: AbortSignal): Promise<boolean> {
+    const destination = this.#failureDestination;
+    if (!destination || this.#retry.exhaustedAction(true) !== 'park') return false;
+    try {
+      await destination.send([toFailedRecord(record, error, 1)], signal);
+      this.#logger.warn(
+        { shardId: record.shardId, sequenceNumber: record.sequenceNumber, err: error },
+        'record parked in the failure destination',
+      );
+      return true;
+    } catch (sendError) {
+      this.#logger.error(
+        { err: toError(sendError), destination: destination.name },
+        'could not park the record in the failure destination',
+      );
+      return false;
+    }
+  }
+}
+
+/** Resolves with `work`, or with {@link TIMED_OUT} at `at` (epoch ms), whichever is first. */
+async function raceUntil<T>(work: Promise<T>, at: number): Promise<T | typeof TIMED_OUT> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // Work left running after the answer must not crash the runtime with an unhandled rejection.
+  work.catch(() => {});
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, at - Date.now()));
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

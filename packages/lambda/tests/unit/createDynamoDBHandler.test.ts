@@ -1,0 +1,305 @@
+import {
+  type ChangeRecord,
+  InMemoryFailureDestination,
+  InMemoryMetrics,
+  silentLogger,
+} from '@shardline/core';
+import { makeDynamoDBEvent, makeDynamoDBRecord } from '@shardline/testing';
+import type { DynamoDBRecord, DynamoDBStreamHandler } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { createDynamoDBHandler } from '../../src/dynamodb.js';
+import { createLambdaHandler } from '../../src/index.js';
+import {
+  fakeContext,
+  permanentError,
+  retriableError,
+  VersionedMemorySink,
+} from '../helpers/lambda.js';
+
+function vote(user: string, n: number, sequenceNumber?: string): DynamoDBRecord {
+  return makeDynamoDBRecord({
+    keys: { UserID: user },
+    newImage: { UserID: user, votes: n, note: 'x'.repeat(40) },
+    ...(sequenceNumber ? { sequenceNumber } : {}),
+  });
+}
+
+const quiet = { logger: silentLogger, retry: { baseDelayMs: 0, maxDelayMs: 0 } } as const;
+
+describe('createDynamoDBHandler', () => {
+  it('applies every record in per-key order and reports no failure', async () => {
+    // arrange
+    const records = [vote('a', 1), vote('b', 1), vote('a', 2), vote('b', 2), vote('a', 3)];
+    const seen: string[] = [];
+    const handler = createDynamoDBHandler({
+      ...quiet,
+      handler: async (record) => {
+        seen.push(`${String(record.keys?.UserID)}${String(record.newImage?.votes)}`);
+      },
+    });
+    // act
+    const response = await handler(makeDynamoDBEvent(records), fakeContext(10_000));
+    // assert
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(seen.filter((s) => s.startsWith('a'))).toEqual(['a1', 'a2', 'a3']);
+    expect(seen.filter((s) => s.startsWith('b'))).toEqual(['b1', 'b2']);
+  });
+
+  it('reports only the lowest unfinished sequence number and stops the failed key', async () => {
+    // arrange
+    const records = [vote('a', 1), vote('b', 1), vote('a', 2), vote('b', 2), vote('a', 3)];
+    const poison = records[2]!.dynamodb!.SequenceNumber!;
+    const applied: string[] = [];
+    const handler = createDynamoDBHandler({
+      ...quiet,
+      retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 },
+      handler: (record) => {
+        if (record.sequenceNumber === poison) throw permanentError();
+        applied.push(record.sequenceNumber);
+      },
+    });
+    // act
+    const response = await handler(makeDynamoDBEvent(records), fakeContext(10_000));
+    // assert
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: poison }]);
+    const seq = records.map((r) => r.dynamodb!.SequenceNumber!);
+    expect(applied).toEqual([seq[0], seq[1], seq[3]]);
+  });
+
+  it('parks a poison record whole in the failure destination and the next invocation proceeds', async () => {
+    // arrange
+    const destination = new InMemoryFailureDestination();
+    const first = [vote('a', 1), vote('a', 2), vote('a', 3)];
+    const second = [vote('a', 4)];
+    const poison = first[1]!;
+    const applied: unknown[] = [];
+    const handler = createDynamoDBHandler({
+      ...quiet,
+      failureDestination: destination,
+      handler: (record) => {
+        if (record.sequenceNumber === poison.dynamodb!.SequenceNumber) throw retriableError();
+        applied.push(record.newImage?.votes);
+      },
+    });
+    // act
+    const firstResponse = await handler(makeDynamoDBEvent(first), fakeContext(10_000));
+    const secondResponse = await handler(makeDynamoDBEvent(second), fakeContext(10_000));
+    // assert
+    expect(firstResponse.batchItemFailures).toEqual([]);
+    expect(secondResponse.batchItemFailures).toEqual([]);
+    expect(applied).toEqual([1, 3, 4]);
+    expect(destination.records).toHaveLength(1);
+    const parked = destination.records[0]!;
+    expect(parked.record).toEqual(poison);
+    expect(parked).toMatchObject({
+      source: 'dynamodb-streams',
+      sequenceNumber: poison.dynamodb!.SequenceNumber,
+      attempts: 3,
+      error: { message: 'throttled', retriable: true },
+    });
+  });
+
+  it('blocks the key instead of parking when onExhausted is block', async () => {
+    // arrange
+    const destination = new InMemoryFailureDestination();
+    const records = [vote('a', 1), vote('a', 2), vote('b', 1)];
+    const handler = createDynamoDBHandler({
+      logger: silentLogger,
+      failureDestination: destination,
+      retry: { maxAttempts: 1, onExhausted: 'block' },
+      handler: (record) => {
+        if (record.newImage?.votes === 1 && record.keys?.UserID === 'a') throw permanentError();
+      },
+    });
+    // act
+    const response = await handler(makeDynamoDBEvent(records), fakeContext(10_000));
+    // assert
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: records[0]!.dynamodb!.SequenceNumber },
+    ]);
+    expect(destination.records).toHaveLength(0);
+  });
+
+  it('parks a record that cannot be decoded, with the reason, and keeps the shard moving', async () => {
+    // arrange
+    const destination = new InMemoryFailureDestination();
+    const broken = vote('a', 1);
+    delete broken.dynamodb!.Keys;
+    const records = [broken, vote('b', 1)];
+    const applied: string[] = [];
+    const handler = createDynamoDBHandler({
+      logger: silentLogger,
+      failureDestination: destination,
+      handler: (record) => {
+        applied.push(record.sequenceNumber);
+      },
+    });
+    // act
+    const response = await handler(makeDynamoDBEvent(records), fakeContext(10_000));
+    // assert
+    expect(response.batchItemFailures).toEqual([]);
+    expect(applied).toEqual([records[1]!.dynamodb!.SequenceNumber]);
+    expect(destination.records[0]).toMatchObject({
+      record: broken,
+      error: { name: 'DecodeError', retriable: false },
+    });
+  });
+
+  it('returns before the time runs out, reporting the record that keeps failing', async () => {
+    // arrange
+    const records = [vote('a', 1), vote('b', 1), vote('b', 2)];
+    let calls = 0;
+    const handler = createDynamoDBHandler({
+      logger: silentLogger,
+      timeoutMarginMs: 100,
+      retry: { maxAttempts: 1_000_000, baseDelayMs: 5, maxDelayMs: 20 },
+      handler: (record) => {
+        if (record.keys?.UserID === 'b') {
+          calls++;
+          throw retriableError();
+        }
+      },
+    });
+    // act
+    const response = await handler(makeDynamoDBEvent(records), fakeContext(400));
+    // assert
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: records[1]!.dynamodb!.SequenceNumber },
+    ]);
+    expect(calls).toBeGreaterThan(1);
+  });
+
+  it('answers when a call hangs past the time limit, keeping what finished', async () => {
+    // arrange
+    const records = [vote('a', 1), vote('b', 1), vote('a', 2)];
+    const handler = createDynamoDBHandler({
+      logger: silentLogger,
+      timeoutMarginMs: 100,
+      handler: (record) =>
+        record.keys?.UserID === 'b' ? new Promise<void>(() => {}) : Promise.resolve(),
+    });
+    // act
+    const response = await handler(makeDynamoDBEvent(records), fakeContext(300));
+    // assert
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: records[1]!.dynamodb!.SequenceNumber },
+    ]);
+  });
+
+  it('leaves an idempotent sink as after one delivery when the same event is replayed', async () => {
+    // arrange
+    const records = Array.from({ length: 30 }, (_, i) => vote(`u${i % 7}`, i));
+    const once = new VersionedMemorySink();
+    const twice = new VersionedMemorySink();
+    const coldStarts = [
+      createDynamoDBHandler({ logger: silentLogger, sink: twice }),
+      createDynamoDBHandler({ logger: silentLogger, sink: twice }),
+    ];
+    // act
+    await createDynamoDBHandler({ logger: silentLogger, sink: once })(makeDynamoDBEvent(records));
+    for (const handler of coldStarts) await handler(makeDynamoDBEvent(records));
+    // assert
+    expect(twice.snapshot()).toEqual(once.snapshot());
+    expect(twice.applied).toEqual(once.applied);
+  });
+
+  it('drops the redelivered tail of a warm container instead of applying it again', async () => {
+    // arrange
+    const records = [vote('a', 1), vote('b', 1), vote('b', 2)];
+    const applied: string[] = [];
+    let failA = true;
+    const handler = createDynamoDBHandler({
+      ...quiet,
+      retry: { maxAttempts: 1 },
+      handler: (record) => {
+        if (record.keys?.UserID === 'a' && failA) throw permanentError();
+        applied.push(record.sequenceNumber);
+      },
+    });
+    const first = await handler(makeDynamoDBEvent(records), fakeContext(10_000));
+    failA = false;
+    // act: Lambda redelivers from the reported record
+    const second = await handler(makeDynamoDBEvent(records), fakeContext(10_000));
+    // assert
+    expect(first.batchItemFailures).toHaveLength(1);
+    expect(second.batchItemFailures).toEqual([]);
+    expect([...applied].sort()).toEqual(records.map((r) => r.dynamodb!.SequenceNumber).sort());
+  });
+
+  it('runs a per-key batch handler once per key with that key in order', async () => {
+    // arrange
+    const records = [vote('a', 1), vote('b', 1), vote('a', 2)];
+    const groups: unknown[][] = [];
+    const handler = createDynamoDBHandler({
+      logger: silentLogger,
+      keyBatchHandler: (group: ChangeRecord[]) => {
+        groups.push(group.map((r) => `${String(r.keys?.UserID)}${String(r.newImage?.votes)}`));
+      },
+    });
+    // act
+    const response = await handler(makeDynamoDBEvent(records));
+    // assert
+    expect(response.batchItemFailures).toEqual([]);
+    expect(groups).toEqual(expect.arrayContaining([['a1', 'a2'], ['b1']]));
+  });
+
+  it('reports from the first record when the sink flush fails', async () => {
+    // arrange
+    const records = [vote('a', 1), vote('b', 1)];
+    const inner = new VersionedMemorySink();
+    const handler = createDynamoDBHandler({
+      logger: silentLogger,
+      sink: {
+        name: 'buffering',
+        write: (batch, context) => inner.write(batch, context),
+        flush: async () => {
+          throw retriableError('upload failed');
+        },
+      },
+    });
+    // act
+    const response = await handler(makeDynamoDBEvent(records));
+    // assert
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: records[0]!.dynamodb!.SequenceNumber },
+    ]);
+  });
+
+  it('counts records in the metrics it is given', async () => {
+    // arrange
+    const metrics = new InMemoryMetrics();
+    const handler = createDynamoDBHandler({ logger: silentLogger, metrics, handler: () => {} });
+    // act
+    await handler(makeDynamoDBEvent([vote('a', 1), vote('b', 1)]));
+    // assert
+    expect(metrics.counter('records_out_total', { shard: 'unknown' })).toBe(2);
+  });
+
+  it('rejects a handler wired to another event source, naming it and the fix', async () => {
+    // arrange
+    const handler = createDynamoDBHandler({ logger: silentLogger, handler: () => {} });
+    const event = { Records: [{ eventSource: 'aws:sqs' }] } as never;
+    // act
+    const call = handler(event);
+    // assert
+    await expect(call).rejects.toThrow(/eventSource "aws:sqs".*createLambdaHandler/);
+  });
+
+  it('rejects options that give no or several processing modes', () => {
+    // act
+    const none = () => createLambdaHandler({});
+    const two = () => createLambdaHandler({ handler: () => {}, sink: new VersionedMemorySink() });
+    // assert
+    expect(none).toThrow(
+      /exactly one of handler, keyBatchHandler, sink or windowHandler .*\(got none\)/,
+    );
+    expect(two).toThrow(/got handler, sink/);
+  });
+
+  it('is assignable to the @types/aws-lambda DynamoDB stream handler type', () => {
+    // arrange
+    const handler: DynamoDBStreamHandler = createDynamoDBHandler({ handler: () => {} });
+    // assert
+    expect(typeof handler).toBe('function');
+  });
+});
