@@ -110,7 +110,12 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
     }
     const batch = this.#decode(event);
     const windowed = event.window !== undefined;
-    if (windowed && this.#windowHandler) {
+    if (this.#windowHandler) {
+      if (!windowed) {
+        throw new ConfigurationError(
+          'windowHandler needs tumbling-window events: set TumblingWindowInSeconds on the event source mapping, or give handler, keyBatchHandler or sink instead.',
+        );
+      }
       return this.#handleWindow(event, batch, budget, this.#windowHandler);
     }
     const batchItemFailures =

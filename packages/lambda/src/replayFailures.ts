@@ -55,7 +55,9 @@ export async function replayFailures(options: ReplayFailuresOptions): Promise<Re
   let failed = 0;
   while (!signal?.aborted) {
     const messages = await destination.receive({
-      maxRecords: options.maxRecords ?? DEFAULT_REPLAY_MAX_RECORDS,
+      // Records that failed again may still be visible (a destination without visibility
+      // timeouts returns them first): ask for that many more, so the replay reaches new ones.
+      maxRecords: (options.maxRecords ?? DEFAULT_REPLAY_MAX_RECORDS) + failed,
       ...(signal ? { signal } : {}),
     });
     const fresh = messages.filter((m) => !attempted.has(positionOf(m.failed)));

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import {
   type ChangeRecord,
   compareSequenceNumbers,
@@ -5,6 +6,7 @@ import {
   type Sink,
   type SinkRecordResult,
 } from '@shardline/core';
+import { aggregate } from 'aws-kinesis-agg';
 import type { LambdaTimeContext } from '../../src/index.js';
 
 /** A Lambda context whose remaining time runs out `remainingMs` after it is made. */
@@ -57,4 +59,30 @@ export class VersionedMemorySink implements Sink {
   snapshot(): Record<string, VersionedItem> {
     return Object.fromEntries([...this.items.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
   }
+}
+
+/** Reads a JSON file of tests/fixtures (documented sample events). */
+export function loadFixture<T>(name: string): T {
+  return JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')) as T;
+}
+
+/** Packs user records into one KPL aggregate, as the KPL does (magic, protobuf, MD5). */
+export function kplAggregate(
+  users: readonly { partitionKey: string; data: string }[],
+): Promise<{ partitionKey: string; data: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const encoded: { partitionKey: string; data: Buffer }[] = [];
+    aggregate(
+      users.map((u) => ({ partitionKey: u.partitionKey, data: Buffer.from(u.data) })),
+      (record, callback) => {
+        encoded.push({ partitionKey: record.partitionKey, data: record.data });
+        callback();
+      },
+      () => {
+        if (encoded.length === 1) resolve(encoded[0]!);
+        else reject(new Error(`expected one aggregate, got ${encoded.length}`));
+      },
+      reject,
+    );
+  });
 }

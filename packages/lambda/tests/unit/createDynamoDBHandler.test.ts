@@ -251,7 +251,7 @@ describe('createDynamoDBHandler', () => {
       logger: silentLogger,
       sink: {
         name: 'buffering',
-        write: (batch, context) => inner.write(batch, context),
+        write: (batch) => inner.write(batch),
         flush: async () => {
           throw retriableError('upload failed');
         },
