@@ -16,7 +16,12 @@ import {
   processPartialResponse,
 } from '@aws-lambda-powertools/batch';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { type ChangeRecord, silentLogger } from '@shardline/core';
+import {
+  BatchProcessor,
+  type ChangeRecord,
+  decodeDynamoDBRecordSafely,
+  silentLogger,
+} from '@shardline/core';
 import { createDynamoDBHandler } from '@shardline/lambda/dynamodb';
 import { makeDynamoDBEvent, makeDynamoDBRecord } from '@shardline/testing';
 import type { Context, DynamoDBRecord } from 'aws-lambda';
@@ -77,6 +82,23 @@ function shardline(handler: (r: ChangeRecord) => unknown): BenchCase {
   };
 }
 
+/** Core alone (decode + BatchProcessor), to show what the Lambda layer adds. */
+function core(handler: (r: ChangeRecord) => unknown): BenchCase {
+  return {
+    name: '',
+    records: RECORDS,
+    run: async () => {
+      const streamId = event.Records[0]!.eventSourceARN!;
+      const context = { streamId, shardId: 'unknown' };
+      const records = event.Records.map((r) => decodeDynamoDBRecordSafely(r as never, context));
+      const result = await new BatchProcessor({ handler, concurrency: CONCURRENCY }).process(
+        records,
+      );
+      if (result.succeeded !== RECORDS) throw new Error('bench batch did not fully succeed');
+    },
+  };
+}
+
 function powertools(
   handler: (r: DynamoDBRecord) => Promise<unknown>,
   processInParallel: boolean,
@@ -105,6 +127,7 @@ async function main(): Promise<void> {
   const noop = await measure([
     { ...shardline(() => {}), name: 'shardline' },
     { ...powertools(async () => {}, true), name: 'powertools' },
+    { ...core(() => {}), name: 'core' },
   ]);
   const reads = await measure([
     { ...shardline((r) => r.newImage), name: 'shardline' },
@@ -141,6 +164,13 @@ async function main(): Promise<void> {
       `${rate(s(noop, 'powertools'))} (powertools, parallel)`,
       x(s(noop, 'shardline'), s(noop, 'powertools')),
       '>= 1.5x',
+    ],
+    [
+      '',
+      '',
+      `${rate(s(noop, 'core'))} (Shardline core alone, no Lambda layer)`,
+      x(s(noop, 'shardline'), s(noop, 'core')),
+      '',
     ],
     [
       'reads newImage',

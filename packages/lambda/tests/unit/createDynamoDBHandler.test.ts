@@ -145,12 +145,14 @@ describe('createDynamoDBHandler', () => {
     });
   });
 
-  it('returns before the time runs out, reporting the record that keeps failing', async () => {
+  it('returns before the time runs out, reporting (not parking) the record that keeps failing', async () => {
     // arrange
     const records = [vote('a', 1), vote('b', 1), vote('b', 2)];
+    const destination = new InMemoryFailureDestination();
     let calls = 0;
     const handler = createDynamoDBHandler({
       logger: silentLogger,
+      failureDestination: destination,
       timeoutMarginMs: 100,
       retry: { maxAttempts: 1_000_000, baseDelayMs: 5, maxDelayMs: 20 },
       handler: (record) => {
@@ -167,6 +169,8 @@ describe('createDynamoDBHandler', () => {
       { itemIdentifier: records[1]!.dynamodb!.SequenceNumber },
     ]);
     expect(calls).toBeGreaterThan(1);
+    // Out of time is not out of attempts: the record is redelivered, not parked.
+    expect(destination.records).toHaveLength(0);
   });
 
   it('answers when a call hangs past the time limit, keeping what finished', async () => {
