@@ -227,8 +227,12 @@ export class BatchProcessor {
   ): Promise<RecordOutcome> {
     let error = firstError;
     let attempt = 1;
-    let next: RetryDecision;
-    while ((next = await this.#waitBeforeRetry(record, error, attempt, options)) === 'retry') {
+    for (;;) {
+      const next = await this.#waitBeforeRetry(record, error, attempt, options);
+      // Out of time is not out of attempts: leave it failed (redelivered), never parked early.
+      if (next === 'out-of-time')
+        return { status: 'failed', error: toError(error), attempts: attempt };
+      if (next === 'exhausted') return this.#exhausted(record, toError(error), attempt, options);
       attempt++;
       try {
         await handler(record, { attempt, signal: options.signal });
@@ -238,10 +242,6 @@ export class BatchProcessor {
         error = thrown;
       }
     }
-    // Out of time is not out of attempts: leave it failed (redelivered), never parked early.
-    if (next === 'out-of-time')
-      return { status: 'failed', error: toError(error), attempts: attempt };
-    return this.#exhausted(record, toError(error), attempt, options);
   }
 
   // ─── per-key batch mode ───────────────────────────────────────────────────────────────
@@ -282,8 +282,8 @@ export class BatchProcessor {
       const liveRecords = live.map((i) => group[i]!);
       let attempt = 0;
       let error: unknown;
-      let next: RetryDecision;
-      do {
+      let next: RetryDecision = 'retry';
+      while (next === 'retry') {
         attempt++;
         try {
           await handler(liveRecords, { attempt, signal: options.signal });
@@ -292,12 +292,11 @@ export class BatchProcessor {
             outcomes[i] = SUCCEEDED;
           }
           return outcomes;
-        } catch (next) {
-          error = next;
+        } catch (thrown) {
+          error = thrown;
         }
-      } while (
-        (next = await this.#waitBeforeRetry(liveRecords[0]!, error, attempt, options)) === 'retry'
-      );
+        next = await this.#waitBeforeRetry(liveRecords[0]!, error, attempt, options);
+      }
       const first: RecordOutcome =
         next === 'out-of-time'
           ? { status: 'failed', error: toError(error), attempts: attempt }
