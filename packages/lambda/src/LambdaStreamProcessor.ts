@@ -3,6 +3,7 @@ import {
   type ChangeRecord,
   ConfigurationError,
   consoleWarningLogger,
+  Deduper,
   type FailureDestination,
   type KeyBatchHandler,
   type Logger,
@@ -17,7 +18,7 @@ import {
   toFailedRecord,
 } from '@shardline/core';
 import type { EventDecoder } from './EventDecoder.js';
-import { resolveBatchItemFailures } from './resolveBatchItemFailures.js';
+import { type ItemIdentifiers, resolveBatchItemFailures } from './resolveBatchItemFailures.js';
 import { type TimeBudget, timeBudget, validateTimeoutMargin } from './timeBudget.js';
 import type {
   BatchItemFailure,
@@ -33,7 +34,7 @@ import type {
 interface DecodedBatch {
   readonly records: ChangeRecord[];
   /** The `itemIdentifier` of each change record (its Lambda record's sequence number). */
-  readonly identifiers: string[];
+  readonly identifiers: ItemIdentifiers;
   /** The shard of each change record, or `undefined` when all share one (the usual case). */
   readonly shardKeys: string[] | undefined;
 }
@@ -59,10 +60,12 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
   readonly #failureDestination: FailureDestination | undefined;
   readonly #timeoutMarginMs: number | undefined;
   readonly #logger: Logger;
+  /** Shared with the processor; remembers done records across warm invocations. */
+  readonly #deduper: Deduper | undefined;
   /**
-   * Records of the current invocation whose handler or sink write finished: the proof used
-   * when time runs out. A plain Set, replaced per invocation (a WeakSet costs a third of the
-   * no-op throughput in the benchmark).
+   * With de-duplication off: records of the current invocation whose handler or sink write
+   * finished, the proof used when time runs out. A plain Set, replaced per invocation (a
+   * WeakSet costs a third of the no-op throughput in the benchmark).
    */
   readonly #tracking = { done: new Set<ChangeRecord>() };
 
@@ -87,11 +90,15 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
     this.#windowHandler = options.windowHandler;
     this.#sink = options.sink;
     if (!options.windowHandler) {
+      this.#deduper = options.deduper === false ? undefined : (options.deduper ?? new Deduper());
       this.#processor = new BatchProcessor({
         ...options,
         retry: this.#retry,
         logger: this.#logger,
-        ...this.#trackedMode(options),
+        deduper: this.#deduper ?? false,
+        // The deduper remembers every record once done (applied or parked), which is the proof
+        // needed when time runs out; without one, the handler or sink is wrapped to keep it.
+        ...(this.#deduper ? {} : this.#trackedMode(options)),
       });
     }
   }
@@ -141,19 +148,31 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
 
   #decode(event: StreamEvent<S>): DecodedBatch {
     const records: ChangeRecord[] = [];
-    const identifiers: string[] = [];
+    // Which Lambda record each change record came from, kept only once they stop being 1:1
+    // (a KPL aggregate); identifiers are read from the Lambda records only when needed.
+    let origins: number[] | undefined;
+    let decoders: EventDecoder[] | undefined;
+    let firstDecoder: EventDecoder | undefined;
     let shardKeys: string[] | undefined;
     let firstStream: string | undefined;
     let firstShard: string | undefined;
-    for (const lambdaRecord of event.Records) {
+    const lambdaRecords = event.Records;
+    for (let r = 0; r < lambdaRecords.length; r++) {
+      const lambdaRecord = lambdaRecords[r]!;
       const source = (lambdaRecord as { eventSource?: string }).eventSource ?? '';
-      const decoder = this.#decoders.get(source);
+      const decoder =
+        firstDecoder?.eventSource === source ? firstDecoder : this.#decoders.get(source);
       if (!decoder) throw this.#unsupportedSource(source);
+      if (!firstDecoder) firstDecoder = decoder;
+      else if (decoder !== firstDecoder && !decoders) decoders = new Array(r).fill(firstDecoder);
+      decoders?.push(decoder);
       const from = records.length;
       decoder.decode(lambdaRecord, event, records);
-      const identifier = decoder.itemIdentifier(lambdaRecord);
+      if (!origins && (records.length !== r + 1 || from !== r)) {
+        origins = Array.from({ length: from }, (_, i) => i);
+      }
       for (let i = from; i < records.length; i++) {
-        identifiers.push(identifier);
+        origins?.push(r);
         const record = records[i]!;
         if (firstStream === undefined) {
           firstStream = record.streamId;
@@ -168,6 +187,13 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
         if (shardKeys) shardKeys.push(`${record.streamId} ${record.shardId}`);
       }
     }
+    const identifiers: ItemIdentifiers = {
+      length: records.length,
+      identifierAt(index: number): string {
+        const r = origins ? origins[index]! : index;
+        return (decoders?.[r] ?? firstDecoder)!.itemIdentifier(lambdaRecords[r]);
+      },
+    };
     return { records, identifiers, shardKeys };
   }
 
@@ -244,6 +270,8 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
   #provenOutcomes(records: readonly ChangeRecord[]): (RecordOutcome | undefined)[] {
     // A sink that buffers may not have written what it acknowledged: prove nothing for it.
     if (this.#sink?.flush) return new Array(records.length);
+    const deduper = this.#deduper;
+    if (deduper) return records.map((r) => (deduper.check(r) ? SUCCEEDED : undefined));
     return records.map((r) => (this.#tracking.done.has(r) ? SUCCEEDED : undefined));
   }
 
