@@ -59,6 +59,9 @@ export interface ProcessOptions {
   readonly tracker?: CheckpointTracker;
 }
 
+/** After a failed attempt: try again, give up (attempts used up), or stop for lack of time. */
+type RetryDecision = 'retry' | 'exhausted' | 'out-of-time';
+
 /** The result of one batch. */
 export interface BatchResult {
   /** One outcome per record, in the order given. */
@@ -224,17 +227,21 @@ export class BatchProcessor {
   ): Promise<RecordOutcome> {
     let error = firstError;
     let attempt = 1;
-    while (await this.#waitBeforeRetry(record, error, attempt, options)) {
+    for (;;) {
+      const next = await this.#waitBeforeRetry(record, error, attempt, options);
+      // Out of time is not out of attempts: leave it failed (redelivered), never parked early.
+      if (next === 'out-of-time')
+        return { status: 'failed', error: toError(error), attempts: attempt };
+      if (next === 'exhausted') return this.#exhausted(record, toError(error), attempt, options);
       attempt++;
       try {
         await handler(record, { attempt, signal: options.signal });
         this.#deduper?.remember(record);
         return SUCCEEDED;
-      } catch (next) {
-        error = next;
+      } catch (thrown) {
+        error = thrown;
       }
     }
-    return this.#exhausted(record, toError(error), attempt, options);
   }
 
   // ─── per-key batch mode ───────────────────────────────────────────────────────────────
@@ -275,7 +282,8 @@ export class BatchProcessor {
       const liveRecords = live.map((i) => group[i]!);
       let attempt = 0;
       let error: unknown;
-      do {
+      let next: RetryDecision = 'retry';
+      while (next === 'retry') {
         attempt++;
         try {
           await handler(liveRecords, { attempt, signal: options.signal });
@@ -284,11 +292,15 @@ export class BatchProcessor {
             outcomes[i] = SUCCEEDED;
           }
           return outcomes;
-        } catch (next) {
-          error = next;
+        } catch (thrown) {
+          error = thrown;
         }
-      } while (await this.#waitBeforeRetry(liveRecords[0]!, error, attempt, options));
-      const first = await this.#exhausted(liveRecords[0]!, toError(error), attempt, options);
+        next = await this.#waitBeforeRetry(liveRecords[0]!, error, attempt, options);
+      }
+      const first: RecordOutcome =
+        next === 'out-of-time'
+          ? { status: 'failed', error: toError(error), attempts: attempt }
+          : await this.#exhausted(liveRecords[0]!, toError(error), attempt, options);
       outcomes[live[0]!] = first;
       for (let j = 1; j < live.length; j++) {
         outcomes[live[j]!] =
@@ -433,17 +445,18 @@ export class BatchProcessor {
     error: unknown,
     attempt: number,
     options: ProcessOptions,
-  ): Promise<boolean> {
-    if (!this.#retry.shouldRetry(error, attempt, record.approximateCreationTimeMs)) return false;
+  ): Promise<RetryDecision> {
+    if (!this.#retry.shouldRetry(error, attempt, record.approximateCreationTimeMs))
+      return 'exhausted';
     const delayMs = this.#retry.delayMs(attempt);
-    if (!this.#timeAllows(delayMs, options)) return false;
+    if (!this.#timeAllows(delayMs, options)) return 'out-of-time';
     this.#emitRetried(record, attempt, delayMs, toError(error));
     try {
       await sleep(delayMs, options.signal);
     } catch {
-      return false;
+      return 'out-of-time';
     }
-    return true;
+    return 'retry';
   }
 
   #timeAllows(delayMs: number, options: ProcessOptions): boolean {

@@ -1,5 +1,6 @@
 import {
   type ChangeRecord,
+  type DynamoDBDecodeContext,
   type DynamoDBStreamRecordLike,
   decodeDynamoDBRecordSafely,
 } from '@shardline/core';
@@ -21,19 +22,25 @@ export interface DynamoDBEventDecoderOptions {
  */
 export function dynamoDBEventDecoder(options: DynamoDBEventDecoderOptions = {}): EventDecoder {
   const orderingKey = options.orderingKey;
+  // One context per stream and shard, reused across records: no allocation per record, and the
+  // records share their streamId and shardId strings (cheap equality checks downstream).
+  let context: DynamoDBDecodeContext | undefined;
   return {
     eventSource: LambdaEventSource.DynamoDB,
     decode(record: unknown, event: StreamEvent, out: ChangeRecord[]): void {
       const raw = record as DynamoDBRecord;
-      out.push(
-        decodeDynamoDBRecordSafely(raw as DynamoDBStreamRecordLike, {
-          streamId: raw?.eventSourceARN ?? event.eventSourceARN ?? 'unknown',
-          // Lambda DynamoDB records carry no shard id; tumbling-window events do.
-          shardId: event.shardId ?? UNKNOWN_SHARD_ID,
+      const streamId = raw?.eventSourceARN ?? event.eventSourceARN ?? 'unknown';
+      // Lambda DynamoDB records carry no shard id; tumbling-window events do.
+      const shardId = event.shardId ?? UNKNOWN_SHARD_ID;
+      if (context?.streamId !== streamId || context.shardId !== shardId) {
+        context = {
+          streamId,
+          shardId,
           creationTimeUnit: 's',
           ...(orderingKey ? { orderingKey } : {}),
-        }),
-      );
+        };
+      }
+      out.push(decodeDynamoDBRecordSafely(raw as DynamoDBStreamRecordLike, context));
     },
     itemIdentifier(record: unknown): string {
       return (record as DynamoDBRecord)?.dynamodb?.SequenceNumber ?? '';

@@ -125,6 +125,32 @@ describe('BatchProcessor, handler mode', () => {
     );
   });
 
+  it('leaves a record failed, not parked, when the deadline stops its retries', async () => {
+    // arrange
+    const destination = new InMemoryFailureDestination();
+    const processor = new BatchProcessor({
+      failureDestination: destination,
+      retry: { maxAttempts: 100, baseDelayMs: 50, maxDelayMs: 50 },
+      handler: () => {
+        throw new ShardlineError('throttled', { retriable: true });
+      },
+    });
+    const groups = new BatchProcessor({
+      failureDestination: destination,
+      retry: { maxAttempts: 100, baseDelayMs: 50, maxDelayMs: 50 },
+      keyBatchHandler: () => {
+        throw new ShardlineError('throttled', { retriable: true });
+      },
+    });
+    // act
+    const result = await processor.process(batchOf(['a']), { deadline: Date.now() + 20 });
+    const grouped = await groups.process(batchOf(['a', 'a']), { deadline: Date.now() + 20 });
+    // assert
+    expect(result.outcomes[0]?.status).toBe('failed');
+    expect(grouped.outcomes.map((o) => o.status)).toEqual(['failed', 'blocked']);
+    expect(destination.records).toHaveLength(0);
+  });
+
   it('parks an undecodable record at once, with its reason, without calling the handler', async () => {
     const good = batchOf(['a']);
     const location = { streamId: 's', shardId: 'shardId-1', sequenceNumber: '5' };

@@ -145,12 +145,14 @@ describe('createDynamoDBHandler', () => {
     });
   });
 
-  it('returns before the time runs out, reporting the record that keeps failing', async () => {
+  it('returns before the time runs out, reporting (not parking) the record that keeps failing', async () => {
     // arrange
     const records = [vote('a', 1), vote('b', 1), vote('b', 2)];
+    const destination = new InMemoryFailureDestination();
     let calls = 0;
     const handler = createDynamoDBHandler({
       logger: silentLogger,
+      failureDestination: destination,
       timeoutMarginMs: 100,
       retry: { maxAttempts: 1_000_000, baseDelayMs: 5, maxDelayMs: 20 },
       handler: (record) => {
@@ -167,24 +169,33 @@ describe('createDynamoDBHandler', () => {
       { itemIdentifier: records[1]!.dynamodb!.SequenceNumber },
     ]);
     expect(calls).toBeGreaterThan(1);
+    // Out of time is not out of attempts: the record is redelivered, not parked.
+    expect(destination.records).toHaveLength(0);
   });
 
-  it('answers when a call hangs past the time limit, keeping what finished', async () => {
-    // arrange
-    const records = [vote('a', 1), vote('b', 1), vote('a', 2)];
-    const handler = createDynamoDBHandler({
-      logger: silentLogger,
-      timeoutMarginMs: 100,
-      handler: (record) =>
-        record.keys?.UserID === 'b' ? new Promise<void>(() => {}) : Promise.resolve(),
-    });
-    // act
-    const response = await handler(makeDynamoDBEvent(records), fakeContext(300));
-    // assert
-    expect(response.batchItemFailures).toEqual([
-      { itemIdentifier: records[1]!.dynamodb!.SequenceNumber },
-    ]);
-  });
+  it.each([
+    { dedup: 'on', deduper: undefined },
+    { dedup: 'off', deduper: false as const },
+  ])(
+    'answers when a call hangs past the time limit, keeping what finished (dedup $dedup)',
+    async ({ deduper }) => {
+      // arrange
+      const records = [vote('a', 1), vote('b', 1), vote('a', 2)];
+      const handler = createDynamoDBHandler({
+        logger: silentLogger,
+        ...(deduper === false ? { deduper } : {}),
+        timeoutMarginMs: 100,
+        handler: (record) =>
+          record.keys?.UserID === 'b' ? new Promise<void>(() => {}) : Promise.resolve(),
+      });
+      // act
+      const response = await handler(makeDynamoDBEvent(records), fakeContext(300));
+      // assert
+      expect(response.batchItemFailures).toEqual([
+        { itemIdentifier: records[1]!.dynamodb!.SequenceNumber },
+      ]);
+    },
+  );
 
   it('leaves an idempotent sink as after one delivery when the same event is replayed', async () => {
     // arrange

@@ -1,0 +1,213 @@
+/**
+ * The Lambda runtime against Powertools' batch processor, on the same 1000-record DynamoDB
+ * Streams event (100 keys, ~300-byte images), side by side in one run.
+ *
+ * Shardline: `createDynamoDBHandler` end to end (decode, dedup, keyed dispatch with per-key
+ * order, retries, `batchItemFailures`), a fresh handler per invocation (a cold container: a warm
+ * one would drop the repeated event as duplicates and be faster still).
+ * Powertools: `processPartialResponse` with `BatchProcessor(EventType.DynamoDBStreams)`, in its
+ * default parallel mode and in sequential mode (the only one that keeps order).
+ *
+ * Run: npx tsx test/bench/lambda.ts
+ */
+import {
+  EventType,
+  BatchProcessor as PowertoolsBatchProcessor,
+  processPartialResponse,
+} from '@aws-lambda-powertools/batch';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import {
+  BatchProcessor,
+  type ChangeRecord,
+  decodeDynamoDBRecordSafely,
+  silentLogger,
+} from '@shardline/core';
+import { createDynamoDBHandler } from '@shardline/lambda/dynamodb';
+import { makeDynamoDBEvent, makeDynamoDBRecord } from '@shardline/testing';
+import type { Context, DynamoDBRecord } from 'aws-lambda';
+import { type BenchCase, measure, rate, table } from './harness.js';
+
+const RECORDS = 1000;
+const KEYS = 100;
+const CONCURRENCY = 10;
+
+function makeBatch(): DynamoDBRecord[] {
+  const records: DynamoDBRecord[] = [];
+  for (let i = 0; i < RECORDS; i++) {
+    const key = `user-${i % KEYS}`;
+    records.push(
+      makeDynamoDBRecord({
+        eventName: 'MODIFY',
+        keys: { UserID: key },
+        oldImage: {
+          UserID: key,
+          vote: 'A',
+          Date: '2026-11-23T10:00:00Z',
+          note: 'x'.repeat(180),
+          n: i - 1,
+        },
+        newImage: {
+          UserID: key,
+          vote: 'B',
+          Date: '2026-11-23T10:00:01Z',
+          note: 'y'.repeat(180),
+          n: i,
+        },
+      }),
+    );
+  }
+  return records;
+}
+
+const event = makeDynamoDBEvent(makeBatch());
+const context = {
+  getRemainingTimeInMillis: () => 60_000,
+  awsRequestId: 'bench',
+} as unknown as Context;
+const itemBytes = JSON.stringify(event.Records[0]!.dynamodb!.NewImage).length;
+
+function shardline(handler: (r: ChangeRecord) => unknown): BenchCase {
+  return {
+    name: '',
+    records: RECORDS,
+    run: async () => {
+      const lambda = createDynamoDBHandler({
+        handler,
+        concurrency: CONCURRENCY,
+        logger: silentLogger,
+      });
+      const response = await lambda(event, context);
+      if (response.batchItemFailures.length) throw new Error('bench batch did not fully succeed');
+    },
+  };
+}
+
+/** Core alone (decode + BatchProcessor), to show what the Lambda layer adds. */
+function core(handler: (r: ChangeRecord) => unknown): BenchCase {
+  return {
+    name: '',
+    records: RECORDS,
+    run: async () => {
+      const streamId = event.Records[0]!.eventSourceARN!;
+      const context = { streamId, shardId: 'unknown' };
+      const records = event.Records.map((r) => decodeDynamoDBRecordSafely(r as never, context));
+      const result = await new BatchProcessor({ handler, concurrency: CONCURRENCY }).process(
+        records,
+      );
+      if (result.succeeded !== RECORDS) throw new Error('bench batch did not fully succeed');
+    },
+  };
+}
+
+function powertools(
+  handler: (r: DynamoDBRecord) => Promise<unknown>,
+  processInParallel: boolean,
+): BenchCase {
+  return {
+    name: '',
+    records: RECORDS,
+    run: async () => {
+      const response = await processPartialResponse(
+        event,
+        handler,
+        new PowertoolsBatchProcessor(EventType.DynamoDBStreams),
+        { context, processInParallel },
+      );
+      if (response.batchItemFailures.length) throw new Error('bench batch did not fully succeed');
+    },
+  };
+}
+
+const sleep1 = () => new Promise<void>((r) => setTimeout(r, 1));
+
+async function main(): Promise<void> {
+  console.log(
+    `Lambda handler vs Powertools batch: ${RECORDS} DynamoDB records, ${KEYS} keys, ~${itemBytes}-byte images (old and new), concurrency ${CONCURRENCY}, Node ${process.version}`,
+  );
+  const noop = await measure([
+    { ...shardline(() => {}), name: 'shardline' },
+    { ...powertools(async () => {}, true), name: 'powertools' },
+    { ...core(() => {}), name: 'core' },
+  ]);
+  const reads = await measure([
+    { ...shardline((r) => r.newImage), name: 'shardline' },
+    {
+      ...powertools(async (r) => unmarshall(r.dynamodb!.NewImage as never), true),
+      name: 'powertools',
+    },
+  ]);
+  const sleepCost = await measure([{ name: 'sleep', records: 1, run: sleep1 }], {
+    rounds: 5,
+    minRoundMs: 200,
+    warmup: 5,
+  });
+  const io = await measure(
+    [
+      { ...shardline(sleep1), name: 'shardline' },
+      { ...powertools(sleep1, true), name: 'powertools-parallel' },
+      { ...powertools(sleep1, false), name: 'powertools-sequential' },
+    ],
+    { rounds: 3, minRoundMs: 400, warmup: 2 },
+  );
+  const perKey = RECORDS / KEYS;
+  const slots = Math.max(perKey, RECORDS / CONCURRENCY);
+  const idealNominal = RECORDS / (slots * 0.001);
+  const measuredSleepMs = 1000 / sleepCost.get('sleep')!;
+  const idealMeasured = RECORDS / (slots * (measuredSleepMs / 1000));
+  const s = (m: Map<string, number>, k: string) => m.get(k)!;
+  const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+  table([
+    ['case', 'shardline', 'peer', 'ratio', 'target'],
+    [
+      'no-op handler',
+      rate(s(noop, 'shardline')),
+      `${rate(s(noop, 'powertools'))} (powertools, parallel)`,
+      x(s(noop, 'shardline'), s(noop, 'powertools')),
+      '>= 1.5x',
+    ],
+    [
+      '',
+      '',
+      `${rate(s(noop, 'core'))} (Shardline core alone, no Lambda layer)`,
+      x(s(noop, 'shardline'), s(noop, 'core')),
+      '',
+    ],
+    [
+      'reads newImage',
+      rate(s(reads, 'shardline')),
+      `${rate(s(reads, 'powertools'))} (powertools + unmarshall)`,
+      x(s(reads, 'shardline'), s(reads, 'powertools')),
+      '-',
+    ],
+    [
+      `1 ms I/O, c=${CONCURRENCY}`,
+      rate(s(io, 'shardline')),
+      `${rate(idealNominal)} (ideal per-key-serial, 1 ms)`,
+      (s(io, 'shardline') / idealNominal).toFixed(2),
+      '>= 0.8',
+    ],
+    [
+      '',
+      '',
+      `${rate(idealMeasured)} (ideal, measured sleep ${measuredSleepMs.toFixed(2)} ms)`,
+      (s(io, 'shardline') / idealMeasured).toFixed(2),
+      '',
+    ],
+    [
+      '',
+      '',
+      `${rate(s(io, 'powertools-parallel'))} (powertools parallel: no per-key order)`,
+      x(s(io, 'shardline'), s(io, 'powertools-parallel')),
+      '',
+    ],
+    [
+      '',
+      '',
+      `${rate(s(io, 'powertools-sequential'))} (powertools sequential: order kept)`,
+      x(s(io, 'shardline'), s(io, 'powertools-sequential')),
+      '',
+    ],
+  ]);
+}
+
+await main();
