@@ -35,8 +35,13 @@ import { DynamoDBStreamsSource } from '@shardline/dynamodb-streams';
 import { KinesisSource } from '@shardline/kinesis';
 import { freePort, localClientConfig, startDynamoDBLocal, waitForHttp } from '@shardline/testing';
 
-const RECORDS = Number(process.env.BENCH_RECORDS ?? 20_000);
-const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+/** `--records=N` and `--runs=N` override the defaults. */
+function flag(name: string, fallback: number): number {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return arg ? Number(arg.split('=')[1]) : fallback;
+}
+const RECORDS = flag('records', 20_000);
+const RUNS = flag('runs', 7);
 
 /**
  * kinesalite in its own process, as the real service is: in-process, its CPU would be charged
