@@ -31,7 +31,7 @@ export type RunRecord<R> = (record: R, index: number) => RecordOutcome | Promise
  *
  * Why: Lambda's ParallelizationFactor and Powertools' parallel mode keep no per-key order, and
  * sequential mode wastes the concurrency that independent keys allow. Here the records of a key
- * form a chain; chains run `concurrency` at a time on a p-queue. When a record fails, the rest
+ * form a chain; chains run `concurrency` at a time (`dispatchGroups` on a p-queue). When a record fails, the rest
  * of its chain is not run (reported `blocked`), so no later change of that key overtakes it.
  *
  * @example
@@ -61,40 +61,62 @@ export class KeyedDispatcher {
     signal?: AbortSignal,
   ): Promise<RecordOutcome[]> {
     const outcomes = new Array<RecordOutcome>(records.length);
-    const chains = groupByKey(records);
-    const runChain = async (indexes: number[]): Promise<void> => {
-      for (let i = 0; i < indexes.length; i++) {
+    const chains = [...groupByKey(records).values()];
+    // Runs a chain from `from` while the runner answers synchronously (a no-op or CPU-only
+    // handler costs no promise and no queue slot); returns a promise once the chain goes async.
+    const step = (indexes: number[], from: number): Promise<void> | undefined => {
+      for (let i = from; i < indexes.length; i++) {
         const index = indexes[i]!;
         const record = records[index]!;
         if (signal?.aborted) {
           blockRest(outcomes, indexes, i, undefined);
-          return;
+          return undefined;
         }
         const result = run(record, index);
-        // A synchronous runner (a no-op or CPU-only handler) costs no microtask.
-        const outcome = isPromise(result) ? await result : result;
-        outcomes[index] = outcome;
-        if (outcome.status === 'failed') {
+        if (isPromise(result)) {
+          return result.then((outcome) => {
+            outcomes[index] = outcome;
+            if (outcome.status === 'failed') {
+              blockRest(outcomes, indexes, i + 1, record.sequenceNumber);
+              return undefined;
+            }
+            return step(indexes, i + 1);
+          });
+        }
+        outcomes[index] = result;
+        if (result.status === 'failed') {
           blockRest(outcomes, indexes, i + 1, record.sequenceNumber);
-          return;
+          return undefined;
         }
       }
+      return undefined;
     };
-    if (chains.size <= 1 || this.concurrency === 1) {
-      for (const indexes of chains.values()) await runChain(indexes);
-      return outcomes;
-    }
-    const queue = new PQueue({ concurrency: this.concurrency });
-    const tasks: Promise<void>[] = [];
-    for (const indexes of chains.values()) tasks.push(queue.add(() => runChain(indexes)));
-    await Promise.all(tasks);
+    // At most `concurrency` chains are in flight (awaiting); chains start in first-seen order.
+    await new Promise<void>((resolve, reject) => {
+      let next = 0;
+      let inFlight = 0;
+      const pump = (): void => {
+        try {
+          while (next < chains.length && inFlight < this.concurrency) {
+            const pending = step(chains[next++]!, 0);
+            if (!pending) continue;
+            inFlight++;
+            pending.then(() => {
+              inFlight--;
+              pump();
+            }, reject);
+          }
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        if (next >= chains.length && inFlight === 0) resolve();
+      };
+      pump();
+    });
     return outcomes;
   }
 
-  /**
-   * Runs each key's records as one group through `runGroup` (a per-key batch handler), groups
-   * `concurrency` at a time. The group's outcomes come back in the order of `records`.
-   */
   async dispatchGroups<R extends Keyed>(
     records: readonly R[],
     runGroup: (group: R[], indexes: number[]) => Promise<RecordOutcome[]>,
