@@ -240,11 +240,17 @@ export function decodeKinesisSdkRecord(
       approximateArrivalTimeMs: record.ApproximateArrivalTimestamp?.getTime(),
     },
     context,
+    // JSON-serializable (for failure destinations), and lazy: base64 of the payload is only
+    // computed when someone reads `raw`, never on the hot path.
     {
       SequenceNumber: record.SequenceNumber,
       PartitionKey: record.PartitionKey,
-      ApproximateArrivalTimestamp: record.ApproximateArrivalTimestamp?.toISOString(),
-      Data: record.Data ? Buffer.from(record.Data).toString('base64') : undefined,
+      get ApproximateArrivalTimestamp() {
+        return record.ApproximateArrivalTimestamp?.toISOString();
+      },
+      get Data() {
+        return record.Data ? Buffer.from(record.Data).toString('base64') : undefined;
+      },
     },
   );
 }

@@ -30,6 +30,12 @@ export {
   startFaultProxy,
 } from './faultProxy.js';
 export {
+  type JsonProtocolAnswer,
+  type JsonProtocolCall,
+  type JsonProtocolDouble,
+  startJsonProtocolDouble,
+} from './jsonProtocolDouble.js';
+export {
   type KinesaliteServer,
   type StartKinesaliteOptions,
   startKinesalite,

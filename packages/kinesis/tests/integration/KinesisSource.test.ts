@@ -6,10 +6,15 @@ import {
   SplitShardCommand,
 } from '@aws-sdk/client-kinesis';
 import {
+  BatchProcessor,
   type ChangeRecord,
+  type Checkpoint,
   compareSequenceNumbers,
   EventBus,
+  ShardConsumer,
   type ShardlineEventMap,
+  type StartPosition,
+  type StreamPosition,
 } from '@shardline/core';
 import {
   type FaultProxy,
@@ -210,6 +215,56 @@ describe('KinesisSource on kinesalite', () => {
     expect(page.records.map(text)).toEqual(['u3', 'u4', 'u5', 'after']);
     expect(page.records.map((r) => r.subSequenceNumber)).toEqual([3, 4, 5, undefined]);
     expect(pageAtEnd.records.map(text)).toEqual(['after']);
+  });
+
+  it('commits a checkpoint inside an aggregate on stop, and a restart from it reads the rest exactly once', async () => {
+    // arrange
+    const stream = 'kpl-consumer';
+    await createStream(client, stream, 1);
+    const users = Array.from({ length: 6 }, (_, i) => ({ partitionKey: 'k', data: `u${i}` }));
+    const [aggregated] = await kplAggregate(users);
+    await put(stream, 'k', 'before');
+    await put(stream, aggregated!.partitionKey, aggregated!.data);
+    await put(stream, 'k', 'after');
+    const source = await KinesisSource.create({ client, streamName: stream });
+    const shardId = 'shardId-000000000000';
+    const run = async (from: StartPosition, stopAfter: number) => {
+      const seen: string[] = [];
+      const checkpoints: Checkpoint[] = [];
+      const controller = new AbortController();
+      const consumer = new ShardConsumer({
+        source,
+        shardId,
+        from,
+        processor: new BatchProcessor({
+          handler: (record) => {
+            seen.push(text(record));
+            if (seen.length >= stopAfter) controller.abort();
+          },
+        }),
+        commit: async (checkpoint) => {
+          checkpoints.push(checkpoint);
+        },
+        minReadIntervalMs: 0,
+        idleDelayMs: 10,
+      });
+      await consumer.run(controller.signal);
+      return { seen, checkpoint: checkpoints.at(-1) as StreamPosition | undefined };
+    };
+    // act: stop after the third user record of the aggregate (the fourth record in all)
+    const first = await run({ type: 'TRIM_HORIZON' }, 4);
+    const second = await run(
+      {
+        type: 'AFTER_SEQUENCE_NUMBER',
+        sequenceNumber: first.checkpoint!.sequenceNumber,
+        subSequenceNumber: first.checkpoint!.subSequenceNumber,
+      },
+      4,
+    );
+    // assert
+    expect(first.seen).toEqual(['before', 'u0', 'u1', 'u2']);
+    expect(first.checkpoint?.subSequenceNumber).toBe(2);
+    expect(second.seen).toEqual(['u3', 'u4', 'u5', 'after']);
   });
 
   it('drops KPL user records whose explicit hash key belongs to another shard', async () => {

@@ -72,6 +72,12 @@ describe('decoding records captured from kinesalite', () => {
       Math.round(text.ApproximateArrivalTimestamp * 1000),
     );
     expect([...bytes!.data!]).toEqual([0, 159, 146, 150, 255]);
+    expect(JSON.parse(JSON.stringify(plain!.raw))).toEqual({
+      SequenceNumber: text.SequenceNumber,
+      PartitionKey: 'text-key',
+      ApproximateArrivalTimestamp: new Date(text.ApproximateArrivalTimestamp * 1000).toISOString(),
+      Data: text.Data,
+    });
     expect(bytes!.sizeBytes).toBe(5);
   });
 

@@ -1,0 +1,118 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { KeyedDispatcher, type RecordOutcome, SUCCEEDED } from '../../src/index.js';
+
+type Behaviour = 'sync-ok' | 'async-ok' | 'sync-fail' | 'async-fail';
+
+const recordArb = fc.record({
+  key: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'),
+  behaviour: fc.constantFrom<Behaviour>(
+    'sync-ok',
+    'sync-ok',
+    'async-ok',
+    'async-ok',
+    'sync-fail',
+    'async-fail',
+  ),
+  ticks: fc.nat(3),
+});
+
+const failed = (): RecordOutcome => ({ status: 'failed', error: new Error('boom'), attempts: 1 });
+
+async function ticks(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+describe('KeyedDispatcher.dispatch with synchronous and asynchronous runners (property)', () => {
+  it('keeps per-key order, stops a key after a failure, and never exceeds the concurrency', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(recordArb, { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 1, max: 4 }),
+        async (specs, concurrency) => {
+          // arrange
+          const records = specs.map((s, i) => ({
+            orderingKey: s.key,
+            sequenceNumber: String(100 + i),
+            ...s,
+          }));
+          const dispatcher = new KeyedDispatcher({ concurrency });
+          const ran: number[] = [];
+          let inFlight = 0;
+          let maxInFlight = 0;
+          // act
+          const outcomes = await dispatcher.dispatch(records, (record, index) => {
+            ran.push(index);
+            if (record.behaviour === 'sync-ok') return SUCCEEDED;
+            if (record.behaviour === 'sync-fail') return failed();
+            inFlight++;
+            maxInFlight = Math.max(maxInFlight, inFlight);
+            return ticks(record.ticks).then(() => {
+              inFlight--;
+              return record.behaviour === 'async-ok' ? SUCCEEDED : failed();
+            });
+          });
+          // assert
+          expect(maxInFlight).toBeLessThanOrEqual(concurrency);
+          for (const key of new Set(records.map((r) => r.orderingKey))) {
+            const ofKey = records
+              .map((r, i) => [r, i] as const)
+              .filter(([r]) => r.orderingKey === key);
+            const firstFailure = ofKey.findIndex(([r]) => r.behaviour.endsWith('fail'));
+            const expectedRun = (
+              firstFailure === -1 ? ofKey : ofKey.slice(0, firstFailure + 1)
+            ).map(([, i]) => i);
+            expect(ran.filter((i) => records[i]!.orderingKey === key)).toEqual(expectedRun);
+            for (const [r, i] of ofKey.slice(
+              firstFailure === -1 ? ofKey.length : firstFailure + 1,
+            )) {
+              expect(outcomes[i]).toEqual({
+                status: 'blocked',
+                reason: 'key-failed',
+                blockedBy: ofKey[firstFailure]![0].sequenceNumber,
+              });
+              expect(r.orderingKey).toBe(key);
+            }
+          }
+          expect(outcomes.every((o) => o !== undefined)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('blocks what has not started once the signal aborts', async () => {
+    // arrange
+    const controller = new AbortController();
+    const records = ['a', 'a', 'b'].map((key, i) => ({
+      orderingKey: key,
+      sequenceNumber: String(i),
+    }));
+    // act
+    const outcomes = await new KeyedDispatcher({ concurrency: 1 }).dispatch(
+      records,
+      () => {
+        controller.abort();
+        return SUCCEEDED;
+      },
+      controller.signal,
+    );
+    // assert
+    expect(outcomes).toEqual([
+      SUCCEEDED,
+      { status: 'blocked', reason: 'aborted' },
+      { status: 'blocked', reason: 'aborted' },
+    ]);
+  });
+
+  it('rejects when a runner throws instead of answering', async () => {
+    // arrange
+    const records = [{ orderingKey: 'a', sequenceNumber: '1' }];
+    // act
+    const attempt = new KeyedDispatcher({ concurrency: 2 }).dispatch(records, () => {
+      throw new Error('runner bug');
+    });
+    // assert
+    await expect(attempt).rejects.toThrow('runner bug');
+  });
+});
