@@ -76,7 +76,7 @@ describe('decoding records captured from DynamoDB Local', () => {
       'REMOVE',
     ]);
     expect(insert.keys).toEqual({ pk: 'user#1', sk: 7 });
-    expect(insert.orderingKey).toBe('[["pk","S","user#1"],["sk","N","7"]]');
+    expect(insert.orderingKey).toBe('pk=S6:user#1,sk=N1:7');
     const item = insert.newImage!;
     expect(item).toMatchObject({
       name: 'Ada',

@@ -115,7 +115,7 @@ describe('decoding records captured from kinesalite', () => {
     expect(change!.sequenceNumber).toBe(kdsDynamoDB.SequenceNumber);
     expect(change!.approximateCreationTimeMs).toBe(1764000000123);
     expect(change!.version).toBe(1764000000123000n);
-    expect(change!.orderingKey).toBe('[["pk","S","poll#1"]]');
+    expect(change!.orderingKey).toBe('pk=S:poll#1');
   });
 
   it('decodes the Lambda event shape of the same records to the same payloads', () => {
