@@ -127,6 +127,9 @@ function parseTarget(text: string): Checkpoint {
   );
 }
 
+/** How often `reset --force` re-reads and retries a lease that a live owner keeps renewing. */
+const FORCED_TAKE_ATTEMPTS = 5;
+
 async function resetAction(context: CliContext, options: ResetOptions): Promise<ExitCode> {
   const output = context.output(options.json);
   const target = parseTarget(options.to);
@@ -170,9 +173,14 @@ async function resetAction(context: CliContext, options: ResetOptions): Promise<
   }
   const moved: { shardId: string; from: string; to: string }[] = [];
   for (const lease of selected) {
-    const current: Lease = now.get(lease.leaseKey) ?? lease;
+    let current: Lease = now.get(lease.leaseKey) ?? lease;
     // Taking the lease bumps its counter, so the previous owner's next commit is fenced off.
-    const taken = await store.takeLease(current.leaseKey, CLI_LEASE_OWNER, current.leaseCounter);
+    let taken = await store.takeLease(current.leaseKey, CLI_LEASE_OWNER, current.leaseCounter);
+    // With --force a live owner may renew between our read and our take: read again and retry.
+    for (let attempt = 1; !taken && options.force && attempt < FORCED_TAKE_ATTEMPTS; attempt++) {
+      current = (await store.getLease(current.leaseKey)) ?? current;
+      taken = await store.takeLease(current.leaseKey, CLI_LEASE_OWNER, current.leaseCounter);
+    }
     if (!taken) {
       throw new CliError(
         `The lease of shard ${current.shardId} changed while moving it; nothing was written for it.`,
