@@ -108,6 +108,22 @@ export class DynamoDBStreamsShardIterator implements ShardIterator {
           continue;
         }
         if (code === 'TrimmedDataAccessException') {
+          // Nothing read yet and no checkpoint to honour (start at TRIM_HORIZON or LATEST): no
+          // position was skipped, so take a fresh iterator at the start. DynamoDB Local answers
+          // this way for a brand-new shard. Bounded like an expired iterator.
+          if (
+            this.#lastSequenceNumber === undefined &&
+            (this.#start.type === 'TRIM_HORIZON' || this.#start.type === 'LATEST') &&
+            reacquired < MAX_REACQUIRES_PER_READ
+          ) {
+            reacquired++;
+            this.#iterator = undefined;
+            this.#log.info(
+              { start: this.#start.type },
+              'iterator at the start was trimmed before the first read; re-acquired at the start (nothing skipped)',
+            );
+            continue;
+          }
           this.#onTrimmed();
           continue;
         }

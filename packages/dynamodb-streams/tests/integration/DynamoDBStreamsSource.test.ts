@@ -243,6 +243,26 @@ describe('DynamoDBStreamsSource on DynamoDB Local', () => {
     ]);
   });
 
+  it('re-takes the iterator at the start when it is trimmed before the first read (nothing to skip)', async () => {
+    // arrange: the stop policy, and a trim answered to the very first GetRecords
+    const { source: plain, shardId } = await tableWithItems(6);
+    const events = new EventBus();
+    const trimmed = collect(events, 'shard.dataTrimmed');
+    const source = new DynamoDBStreamsSource({
+      client: proxied,
+      streamArn: plain.streamId,
+      maxRecordsPerRead: 3,
+      events,
+    });
+    proxy.inject({ operation: 'GetRecords', fault: { type: 'trimmed' } });
+    // act
+    const run = await drain({ source, shardId, from: { type: 'TRIM_HORIZON' }, until: 6, events });
+    // assert: no position was passed, so nothing was lost and no trim is reported
+    expect(run.error).toBeUndefined();
+    expect(new Set(sequences(run.records)).size).toBe(6);
+    expect(trimmed).toEqual([]);
+  });
+
   it('skips to TRIM_HORIZON under the skip policy with an event and a metric of the lost range', async () => {
     // arrange
     const { source: plain, shardId } = await tableWithItems(6);
