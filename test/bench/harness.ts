@@ -4,6 +4,9 @@
  * peer measured in the same run, never a bare time.
  */
 
+import { makeDynamoDBRecord } from '@shardline/testing';
+import type { DynamoDBRecord } from 'aws-lambda';
+
 /** One case: runs `records` records once per call. */
 export interface BenchCase {
   readonly name: string;
@@ -50,4 +53,36 @@ export function rate(value: number): string {
 export function table(rows: string[][]): void {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  '));
+}
+
+/**
+ * The batch the core and Lambda benchmarks share: `records` MODIFY records of a votes table
+ * over `keys` users, each image about 300 bytes, in the Lambda DynamoDB event shape.
+ */
+export function voteBatch(records: number, keys: number): DynamoDBRecord[] {
+  const batch: DynamoDBRecord[] = [];
+  for (let i = 0; i < records; i++) {
+    const key = `user-${i % keys}`;
+    batch.push(
+      makeDynamoDBRecord({
+        eventName: 'MODIFY',
+        keys: { UserID: key },
+        oldImage: {
+          UserID: key,
+          vote: 'A',
+          Date: '2026-11-23T10:00:00Z',
+          note: 'x'.repeat(180),
+          n: i - 1,
+        },
+        newImage: {
+          UserID: key,
+          vote: 'B',
+          Date: '2026-11-23T10:00:01Z',
+          note: 'y'.repeat(180),
+          n: i,
+        },
+      }),
+    );
+  }
+  return batch;
 }

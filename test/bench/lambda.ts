@@ -23,43 +23,15 @@ import {
   silentLogger,
 } from '@shardline/core';
 import { createDynamoDBHandler } from '@shardline/lambda/dynamodb';
-import { makeDynamoDBEvent, makeDynamoDBRecord } from '@shardline/testing';
+import { makeDynamoDBEvent } from '@shardline/testing';
 import type { Context, DynamoDBRecord } from 'aws-lambda';
-import { type BenchCase, measure, rate, table } from './harness.js';
+import { type BenchCase, measure, rate, table, voteBatch } from './harness.js';
 
 const RECORDS = 1000;
 const KEYS = 100;
 const CONCURRENCY = 10;
 
-function makeBatch(): DynamoDBRecord[] {
-  const records: DynamoDBRecord[] = [];
-  for (let i = 0; i < RECORDS; i++) {
-    const key = `user-${i % KEYS}`;
-    records.push(
-      makeDynamoDBRecord({
-        eventName: 'MODIFY',
-        keys: { UserID: key },
-        oldImage: {
-          UserID: key,
-          vote: 'A',
-          Date: '2026-11-23T10:00:00Z',
-          note: 'x'.repeat(180),
-          n: i - 1,
-        },
-        newImage: {
-          UserID: key,
-          vote: 'B',
-          Date: '2026-11-23T10:00:01Z',
-          note: 'y'.repeat(180),
-          n: i,
-        },
-      }),
-    );
-  }
-  return records;
-}
-
-const event = makeDynamoDBEvent(makeBatch());
+const event = makeDynamoDBEvent(voteBatch(RECORDS, KEYS));
 const context = {
   getRemainingTimeInMillis: () => 60_000,
   awsRequestId: 'bench',
