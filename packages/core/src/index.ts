@@ -113,6 +113,11 @@ export {
   sleep,
 } from './RetryPolicy.js';
 export {
+  type IteratorReacquiredReport,
+  MAX_REACQUIRES_PER_READ,
+  reportIteratorReacquired,
+} from './reportIteratorReacquired.js';
+export {
   DEFAULT_SHARD_CONSUMER,
   ShardConsumer,
   type ShardConsumerOptions,

@@ -11,6 +11,8 @@ import {
   type DynamoDBStreamRecordLike,
   decodeDynamoDBRecordSafely,
   type Logger,
+  MAX_REACQUIRES_PER_READ,
+  reportIteratorReacquired,
   type ShardIterator,
   type ShardReadResult,
   type StartPosition,
@@ -18,9 +20,6 @@ import {
 } from '@shardline/core';
 import type { DynamoDBStreamsSettings } from './DynamoDBStreamsSource.js';
 import { DYNAMODB_STREAMS_RETRIABLE_CODES } from './retriableCodes.js';
-
-/** Consecutive ExpiredIteratorException re-acquisitions tolerated within one `next` call. */
-const MAX_REACQUIRES_PER_READ = 3;
 
 /**
  * Reads one DynamoDB Streams shard, one GetRecords page per `next`.
@@ -92,18 +91,16 @@ export class DynamoDBStreamsShardIterator implements ShardIterator {
         if (code === 'ExpiredIteratorException' && reacquired < MAX_REACQUIRES_PER_READ) {
           reacquired++;
           this.#iterator = undefined;
-          this.#settings.metrics.increment('iterator_reacquired_total', 1, {
-            shard: this.#shardId,
-          });
-          this.#settings.events?.emit('shard.iteratorReacquired', {
-            streamId: this.#settings.streamArn,
-            shardId: this.#shardId,
-            afterSequenceNumber: this.#lastSequenceNumber,
-            reason: code,
-          });
-          this.#log.info(
-            { afterSequenceNumber: this.#lastSequenceNumber },
-            'shard iterator expired; re-acquired after the last sequence number returned',
+          reportIteratorReacquired(
+            {
+              metrics: this.#settings.metrics,
+              events: this.#settings.events,
+              log: this.#log,
+              streamId: this.#settings.streamArn,
+              shardId: this.#shardId,
+            },
+            this.#lastSequenceNumber,
+            code,
           );
           continue;
         }

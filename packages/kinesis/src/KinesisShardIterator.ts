@@ -8,6 +8,8 @@ import {
   awsErrorCode,
   type ChangeRecord,
   type Logger,
+  MAX_REACQUIRES_PER_READ,
+  reportIteratorReacquired,
   type ShardIterator,
   type ShardReadResult,
   type StartPosition,
@@ -16,9 +18,6 @@ import {
 import { decodeKinesisSdkRecord } from './decodeKinesisRecord.js';
 import type { KinesisSettings } from './KinesisSource.js';
 import { KINESIS_RETRIABLE_CODES } from './retriableCodes.js';
-
-/** Consecutive ExpiredIteratorException re-acquisitions tolerated within one `next` call. */
-const MAX_REACQUIRES_PER_READ = 3;
 
 /**
  * Reads one Kinesis shard, one GetRecords page per `next`.
@@ -88,18 +87,16 @@ export class KinesisShardIterator implements ShardIterator {
         if (code === 'ExpiredIteratorException' && reacquired < MAX_REACQUIRES_PER_READ) {
           reacquired++;
           this.#iterator = undefined;
-          this.#settings.metrics.increment('iterator_reacquired_total', 1, {
-            shard: this.#shardId,
-          });
-          this.#settings.events?.emit('shard.iteratorReacquired', {
-            streamId: this.#settings.streamId,
-            shardId: this.#shardId,
-            afterSequenceNumber: this.#lastSequenceNumber,
-            reason: code,
-          });
-          this.#log.info(
-            { afterSequenceNumber: this.#lastSequenceNumber },
-            'shard iterator expired; re-acquired after the last sequence number returned',
+          reportIteratorReacquired(
+            {
+              metrics: this.#settings.metrics,
+              events: this.#settings.events,
+              log: this.#log,
+              streamId: this.#settings.streamId,
+              shardId: this.#shardId,
+            },
+            this.#lastSequenceNumber,
+            code,
           );
           continue;
         }
