@@ -1,5 +1,6 @@
 import type { ChangeRecord } from './ChangeRecord.js';
 import { ConfigurationError } from './errors.js';
+import { OldestEntries } from './OldestEntries.js';
 
 /** Options of a {@link Deduper}. */
 export interface DeduperOptions {
@@ -36,6 +37,8 @@ export type DuplicateReason = 'seen' | 'stale' | undefined;
 export class Deduper {
   readonly #ids = new Set<string>();
   readonly #versions = new Map<string, bigint>();
+  readonly #oldestIds = new OldestEntries(this.#ids);
+  readonly #leastRecentKeys = new OldestEntries(this.#versions);
   readonly #maxEventIds: number;
   readonly #maxKeyVersions: number;
 
@@ -68,19 +71,14 @@ export class Deduper {
   remember(record: Pick<ChangeRecord, 'eventId' | 'orderingKey' | 'version'>): void {
     if (this.#maxEventIds > 0) {
       this.#ids.add(record.eventId);
-      if (this.#ids.size > this.#maxEventIds) {
-        // A Set iterates in insertion order: the first entry is the oldest.
-        this.#ids.delete(this.#ids.values().next().value as string);
-      }
+      this.#oldestIds.trimTo(this.#maxEventIds);
     }
     if (record.version !== undefined && this.#maxKeyVersions > 0) {
       const newest = this.#versions.get(record.orderingKey);
       if (newest === undefined || record.version > newest) {
         this.#versions.delete(record.orderingKey); // re-insert: most recently used last
         this.#versions.set(record.orderingKey, record.version);
-        if (this.#versions.size > this.#maxKeyVersions) {
-          this.#versions.delete(this.#versions.keys().next().value as string);
-        }
+        this.#leastRecentKeys.trimTo(this.#maxKeyVersions);
       }
     }
   }

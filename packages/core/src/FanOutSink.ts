@@ -1,6 +1,7 @@
 import type { ChangeRecord } from './ChangeRecord.js';
 import type { Sink, SinkContext, SinkRecordResult } from './contracts.js';
 import { ConfigurationError, errorMessage, isRetriable, ShardlineError } from './errors.js';
+import { OldestEntries } from './OldestEntries.js';
 
 /** Options of a {@link FanOutSink}. */
 export interface FanOutSinkOptions {
@@ -40,6 +41,7 @@ export class FanOutSink implements Sink {
   readonly #maxPending: number;
   /** eventId → indexes of the targets that already applied the record. */
   readonly #applied = new Map<string, Set<number>>();
+  readonly #oldestApplied = new OldestEntries(this.#applied);
 
   constructor(options: FanOutSinkOptions) {
     if (!Array.isArray(options?.targets) || options.targets.length === 0) {
@@ -135,10 +137,7 @@ export class FanOutSink implements Sink {
     if (!applied) {
       applied = new Set();
       this.#applied.set(eventId, applied);
-      if (this.#applied.size > this.#maxPending) {
-        // A Map iterates in insertion order: the first entry is the oldest.
-        this.#applied.delete(this.#applied.keys().next().value as string);
-      }
+      this.#oldestApplied.trimTo(this.#maxPending);
     }
     applied.add(target);
   }

@@ -103,6 +103,7 @@ export {
 } from './KeyedDispatcher.js';
 export { consoleWarningLogger, type Logger, silentLogger } from './Logger.js';
 export { InMemoryMetrics, type MetricLabels, type Metrics, noopMetrics } from './metrics.js';
+export { OldestEntries } from './OldestEntries.js';
 export { canonicalKey } from './orderingKey.js';
 export { isDone, OutcomeStatus, type RecordOutcome, SUCCEEDED } from './RecordOutcome.js';
 export {

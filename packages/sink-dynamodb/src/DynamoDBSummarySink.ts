@@ -12,6 +12,7 @@ import {
   errorMessage,
   isRetriable,
   type Logger,
+  OldestEntries,
   ShardlineError,
   type Sink,
   type SinkContext,
@@ -112,6 +113,7 @@ export class DynamoDBSummarySink implements Sink {
   readonly #blocked = new Map<string, { position: string; sequenceNumber: string }>();
   /** item id → watermark attributes (and the value seen) old enough to remove. */
   readonly #stale = new Map<string, Map<string, AttributeValue>>();
+  readonly #oldestStale = new OldestEntries(this.#stale);
 
   constructor(options: DynamoDBSummarySinkOptions) {
     if (!options?.client || typeof options.client.send !== 'function') {
@@ -359,9 +361,7 @@ export class DynamoDBSummarySink implements Sink {
     }
     if (!stale) return;
     this.#stale.set(id, stale);
-    if (this.#stale.size > MAX_STALE_ITEMS) {
-      this.#stale.delete(this.#stale.keys().next().value as string);
-    }
+    this.#oldestStale.trimTo(MAX_STALE_ITEMS);
   }
 
   #wrap(error: unknown, item: ItemPlan): Error {
