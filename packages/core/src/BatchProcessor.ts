@@ -1,6 +1,7 @@
 import type { ChangeRecord } from './ChangeRecord.js';
 import type { CheckpointTracker } from './CheckpointTracker.js';
 import type { FailedRecord, FailureDestination, Sink, SinkRecordResult } from './contracts.js';
+import { Deadline } from './Deadline.js';
 import { Deduper } from './Deduper.js';
 import { ConfigurationError, isRetriable, ShardlineError, toError } from './errors.js';
 import type { EventBus } from './events.js';
@@ -61,6 +62,14 @@ export interface ProcessOptions {
 
 /** After a failed attempt: try again, give up (attempts used up), or stop for lack of time. */
 type RetryDecision = 'retry' | 'exhausted' | 'out-of-time';
+
+/** What one `process` call runs under: the caller's signal and its deadline, made cheap to check. */
+interface RunOptions {
+  readonly signal: AbortSignal | undefined;
+  readonly deadline: Deadline | undefined;
+}
+
+const DEADLINE_BLOCKED: RecordOutcome = Object.freeze({ status: 'blocked', reason: 'deadline' });
 
 /** The result of one batch. */
 export interface BatchResult {
@@ -126,11 +135,15 @@ export class BatchProcessor {
     const started = Date.now();
     const tracker = options.tracker;
     const firstTicket = tracker ? tracker.registerBatch(records) : 0;
+    const run: RunOptions = {
+      signal: options.signal,
+      deadline: options.deadline === undefined ? undefined : new Deadline(options.deadline),
+    };
     let outcomes: RecordOutcome[];
-    if (this.#sink) outcomes = await this.#processWithSink(this.#sink, records, options);
+    if (this.#sink) outcomes = await this.#processWithSink(this.#sink, records, run);
     else if (this.#keyBatchHandler)
-      outcomes = await this.#processGroups(this.#keyBatchHandler, records, options);
-    else outcomes = await this.#processRecords(this.#handler!, records, options);
+      outcomes = await this.#processGroups(this.#keyBatchHandler, records, run);
+    else outcomes = await this.#processRecords(this.#handler!, records, run);
 
     let succeeded = 0;
     let duplicates = 0;
@@ -183,16 +196,11 @@ export class BatchProcessor {
 
   // ─── handler mode ─────────────────────────────────────────────────────────────────────
 
-  #processRecords(
-    handler: RecordHandler,
-    records: readonly ChangeRecord[],
-    options: ProcessOptions,
-  ) {
+  #processRecords(handler: RecordHandler, records: readonly ChangeRecord[], options: RunOptions) {
     const { signal, deadline } = options;
     const deduper = this.#deduper;
     const run = (record: ChangeRecord): RecordOutcome | Promise<RecordOutcome> => {
-      if (deadline !== undefined && Date.now() >= deadline)
-        return { status: 'blocked', reason: 'deadline' };
+      if (deadline?.reached()) return DEADLINE_BLOCKED;
       if (record.decodeError) return this.#exhausted(record, record.decodeError, 1, options);
       if (deduper) {
         const reason = deduper.check(record);
@@ -223,7 +231,7 @@ export class BatchProcessor {
     handler: RecordHandler,
     record: ChangeRecord,
     firstError: unknown,
-    options: ProcessOptions,
+    options: RunOptions,
   ): Promise<RecordOutcome> {
     let error = firstError;
     let attempt = 1;
@@ -246,16 +254,10 @@ export class BatchProcessor {
 
   // ─── per-key batch mode ───────────────────────────────────────────────────────────────
 
-  #processGroups(
-    handler: KeyBatchHandler,
-    records: readonly ChangeRecord[],
-    options: ProcessOptions,
-  ) {
+  #processGroups(handler: KeyBatchHandler, records: readonly ChangeRecord[], options: RunOptions) {
     return this.#dispatcher.dispatchGroups(records, async (group) => {
       const outcomes = new Array<RecordOutcome>(group.length);
-      if (options.deadline !== undefined && Date.now() >= options.deadline) {
-        return outcomes.fill({ status: 'blocked', reason: 'deadline' });
-      }
+      if (options.deadline?.reached()) return outcomes.fill(DEADLINE_BLOCKED);
       const live: number[] = [];
       for (let i = 0; i < group.length; i++) {
         const undecodable = group[i]!.decodeError;
@@ -318,7 +320,7 @@ export class BatchProcessor {
 
   // ─── sink mode ────────────────────────────────────────────────────────────────────────
 
-  async #processWithSink(sink: Sink, records: readonly ChangeRecord[], options: ProcessOptions) {
+  async #processWithSink(sink: Sink, records: readonly ChangeRecord[], options: RunOptions) {
     const outcomes = new Array<RecordOutcome>(records.length);
     // Duplicates are found before the write; within the batch too (a source may repeat itself).
     const live: number[] = [];
@@ -346,8 +348,8 @@ export class BatchProcessor {
     const chunkSize = sink.maxBatchSize ?? Number.POSITIVE_INFINITY;
     for (let start = 0; start < live.length; start += chunkSize) {
       const chunk = live.slice(start, start + chunkSize);
-      if (options.deadline !== undefined && Date.now() >= options.deadline) {
-        for (const i of live.slice(start)) outcomes[i] = { status: 'blocked', reason: 'deadline' };
+      if (options.deadline?.reached()) {
+        for (const i of live.slice(start)) outcomes[i] = DEADLINE_BLOCKED;
         break;
       }
       await this.#writeWithRetry(sink, records, chunk, outcomes, options);
@@ -360,7 +362,7 @@ export class BatchProcessor {
     records: readonly ChangeRecord[],
     indexes: number[],
     outcomes: RecordOutcome[],
-    options: ProcessOptions,
+    options: RunOptions,
   ): Promise<void> {
     let pending = indexes;
     for (let attempt = 1; pending.length > 0; attempt++) {
@@ -444,7 +446,7 @@ export class BatchProcessor {
     record: ChangeRecord,
     error: unknown,
     attempt: number,
-    options: ProcessOptions,
+    options: RunOptions,
   ): Promise<RetryDecision> {
     if (!this.#retry.shouldRetry(error, attempt, record.approximateCreationTimeMs))
       return 'exhausted';
@@ -459,9 +461,9 @@ export class BatchProcessor {
     return 'retry';
   }
 
-  #timeAllows(delayMs: number, options: ProcessOptions): boolean {
+  #timeAllows(delayMs: number, options: RunOptions): boolean {
     if (options.signal?.aborted) return false;
-    return options.deadline === undefined || Date.now() + delayMs < options.deadline;
+    return options.deadline === undefined || options.deadline.allows(delayMs);
   }
 
   #emitRetried(record: ChangeRecord, attempt: number, delayMs: number, error: Error): void {
@@ -489,7 +491,7 @@ export class BatchProcessor {
     record: ChangeRecord,
     error: Error,
     attempts: number,
-    options: ProcessOptions,
+    options: RunOptions,
   ): Promise<RecordOutcome> {
     const log = this.#logger;
     const where = {

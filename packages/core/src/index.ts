@@ -47,6 +47,7 @@ export {
   type StartPosition,
   type WorkerHeartbeat,
 } from './contracts.js';
+export { DEADLINE_EXACT_WITHIN_MS, DEADLINE_MAX_STRIDE, Deadline } from './Deadline.js';
 export {
   DEFAULT_MAX_EVENT_IDS,
   DEFAULT_MAX_KEY_VERSIONS,
