@@ -105,7 +105,7 @@ export {
 export { consoleWarningLogger, type Logger, silentLogger } from './Logger.js';
 export { InMemoryMetrics, type MetricLabels, type Metrics, noopMetrics } from './metrics.js';
 export { OldestEntries } from './OldestEntries.js';
-export { canonicalKey } from './orderingKey.js';
+export { CANONICAL_KEY_CACHE_SIZE, canonicalKey } from './orderingKey.js';
 export { isDone, OutcomeStatus, type RecordOutcome, SUCCEEDED } from './RecordOutcome.js';
 export {
   DEFAULT_RETRY,

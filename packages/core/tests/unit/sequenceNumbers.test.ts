@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  CANONICAL_KEY_CACHE_SIZE,
   canonicalKey,
   comparePositions,
   compareSequenceNumbers,
@@ -72,5 +73,36 @@ describe('canonicalKey', () => {
         expect(left === right).toBe(a === c && b === d);
       }),
     );
+  });
+
+  it('gives single-attribute keys the same string whether built anew or taken from its cache', () => {
+    // arrange: values repeat (cache hits), vary in type and name, and run past the cache size
+    const name = fc.constantFrom('id', 'UserID', 'pk');
+    const value = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ minLength: 120 }));
+    const key = fc.record({ name, type: fc.constantFrom('S' as const, 'N' as const), value });
+    // act / assert
+    fc.assert(
+      fc.property(fc.array(key, { minLength: 1, maxLength: 50 }), (keys) => {
+        for (const { name, type, value } of [...keys, ...keys]) {
+          const attribute = type === 'S' ? { S: value } : { N: value };
+          expect(canonicalKey({ [name]: attribute })).toBe(`${name}=${type}:${value}`);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('stays exact after its cache fills and is emptied', () => {
+    // arrange
+    const values = Array.from({ length: CANONICAL_KEY_CACHE_SIZE + 10 }, (_, i) => `v${i}`);
+    // act
+    const first = values.map((v) => canonicalKey({ id: { S: v } }));
+    const again = values.map((v) => canonicalKey({ id: { S: v } }));
+    // assert
+    expect(first[0]).toBe('id=S:v0');
+    expect(again).toEqual(first);
+    expect(new Set(again).size).toBe(values.length);
+    expect(canonicalKey({ id: { N: 'v0' } })).toBe('id=N:v0');
+    expect(canonicalKey({ other: { S: 'v0' } })).toBe('other=S:v0');
   });
 });
