@@ -199,6 +199,8 @@ export class BatchProcessor {
   #processRecords(handler: RecordHandler, records: readonly ChangeRecord[], options: RunOptions) {
     const { signal, deadline } = options;
     const deduper = this.#deduper;
+    // One context for every first attempt of the batch: no allocation per record.
+    const firstAttempt: HandlerContext = Object.freeze({ attempt: 1, signal });
     const run = (record: ChangeRecord): RecordOutcome | Promise<RecordOutcome> => {
       if (deadline?.reached()) return DEADLINE_BLOCKED;
       if (record.decodeError) return this.#exhausted(record, record.decodeError, 1, options);
@@ -208,7 +210,7 @@ export class BatchProcessor {
       }
       let result: unknown;
       try {
-        result = handler(record, { attempt: 1, signal });
+        result = handler(record, firstAttempt);
       } catch (error) {
         return this.#retryRecord(handler, record, error, options);
       }

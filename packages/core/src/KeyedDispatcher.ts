@@ -62,6 +62,27 @@ export class KeyedDispatcher {
   ): Promise<RecordOutcome[]> {
     const outcomes = new Array<RecordOutcome>(records.length);
     const chains = groupByKey(records);
+    // The signal's state as a plain flag: its getter costs more than the rest of a no-op
+    // record's dispatch, and the abort event is delivered synchronously, so the flag is exact.
+    const state = { aborted: signal?.aborted === true };
+    const onAbort = () => {
+      state.aborted = true;
+    };
+    signal?.addEventListener('abort', onAbort);
+    try {
+      return await this.#dispatchChains(records, chains, outcomes, run, state);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async #dispatchChains<R extends Keyed>(
+    records: readonly R[],
+    chains: Map<string, number[]>,
+    outcomes: RecordOutcome[],
+    run: RunRecord<R>,
+    state: { readonly aborted: boolean },
+  ): Promise<RecordOutcome[]> {
     /** Records an outcome; returns false when the chain must stop. */
     const settle = (indexes: number[], i: number, outcome: RecordOutcome): boolean => {
       outcomes[indexes[i]!] = outcome;
@@ -71,7 +92,7 @@ export class KeyedDispatcher {
     };
     const runChainFrom = async (indexes: number[], from: number): Promise<void> => {
       for (let i = from; i < indexes.length; i++) {
-        if (signal?.aborted) {
+        if (state.aborted) {
           blockRest(outcomes, indexes, i, undefined);
           return;
         }
@@ -90,7 +111,7 @@ export class KeyedDispatcher {
         continue;
       }
       for (let i = 0; i < indexes.length; i++) {
-        if (signal?.aborted) {
+        if (state.aborted) {
           blockRest(outcomes, indexes, i, undefined);
           break;
         }
