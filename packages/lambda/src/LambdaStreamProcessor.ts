@@ -209,28 +209,36 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
   async #processBatch(batch: DecodedBatch, budget: TimeBudget | undefined) {
     const controller = new AbortController();
     const work = this.#runGroups(batch, budget, controller.signal);
-    let outcomes = budget ? await raceUntil(work, budget.hardStopAt) : await work;
-    if (outcomes === TIMED_OUT) {
+    const ran = budget ? await raceUntil(work, budget.hardStopAt) : await work;
+    if (ran === TIMED_OUT) {
       controller.abort(new Error('the Lambda invocation is about to time out'));
-      outcomes = this.#provenOutcomes(batch.records);
       this.#logger.warn(
         { records: batch.records.length, marginMs: budget?.marginMs },
         'answering before the timeout with calls still running; unfinished records are reported and redelivered',
       );
+      return resolveBatchItemFailures(
+        batch.identifiers,
+        batch.shardKeys,
+        this.#provenOutcomes(batch.records),
+      );
     }
-    return resolveBatchItemFailures(batch.identifiers, batch.shardKeys, outcomes);
+    if (ran.allDone) return [];
+    return resolveBatchItemFailures(batch.identifiers, batch.shardKeys, ran.outcomes);
   }
 
   async #runGroups(
     batch: DecodedBatch,
     budget: TimeBudget | undefined,
     signal: AbortSignal,
-  ): Promise<(RecordOutcome | undefined)[]> {
+  ): Promise<{ outcomes: (RecordOutcome | undefined)[]; allDone: boolean }> {
     const processor = this.#processor!;
     const options = { signal, ...(budget ? { deadline: budget.deadline } : {}) };
     let outcomes: (RecordOutcome | undefined)[];
+    let allDone = true;
     if (!batch.shardKeys) {
-      outcomes = (await processor.process(batch.records, options)).outcomes;
+      const result = await processor.process(batch.records, options);
+      outcomes = result.outcomes;
+      allDone = result.firstNotDone === -1;
     } else {
       // Several shards in one event: each is its own ordered sequence, processed in turn.
       outcomes = new Array(batch.records.length);
@@ -245,6 +253,7 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
           indexes.map((i) => batch.records[i]!),
           options,
         );
+        if (result.firstNotDone !== -1) allDone = false;
         indexes.forEach((index, j) => {
           outcomes[index] = result.outcomes[j];
         });
@@ -261,9 +270,10 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
           'sink flush failed; the batch is reported from its first record and redelivered',
         );
         outcomes = outcomes.map((o) => (o?.status === 'succeeded' ? undefined : o));
+        allDone = false;
       }
     }
-    return outcomes;
+    return { outcomes, allDone };
   }
 
   /** The outcomes that are certain when time ran out: finished calls only. */
