@@ -173,6 +173,31 @@ describe('createDynamoDBHandler', () => {
     expect(destination.records).toHaveLength(0);
   });
 
+  it('starts no slow synchronous record after the deadline and reports the first unstarted one', async () => {
+    // arrange: 40 records of one key, each busy for 20 ms, and 100 ms before the deadline
+    const records = Array.from({ length: 40 }, (_, i) => vote('a', i));
+    const started: number[] = [];
+    const handler = createDynamoDBHandler({
+      logger: silentLogger,
+      timeoutMarginMs: 1000,
+      handler: (record) => {
+        started.push(Date.now());
+        const until = Date.now() + 20;
+        while (Date.now() < until) {
+          // a CPU-bound handler that no timer can interrupt
+        }
+        return record;
+      },
+    });
+    // act
+    const response = await handler(makeDynamoDBEvent(records), fakeContext(1100));
+    // assert: 100 ms hold at most 5 records of 20 ms, one more for the clock's granularity
+    expect(started.length).toBeLessThanOrEqual(6);
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: records[started.length]!.dynamodb!.SequenceNumber },
+    ]);
+  });
+
   it.each([
     { dedup: 'on', deduper: undefined },
     { dedup: 'off', deduper: false as const },
