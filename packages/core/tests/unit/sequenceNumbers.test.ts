@@ -75,18 +75,38 @@ describe('canonicalKey', () => {
     );
   });
 
-  it('gives single-attribute keys the same string whether built anew or taken from its cache', () => {
-    // arrange: values repeat (cache hits), vary in type and name, and run past the cache size
-    const name = fc.constantFrom('id', 'UserID', 'pk');
-    const value = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ minLength: 120 }));
-    const key = fc.record({ name, type: fc.constantFrom('S' as const, 'N' as const), value });
+  it('gives the same string whether a key is built anew or taken from its cache', () => {
+    // arrange: keys of one or two attributes whose values repeat (cache hits), of every type,
+    // short and too long to cache, and an independent model of the documented format
+    const value = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ minLength: 129 }));
+    const attribute = fc.oneof(
+      value.map((v) => ({ S: v })),
+      value.map((v) => ({ N: v })),
+      fc.constantFrom({ B: 'AAE=' }),
+    );
+    const keys = fc.oneof(
+      fc.record({ name: fc.constantFrom('id', 'UserID'), attribute }).map((k) => ({
+        [k.name]: k.attribute,
+      })),
+      fc
+        .record({ pk: attribute, sk: attribute, order: fc.boolean() })
+        .map(({ pk, sk, order }) => (order ? { pk, sk } : { sk, pk })),
+    );
+    const model = (key: Record<string, { S?: string; N?: string; B?: string }>) => {
+      const parts = Object.keys(key)
+        .sort()
+        .map((name) => {
+          const [type, v] = Object.entries(key[name]!)[0]!;
+          return Object.keys(key).length === 1
+            ? `${name}=${type}:${v}`
+            : `${name}=${type}${v!.length}:${v}`;
+        });
+      return parts.join(',');
+    };
     // act / assert
     fc.assert(
-      fc.property(fc.array(key, { minLength: 1, maxLength: 50 }), (keys) => {
-        for (const { name, type, value } of [...keys, ...keys]) {
-          const attribute = type === 'S' ? { S: value } : { N: value };
-          expect(canonicalKey({ [name]: attribute })).toBe(`${name}=${type}:${value}`);
-        }
+      fc.property(fc.array(keys, { minLength: 1, maxLength: 40 }), (batch) => {
+        for (const key of [...batch, ...batch]) expect(canonicalKey(key)).toBe(model(key));
       }),
       { numRuns: 300 },
     );
@@ -104,5 +124,8 @@ describe('canonicalKey', () => {
     expect(new Set(again).size).toBe(values.length);
     expect(canonicalKey({ id: { N: 'v0' } })).toBe('id=N:v0');
     expect(canonicalKey({ other: { S: 'v0' } })).toBe('other=S:v0');
+    const composite = values.map((v) => canonicalKey({ sk: { N: '1' }, pk: { S: v } }));
+    expect(composite.at(-1)).toBe(`pk=S${values.at(-1)!.length}:${values.at(-1)},sk=N1:1`);
+    expect(values.map((v) => canonicalKey({ pk: { S: v }, sk: { N: '1' } }))).toEqual(composite);
   });
 });
