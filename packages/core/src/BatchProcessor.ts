@@ -135,15 +135,15 @@ export class BatchProcessor {
     const started = Date.now();
     const tracker = options.tracker;
     const firstTicket = tracker ? tracker.registerBatch(records) : 0;
-    const run: RunOptions = {
+    const runOptions: RunOptions = {
       signal: options.signal,
       deadline: options.deadline === undefined ? undefined : new Deadline(options.deadline),
     };
     let outcomes: RecordOutcome[];
-    if (this.#sink) outcomes = await this.#processWithSink(this.#sink, records, run);
+    if (this.#sink) outcomes = await this.#processWithSink(this.#sink, records, runOptions);
     else if (this.#keyBatchHandler)
-      outcomes = await this.#processGroups(this.#keyBatchHandler, records, run);
-    else outcomes = await this.#processRecords(this.#handler!, records, run);
+      outcomes = await this.#processGroups(this.#keyBatchHandler, records, runOptions);
+    else outcomes = await this.#processRecords(this.#handler!, records, runOptions);
 
     let succeeded = 0;
     let duplicates = 0;

@@ -53,8 +53,10 @@ export function canonicalKey(keys: Record<string, AttributeValue>): string {
   }
   if (count === 1) return cachedKey(keys, first!, undefined) ?? buildKey(keys);
   if (count === 2) {
-    const [a, b] = first! < second! ? [first!, second!] : [second!, first!];
-    return cachedKey(keys, a, b) ?? buildKey(keys);
+    const inOrder = first! < second!;
+    return (
+      cachedKey(keys, inOrder ? first! : second!, inOrder ? second! : first!) ?? buildKey(keys)
+    );
   }
   return buildKey(keys);
 }
