@@ -17,11 +17,13 @@ import {
   BatchProcessor,
   type ChangeRecord,
   CheckpointTracker,
+  DEFAULT_MAX_EVENT_IDS,
+  Deduper,
   decodeDynamoDBRecordSafely,
 } from '@shardline/core';
 import { makeDynamoDBEvent } from '@shardline/testing';
 import type { Context, DynamoDBRecord } from 'aws-lambda';
-import { type BenchCase, measure, rate, table, voteBatch } from './harness.js';
+import { type BenchCase, measure, measureEach, rate, table, voteBatch } from './harness.js';
 
 const RECORDS = 1000;
 const KEYS = 100;
@@ -73,6 +75,28 @@ function powertools(
 
 const sleep1 = () => new Promise<void>((r) => setTimeout(r, 1));
 
+let nextEventId = 0;
+/** The batch with event ids never seen before, as the next batch of a long-running shard. */
+const newBatch = (): DynamoDBRecord[] =>
+  batch.map((r) => ({ ...r, eventID: `evt-${(nextEventId++).toString(16).padStart(32, '0')}` }));
+
+/** The no-op batch through a processor whose dedup window is `deduper` (kept across calls). */
+function dedupCase(name: string, deduper: () => Deduper) {
+  return {
+    name,
+    records: RECORDS,
+    run: async (input: DynamoDBRecord[]) => {
+      const streamId = input[0]!.eventSourceARN!;
+      const records = input.map((r) =>
+        decodeDynamoDBRecordSafely(r as never, { streamId, shardId: 'shardId-1' }),
+      );
+      const processor = new BatchProcessor({ handler: () => {}, deduper: deduper() });
+      const result = await processor.process(records);
+      if (result.succeeded !== RECORDS) throw new Error('bench batch did not fully succeed');
+    },
+  };
+}
+
 async function main(): Promise<void> {
   console.log(
     `Core vs Powertools batch: ${RECORDS} DynamoDB records, ${KEYS} keys, ~${itemBytes}-byte items (old and new image), Node ${process.version}`,
@@ -105,6 +129,16 @@ async function main(): Promise<void> {
     ],
     { rounds: 3, minRoundMs: 400, warmup: 2 },
   );
+  // 4. A full dedup window (a warm container, a worker after its first 100,000 records)
+  // against an empty one: every record then also evicts the oldest id.
+  const full = new Deduper();
+  for (let i = 0; i < DEFAULT_MAX_EVENT_IDS / RECORDS; i++) {
+    await dedupCase('fill', () => full).run(newBatch());
+  }
+  const dedup = await measureEach(
+    [dedupCase('full', () => full), dedupCase('empty', () => new Deduper())],
+    newBatch,
+  );
   const perKey = RECORDS / KEYS;
   const idealNominal = RECORDS / (Math.max(perKey, RECORDS / CONCURRENCY) * 0.001);
   const measuredSleepMs = 1000 / sleepCost.get('sleep')!;
@@ -126,6 +160,13 @@ async function main(): Promise<void> {
       rate(s(reads, 'shardline')),
       `${rate(s(reads, 'powertools'))} (powertools + unmarshall)`,
       `${(s(reads, 'shardline') / s(reads, 'powertools')).toFixed(2)}x`,
+      '-',
+    ],
+    [
+      'full dedup window',
+      rate(s(dedup, 'full')),
+      `${rate(s(dedup, 'empty'))} (the same with an empty window)`,
+      `${(s(dedup, 'full') / s(dedup, 'empty')).toFixed(2)}x`,
       '-',
     ],
     [
