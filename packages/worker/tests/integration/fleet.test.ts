@@ -134,8 +134,15 @@ describe('a fleet of worker processes', () => {
     // act
     paused.process.kill('SIGSTOP');
     start('thief');
+    // Taken means owned by the thief with no handover pending: a lease the thief took by
+    // balancing (a graceful handover) still accepts the paused worker's final checkpoint until
+    // the thief stops waiting for it, one lease duration later; the thief reads the shard only
+    // after that.
     await until(
-      async () => (await store.listLeases()).every((l) => l.leaseOwner === 'thief'),
+      async () =>
+        (await store.listLeases()).every(
+          (l) => l.leaseOwner === 'thief' && l.checkpointOwner === undefined,
+        ),
       30_000,
     );
     const stolenAt = Date.now();
