@@ -23,7 +23,15 @@ import {
 } from '@shardline/core';
 import { makeDynamoDBEvent } from '@shardline/testing';
 import type { Context, DynamoDBRecord } from 'aws-lambda';
-import { type BenchCase, measure, measureEach, rate, table, voteBatch } from './harness.js';
+import {
+  type BenchCase,
+  type EachCase,
+  measure,
+  measureEach,
+  rate,
+  table,
+  voteBatch,
+} from './harness.js';
 
 const RECORDS = 1000;
 const KEYS = 100;
@@ -34,17 +42,28 @@ const event = makeDynamoDBEvent(batch);
 const context = { getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
 const itemBytes = JSON.stringify(batch[0]!.dynamodb!.NewImage).length;
 
-function shardline(handler: (r: ChangeRecord) => unknown, concurrency = CONCURRENCY): BenchCase {
+/**
+ * Core on a batch (by default the shared one): decode, dedup, keyed dispatch, checkpoint
+ * tracking. `deduper` gives the dedup window (default: a new one per call, as a new processor has).
+ */
+function shardline(
+  handler: (r: ChangeRecord) => unknown,
+  deduper?: () => Deduper,
+): BenchCase & EachCase<DynamoDBRecord[]> {
   return {
     name: '',
     records: RECORDS,
-    run: async () => {
-      const streamId = batch[0]!.eventSourceARN!;
-      const records = batch.map((r) =>
+    run: async (input: DynamoDBRecord[] = batch) => {
+      const streamId = input[0]!.eventSourceARN!;
+      const records = input.map((r) =>
         decodeDynamoDBRecordSafely(r as never, { streamId, shardId: 'shardId-1' }),
       );
       const tracker = new CheckpointTracker();
-      const processor = new BatchProcessor({ handler, concurrency });
+      const processor = new BatchProcessor({
+        handler,
+        concurrency: CONCURRENCY,
+        ...(deduper ? { deduper: deduper() } : {}),
+      });
       const result = await processor.process(records, { tracker });
       if (result.succeeded !== RECORDS) throw new Error('bench batch did not fully succeed');
     },
@@ -79,23 +98,6 @@ let nextEventId = 0;
 /** The batch with event ids never seen before, as the next batch of a long-running shard. */
 const newBatch = (): DynamoDBRecord[] =>
   batch.map((r) => ({ ...r, eventID: `evt-${(nextEventId++).toString(16).padStart(32, '0')}` }));
-
-/** The no-op batch through a processor whose dedup window is `deduper` (kept across calls). */
-function dedupCase(name: string, deduper: () => Deduper) {
-  return {
-    name,
-    records: RECORDS,
-    run: async (input: DynamoDBRecord[]) => {
-      const streamId = input[0]!.eventSourceARN!;
-      const records = input.map((r) =>
-        decodeDynamoDBRecordSafely(r as never, { streamId, shardId: 'shardId-1' }),
-      );
-      const processor = new BatchProcessor({ handler: () => {}, deduper: deduper() });
-      const result = await processor.process(records);
-      if (result.succeeded !== RECORDS) throw new Error('bench batch did not fully succeed');
-    },
-  };
-}
 
 async function main(): Promise<void> {
   console.log(
@@ -133,10 +135,22 @@ async function main(): Promise<void> {
   // against an empty one: every record then also evicts the oldest id.
   const full = new Deduper();
   for (let i = 0; i < DEFAULT_MAX_EVENT_IDS / RECORDS; i++) {
-    await dedupCase('fill', () => full).run(newBatch());
+    await shardline(
+      () => {},
+      () => full,
+    ).run(newBatch());
   }
   const dedup = await measureEach(
-    [dedupCase('full', () => full), dedupCase('empty', () => new Deduper())],
+    [
+      {
+        ...shardline(
+          () => {},
+          () => full,
+        ),
+        name: 'full',
+      },
+      { ...shardline(() => {}), name: 'empty' },
+    ],
     newBatch,
   );
   const perKey = RECORDS / KEYS;
