@@ -10,7 +10,9 @@ export {
 export {
   createVoteTables,
   DEFAULT_VOTE_TABLE_NAMES,
+  ledgerTableFor,
   type VoteTableNames,
+  voteLedgerTableDefinition,
   voteSummaryTableDefinition,
   votesTableDefinition,
 } from './tables.js';

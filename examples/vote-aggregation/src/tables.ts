@@ -14,6 +14,27 @@ export interface VoteTableNames {
   readonly summaryTable: string;
 }
 
+/**
+ * The ledger table the summary sink keeps beside a summary table: `<summaryTable>-ledger`.
+ * Deriving it keeps the recipe's settings as they are (no extra variable).
+ */
+export function ledgerTableFor(summaryTable: string): string {
+  return `${summaryTable}-ledger`;
+}
+
+/**
+ * The summary's ledger: partition key `pk` (the voter's key), what that voter's item counts and
+ * the version of the change that set it; TTL on `expiresAt` expires tombstones of deleted votes.
+ */
+export function voteLedgerTableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    BillingMode: 'PAY_PER_REQUEST',
+  };
+}
+
 /** The default table names, as in the Terraform of the README. */
 export const DEFAULT_VOTE_TABLE_NAMES: VoteTableNames = {
   votesTable: 'Votes',
@@ -46,7 +67,7 @@ export function voteSummaryTableDefinition(tableName: string): CreateTableComman
 }
 
 /**
- * Creates both tables if they do not exist and waits until they are active. For local runs and
+ * Creates the three tables (votes, summary, and the summary's ledger) if they do not exist and waits until they are active. For local runs and
  * tests; in AWS the tables come from the Terraform in the README.
  */
 export async function createVoteTables(
@@ -56,6 +77,7 @@ export async function createVoteTables(
   for (const definition of [
     votesTableDefinition(names.votesTable),
     voteSummaryTableDefinition(names.summaryTable),
+    voteLedgerTableDefinition(ledgerTableFor(names.summaryTable)),
   ]) {
     try {
       await client.send(new CreateTableCommand(definition));

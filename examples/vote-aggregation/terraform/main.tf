@@ -33,6 +33,25 @@ resource "aws_dynamodb_table" "vote_summary" {
   }
 }
 
+# The summary's ledger: per voter, the vote currently counted and the version of the change
+# that set it. Every summary update is one transaction with its ledger entry, so totals are
+# exactly once under redelivery, concurrency and reordering. TTL expires delete tombstones.
+resource "aws_dynamodb_table" "vote_summary_ledger" {
+  name         = "VoteSummary-ledger"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expiresAt"
+    enabled        = true
+  }
+}
+
 # Lease and checkpoint table of the ECS worker (KCL layout: partition key leaseKey).
 resource "aws_dynamodb_table" "shardline_leases" {
   name         = "vote-aggregation"

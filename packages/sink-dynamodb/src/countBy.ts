@@ -50,6 +50,10 @@ export function countBy(options: CountByOptions): SummaryMapping {
   });
   return {
     streamViewTypes: [StreamViewType.NewAndOldImages],
+    contributions(item: Item): SummaryDelta[] {
+      const value = attributeValue(item, attribute);
+      return value === undefined ? [] : [delta(value, 1)];
+    },
     deltas(record: ChangeRecord): SummaryDelta[] {
       switch (record.eventName) {
         case 'INSERT': {

@@ -6,6 +6,14 @@ export {
 } from './coalesceContributions.js';
 export { type CountByOptions, countBy, DEFAULT_COUNTER_ATTRIBUTE } from './countBy.js';
 export {
+  DEFAULT_LEDGER_CONCURRENCY,
+  DEFAULT_LEDGER_ROUNDS,
+  DEFAULT_TOMBSTONE_TTL_SECONDS,
+  DynamoDBLedgerSummarySink,
+  type DynamoDBLedgerSummarySinkOptions,
+  type LedgerSummaryClient,
+} from './DynamoDBLedgerSummarySink.js';
+export {
   DEFAULT_MAX_CONDITION_ROUNDS,
   DEFAULT_SUMMARY_CONCURRENCY,
   DEFAULT_WATERMARK_PREFIX,
@@ -21,6 +29,7 @@ export {
   type SummaryPlan,
 } from './planSummaryUpdates.js';
 export type {
+  ContributionFunction,
   DeltaFunction,
   SummaryDelta,
   SummaryKey,

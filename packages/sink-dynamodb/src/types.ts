@@ -1,5 +1,6 @@
 import type { NumberValue } from '@aws-sdk/util-dynamodb';
-import type { ChangeRecord, StreamViewType } from '@shardline/core';
+import type { ChangeRecord, Item, StreamViewType } from '@shardline/core';
+import type { DynamoDBLedgerSummarySink } from './DynamoDBLedgerSummarySink.js';
 
 /** A value of a summary item's key attribute: DynamoDB keys are strings, numbers or binary. */
 export type SummaryKeyValue = string | number | bigint | NumberValue | Uint8Array;
@@ -21,6 +22,13 @@ export interface SummaryDelta {
   readonly add: Readonly<Record<string, number>>;
 }
 
+/**
+ * What one source item, in the state of `image`, contributes to summary items (for a vote
+ * count: `[{ key: { vote: image.vote }, add: { num: 1 } }]`); `[]` when it counts nowhere. The
+ * ledger sink applies the difference between an item's previous and new contribution.
+ */
+export type ContributionFunction = (image: Item, record: ChangeRecord) => readonly SummaryDelta[];
+
 /** Maps one change to the deltas it makes; `[]` when it changes no summary. */
 export type DeltaFunction = (record: ChangeRecord) => readonly SummaryDelta[];
 
@@ -32,4 +40,6 @@ export interface SummaryMapping {
   readonly deltas: DeltaFunction;
   /** The stream view types that carry the images `deltas` reads. `undefined`: any view. */
   readonly streamViewTypes?: readonly StreamViewType[];
+  /** The same summary as a contribution per item state, for {@link DynamoDBLedgerSummarySink}. */
+  readonly contributions?: ContributionFunction;
 }

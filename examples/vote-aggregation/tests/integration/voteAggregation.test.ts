@@ -17,9 +17,11 @@ import {
   countVotesByScan,
   createVoteAggregationWorker,
   createVoteTables,
+  ledgerTableFor,
   readSummary,
   sameTally,
   type Tally,
+  voteLedgerTableDefinition,
   voteSummaryTableDefinition,
 } from '../../src/index.js';
 
@@ -41,6 +43,9 @@ beforeAll(async () => {
   streams = new DynamoDBStreamsClient(server.clientConfig);
   await createVoteTables(dynamodb, { votesTable: 'Votes', summaryTable: 'VoteSummary' });
   await dynamodb.send(new CreateTableCommand(voteSummaryTableDefinition('VoteSummaryLambda')));
+  await dynamodb.send(
+    new CreateTableCommand(voteLedgerTableDefinition(ledgerTableFor('VoteSummaryLambda'))),
+  );
 });
 
 afterAll(async () => {

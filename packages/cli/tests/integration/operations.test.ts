@@ -8,8 +8,10 @@ import {
   countVotesByScan,
   createVoteAggregationWorker,
   createVoteTables,
+  ledgerTableFor,
   readSummary,
   sameTally,
+  voteLedgerTableDefinition,
   voteSummaryTableDefinition,
 } from '@shardline/example-vote-aggregation';
 import { SqsFailureDestination } from '@shardline/failure-sqs';
@@ -283,6 +285,9 @@ describe('shardline replay', () => {
   it('feeds parked records from SQS back through the consumer module and removes them', async () => {
     // arrange: park one real stream record in an SQS failure destination
     await dynamodb.send(new CreateTableCommand(voteSummaryTableDefinition('ReplaySummary')));
+    await dynamodb.send(
+      new CreateTableCommand(voteLedgerTableDefinition(ledgerTableFor('ReplaySummary'))),
+    );
     const sqsClient = new SQSClient({
       endpoint: sqs.endpoint,
       region: 'us-east-1',
