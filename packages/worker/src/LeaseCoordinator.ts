@@ -401,7 +401,9 @@ export class LeaseCoordinator {
   async #take(lease: Lease, deadOwner: string | undefined): Promise<boolean> {
     const taken = await this.#store.takeLease(lease.leaseKey, this.#workerId, lease.leaseCounter);
     if (!taken) {
-      this.#known.delete(lease.leaseKey); // someone else moved it; the next listing says who
+      // Someone else moved it; the next listing says who. The lease stays known: forgetting it
+      // made a child of this shard look ready (a parent missing from `#known` counts as done)
+      // and made the worker create the child's lease at the configured initial position.
       return false;
     }
     this.#known.set(taken.leaseKey, taken);
