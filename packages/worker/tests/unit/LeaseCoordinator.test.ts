@@ -173,4 +173,37 @@ describe('LeaseCoordinator', () => {
     ]);
     expect((await store.getLease(parent))?.childShardIds).toEqual(['shard-1', 'shard-2']);
   });
+
+  it('does not take a child after losing the take race for its parent (the parent stays known)', async () => {
+    // arrange: the parent's owner died; another worker wins the race to take the parent
+    class RacedStore extends InMemoryLeaseStore {
+      armed = false;
+      raced = false;
+      override async takeLease(leaseKey: string, owner: string, expectedCounter: number) {
+        if (this.armed && !this.raced && leaseKey.endsWith('shard-0')) {
+          this.raced = true;
+          await super.takeLease(leaseKey, 'racer', expectedCounter);
+          return undefined;
+        }
+        return super.takeLease(leaseKey, owner, expectedCounter);
+      }
+    }
+    const store = new RacedStore();
+    const clock = { now: 0 };
+    await seed(store, 2, { 'shard-1': ['shard-0'] });
+    const parent = store.leaseKeyFor(STREAM, 'shard-0');
+    const dead = makeFleet(['dead'], store, clock).coordinators;
+    await rounds(dead, clock, 2);
+    expect(dead[0]!.activeLeaseKeys()).toEqual([parent]);
+    clock.now += 5000; // the dead worker's lease expires
+    store.armed = true;
+    const { coordinators } = makeFleet(['a'], store, clock);
+    const [a] = coordinators as [LeaseCoordinator];
+    // act
+    await rounds(coordinators, clock, 12);
+    // assert: the parent is the racer's and not at SHARD_END, so the child is not offered
+    expect(store.raced).toBe(true);
+    expect((await store.getLease(parent))?.leaseOwner).toBe('racer');
+    expect(a.activeLeaseKeys()).not.toContain(store.leaseKeyFor(STREAM, 'shard-1'));
+  });
 });
