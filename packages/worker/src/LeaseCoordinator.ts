@@ -389,8 +389,11 @@ export class LeaseCoordinator {
       const free =
         lease.leaseOwner === undefined ||
         dead.has(lease.leaseOwner) ||
-        (lease.leaseOwner !== this.#workerId &&
-          this.#isExpiredObservation(this.#leaseSeen.get(lease.leaseKey)));
+        // A lease that names this worker but that it does not hold is an earlier run's (a
+        // restart with the same worker id): taken back at once, as the KCL's lease renewer does
+        // when it starts. Counters still fence: a take is conditional on the counter it read.
+        lease.leaseOwner === this.#workerId ||
+        this.#isExpiredObservation(this.#leaseSeen.get(lease.leaseKey));
       if (!free) continue;
       if (!parentsDone(lease, this.#known, this.#store)) continue;
       out.push(lease);

@@ -206,4 +206,19 @@ describe('LeaseCoordinator', () => {
     expect((await store.getLease(parent))?.leaseOwner).toBe('racer');
     expect(a.activeLeaseKeys()).not.toContain(store.leaseKeyFor(STREAM, 'shard-1'));
   });
+
+  it('a worker restarted with the same worker id takes back the leases that name it', async () => {
+    // arrange: worker "a" holds every lease, then its process dies
+    const store = new InMemoryLeaseStore();
+    const clock = { now: 0 };
+    await seed(store, 3);
+    const before = makeFleet(['a'], store, clock).coordinators;
+    await rounds(before, clock, 3);
+    expect(before[0]!.leaseCount).toBe(3);
+    // act: a new process starts with the same worker id
+    const after = makeFleet(['a'], store, clock).coordinators;
+    await rounds(after, clock, 12);
+    // assert
+    expect(after[0]!.leaseCount).toBe(3);
+  });
 });
