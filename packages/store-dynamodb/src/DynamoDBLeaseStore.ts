@@ -169,6 +169,10 @@ export class DynamoDBLeaseStore implements LeaseStore {
       );
       for (const item of page.Items ?? []) {
         if (item[A.LeaseKey]?.S === FLEET_ITEM_KEY) continue;
+        // KCL 3 keeps metadata items beside the leases (migration and coordinator state,
+        // `entityType` other than LEASE); they are not shards, so skip them as the KCL does.
+        const entityType = item.entityType?.S;
+        if (entityType !== undefined && entityType !== 'LEASE') continue;
         leases.push(this.#toLease(item));
       }
       startKey = page.LastEvaluatedKey;

@@ -232,4 +232,28 @@ describe('DynamoDBLeaseStore', () => {
     expect((await store.listLeases()).map((l) => l.leaseKey)).toEqual(['shardId-000000000000']);
     expect(FLEET_ITEM_KEY).toBe('__shardline_fleet__');
   });
+
+  it('skips KCL 3 metadata items (entityType other than LEASE) when listing leases', async () => {
+    // arrange: a KCL 3 migration-state item and a KCL lease that names its type
+    const store = await newStore();
+    const put = (item: Record<string, unknown>) =>
+      client.send(new PutItemCommand({ TableName: store.tableName, Item: item as never }));
+    await put({
+      leaseKey: { S: 'Migration3.0' },
+      entityType: { S: 'MIGRATION' },
+      cv: { S: 'CLIENT_VERSION_3x' },
+      mb: { S: 'worker-1' },
+    });
+    await put({
+      leaseKey: { S: 'shardId-000000000000' },
+      entityType: { S: 'LEASE' },
+      leaseCounter: { N: '1' },
+      checkpoint: { S: 'TRIM_HORIZON' },
+      ownerSwitchesSinceCheckpoint: { N: '0' },
+    });
+    // act
+    const leases = await store.listLeases();
+    // assert
+    expect(leases.map((l) => l.leaseKey)).toEqual(['shardId-000000000000']);
+  });
 });
