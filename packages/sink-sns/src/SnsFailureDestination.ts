@@ -111,9 +111,22 @@ export class SnsFailureDestination implements FailureDestination {
       ...(this.#fifo
         ? {
             messageGroupId: toFifoId(failed.orderingKey),
-            messageDeduplicationId: toFifoId(`${failed.shardId}:${failed.sequenceNumber}${sub}`),
+            messageDeduplicationId: failedDeduplicationId(failed, sub),
           }
         : {}),
     };
   }
+}
+
+/**
+ * The dedup id of a parked record: its DynamoDB `eventID` when the record has one (Lambda's
+ * DynamoDB records carry no shard id, so shard and sequence number could collide across shards),
+ * otherwise shard, sequence number and sub-sequence.
+ */
+function failedDeduplicationId(failed: FailedRecord, sub: string): string {
+  const raw = failed.record as { eventID?: unknown } | null | undefined;
+  if (failed.source === 'dynamodb-streams' && typeof raw?.eventID === 'string') {
+    return toFifoId(`ddb:${raw.eventID}`);
+  }
+  return toFifoId(`${failed.shardId}:${failed.sequenceNumber}${sub}`);
 }

@@ -46,7 +46,7 @@ export interface SnsSinkOptions {
   readonly messageAttributes?: (record: ChangeRecord) => Record<string, MessageAttributeValue>;
   /** FIFO MessageGroupId. @default the ordering key, made valid ({@link defaultMessageGroupId}) */
   readonly messageGroupId?: (record: ChangeRecord) => string;
-  /** FIFO MessageDeduplicationId. @default shard and sequence number ({@link defaultDeduplicationId}) */
+  /** FIFO MessageDeduplicationId. @default the eventID for DynamoDB changes, shard and sequence number for Kinesis ({@link defaultDeduplicationId}) */
   readonly deduplicationId?: (record: ChangeRecord) => string;
   /**
    * What to do with a message over 256 KB.
@@ -63,7 +63,7 @@ export interface SnsSinkOptions {
  * unless they are the sender's fault), and message attributes for filter policies.
  *
  * On a FIFO topic, MessageGroupId is the record's ordering key, so subscribers get each item's
- * changes in order, and MessageDeduplicationId is the record's shard and sequence number, so SNS
+ * changes in order, and MessageDeduplicationId is unique per change (eventID for DynamoDB, shard and sequence number for Kinesis), so SNS
  * drops a redelivered record within its 5-minute deduplication window.
  *
  * @example

@@ -24,13 +24,19 @@ export function defaultMessageGroupId(record: Pick<ChangeRecord, 'orderingKey'>)
 }
 
 /**
- * The MessageDeduplicationId of a record: its shard and sequence number (and KPL sub-sequence),
- * unique per stream record and the same on every redelivery, so SNS drops a replayed record
- * within its 5-minute deduplication window.
+ * The MessageDeduplicationId of a record, unique per change and the same on every redelivery,
+ * in either runtime, so SNS drops a replayed record within its 5-minute deduplication window
+ * and never a distinct one:
+ * - DynamoDB Streams changes: their `eventID` (`ddb:` and the id). Lambda's DynamoDB records
+ *   carry no shard id, so shard and sequence number would not tell two shards' changes apart.
+ * - Kinesis records: shard and sequence number (and KPL sub-sequence).
  */
 export function defaultDeduplicationId(
-  record: Pick<ChangeRecord, 'shardId' | 'sequenceNumber' | 'subSequenceNumber'>,
+  record: Pick<ChangeRecord, 'shardId' | 'sequenceNumber' | 'subSequenceNumber'> &
+    Partial<Pick<ChangeRecord, 'source' | 'eventId'>>,
 ): string {
+  if (record.source === 'dynamodb-streams' && record.eventId)
+    return toFifoId(`ddb:${record.eventId}`);
   const sub = record.subSequenceNumber === undefined ? '' : `:${record.subSequenceNumber}`;
   return toFifoId(`${record.shardId}:${record.sequenceNumber}${sub}`);
 }

@@ -33,4 +33,20 @@ describe('FIFO ids', () => {
     );
     expect(id).toMatch(VALID);
   });
+
+  it('gives DynamoDB changes without a shard id (Lambda) distinct ids by eventID, stable on redelivery', () => {
+    // arrange: two shards' changes with the same sequence number, as Lambda decodes them
+    const a = {
+      source: 'dynamodb-streams' as const,
+      shardId: 'unknown',
+      sequenceNumber: '100',
+      subSequenceNumber: undefined,
+      eventId: 'e1a2',
+    };
+    const b = { ...a, eventId: 'f9b8' };
+    // act / assert
+    expect(defaultDeduplicationId(a)).not.toBe(defaultDeduplicationId(b));
+    expect(defaultDeduplicationId({ ...a })).toBe(defaultDeduplicationId(a));
+    expect(defaultDeduplicationId(a)).toMatch(VALID);
+  });
 });
