@@ -83,6 +83,17 @@ export class Deduper {
     }
   }
 
+  /**
+   * Forgets that `record` was applied: its write did not become durable (a buffering sink's
+   * flush failed), so its redelivery must be applied again, not dropped as seen.
+   */
+  forget(record: Pick<ChangeRecord, 'eventId' | 'orderingKey' | 'version'>): void {
+    this.#ids.delete(record.eventId);
+    if (record.version !== undefined && this.#versions.get(record.orderingKey) === record.version) {
+      this.#versions.delete(record.orderingKey);
+    }
+  }
+
   /** Entries held now (ids, key versions): never above the configured maxima. */
   get size(): { eventIds: number; keyVersions: number } {
     return { eventIds: this.#ids.size, keyVersions: this.#versions.size };

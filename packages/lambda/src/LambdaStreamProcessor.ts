@@ -269,6 +269,10 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
           { err: toError(error), sink: sink.name },
           'sink flush failed; the batch is reported from its first record and redelivered',
         );
+        // Remembered on the sink's ok, but never durable: the redelivery must be applied again.
+        batch.records.forEach((record, i) => {
+          if (outcomes[i]?.status === 'succeeded') this.#deduper?.forget(record);
+        });
         outcomes = outcomes.map((o) => (o?.status === 'succeeded' ? undefined : o));
         allDone = false;
       }

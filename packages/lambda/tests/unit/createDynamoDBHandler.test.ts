@@ -301,6 +301,34 @@ describe('createDynamoDBHandler', () => {
     ]);
   });
 
+  it('writes a redelivery again after a failed flush (the deduper did not remember it)', async () => {
+    // arrange
+    const records = [vote('a', 1), vote('b', 1)];
+    const written: string[] = [];
+    let failFlush = true;
+    const handler = createDynamoDBHandler({
+      logger: silentLogger,
+      sink: {
+        name: 'buffering',
+        write: async (batch) => {
+          for (const r of batch) written.push(r.eventId);
+          return batch.map(() => ({ status: 'ok' as const }));
+        },
+        flush: async () => {
+          if (failFlush) throw retriableError('upload failed');
+        },
+      },
+    });
+    await handler(makeDynamoDBEvent(records));
+    failFlush = false;
+    written.length = 0;
+    // act: Lambda redelivers the batch from the first reported record
+    const response = await handler(makeDynamoDBEvent(records));
+    // assert
+    expect(response.batchItemFailures).toEqual([]);
+    expect(written).toHaveLength(2);
+  });
+
   it('counts records in the metrics it is given', async () => {
     // arrange
     const metrics = new InMemoryMetrics();
