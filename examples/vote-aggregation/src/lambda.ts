@@ -13,7 +13,7 @@ const client = new DynamoDBClient({});
  * The Lambda entry point: a DynamoDB Streams event source mapping on the Votes table, with
  * `FunctionResponseTypes: ["ReportBatchItemFailures"]`, calls it. It returns
  * `{ batchItemFailures }` naming the first record that is not counted, so Lambda retries from
- * there and the summary's watermarks drop whatever part of the retry was already counted.
+ * there and the summary's ledger drops whatever part of the retry was already counted.
  *
  * @example
  * import { handler } from '@shardline/example-vote-aggregation/lambda';

@@ -6,7 +6,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 
-/** The names of the recipe's two tables. */
+/** The names of the recipe's tables (the summary's ledger is named after the summary table). */
 export interface VoteTableNames {
   /** The source table: one item per user, `{ UserID, vote, Date }`. */
   readonly votesTable: string;
