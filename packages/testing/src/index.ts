@@ -41,6 +41,12 @@ export {
   startKinesalite,
 } from './kinesalite.js';
 export {
+  type MultiShardStreamsOptions,
+  type MultiShardStreamsServer,
+  type StreamsShardInfo,
+  startMultiShardStreamsServer,
+} from './multiShardStreams.js';
+export {
   DEFAULT_GC_DELETES_MS,
   OPENSEARCH_MAX_VERSION,
   type OpenSearchDouble,
