@@ -1,0 +1,109 @@
+import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type DynamoDBLocalServer,
+  type MultiShardStreamsServer,
+  startDynamoDBLocal,
+  startMultiShardStreamsServer,
+} from '../../src/index.js';
+
+describe('multi-shard DynamoDB Streams server', () => {
+  let ddb: DynamoDBLocalServer;
+  let server: MultiShardStreamsServer;
+  let table: DynamoDBClient;
+  let streams: DynamoDBStreamsClient;
+  beforeAll(async () => {
+    ddb = await startDynamoDBLocal();
+    table = new DynamoDBClient(ddb.clientConfig);
+    const created = await table.send(
+      new CreateTableCommand({
+        TableName: 'Items',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      }),
+    );
+    server = await startMultiShardStreamsServer({
+      source: ddb.clientConfig,
+      sourceStreamArn: created.TableDescription?.LatestStreamArn ?? '',
+      shardCount: 4,
+      seed: 7,
+    });
+    streams = new DynamoDBStreamsClient(server.clientConfig);
+  }, 60_000);
+  afterAll(async () => {
+    streams?.destroy();
+    table?.destroy();
+    await server?.close();
+    await ddb?.stop();
+  });
+
+  async function readShard(
+    shardId: string,
+    limit: number,
+  ): Promise<{ key: string; seq: string }[]> {
+    const it = await streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: server.streamArn,
+        ShardId: shardId,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    );
+    const out: { key: string; seq: string }[] = [];
+    let iterator = it.ShardIterator;
+    while (iterator) {
+      const page = await streams.send(
+        new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }),
+      );
+      for (const r of page.Records ?? [])
+        out.push({ key: r.dynamodb?.Keys?.id?.S ?? '', seq: r.dynamodb?.SequenceNumber ?? '' });
+      if ((page.Records ?? []).length === 0) break;
+      iterator = page.NextShardIterator;
+    }
+    return out;
+  }
+
+  it('routes every change to exactly one shard, per-key in order, across a rollover and a split', async () => {
+    // arrange
+    const write = async (round: number) => {
+      for (let i = 0; i < 20; i += 1)
+        await table.send(
+          new PutItemCommand({
+            TableName: 'Items',
+            Item: { id: { S: `k${i}` }, n: { N: String(round) } },
+          }),
+        );
+      await server.sync();
+    };
+    await write(0);
+    // act
+    server.rollover();
+    await write(1);
+    const open = server.shards().find((s) => s.endingSequenceNumber === undefined);
+    server.split(open?.shardId ?? '');
+    await write(2);
+    const described = await streams.send(
+      new DescribeStreamCommand({ StreamArn: server.streamArn, Limit: 3 }),
+    );
+    const seen: { key: string; seq: string }[] = [];
+    for (const shard of server.shards()) seen.push(...(await readShard(shard.shardId, 7)));
+    // assert
+    expect(server.shards()).toHaveLength(4 + 4 + 2);
+    expect(described.StreamDescription?.Shards).toHaveLength(3);
+    expect(described.StreamDescription?.LastEvaluatedShardId).toBe(server.shards()[2]?.shardId);
+    expect(seen).toHaveLength(60);
+    expect(new Set(seen.map((r) => r.seq)).size).toBe(60);
+    for (let i = 0; i < 20; i += 1) {
+      const seqs = seen.filter((r) => r.key === `k${i}`).map((r) => BigInt(r.seq));
+      expect(seqs).toHaveLength(3);
+      expect([...seqs].sort((a, b) => (a < b ? -1 : 1))).toEqual(seqs);
+    }
+  }, 60_000);
+});
