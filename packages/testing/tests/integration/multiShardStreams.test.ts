@@ -106,4 +106,56 @@ describe('multi-shard DynamoDB Streams server', () => {
       expect([...seqs].sort((a, b) => (a < b ? -1 : 1))).toEqual(seqs);
     }
   }, 60_000);
+
+  it('answers CHILD_SHARDS, TrimmedDataAccessException, ExpiredIteratorException and ResourceNotFoundException', async () => {
+    // arrange
+    const strict = await startMultiShardStreamsServer({
+      source: ddb.clientConfig,
+      sourceStreamArn: server.streamArn,
+      shardCount: 1,
+      retentionMs: 0,
+      iteratorTtlMs: 0,
+      seed: 3,
+    });
+    const client = new DynamoDBStreamsClient(strict.clientConfig);
+    try {
+      await strict.sync();
+      const [parent] = strict.shards();
+      const children = strict.split(parent?.shardId ?? '');
+      const it = await client.send(
+        new GetShardIteratorCommand({
+          StreamArn: strict.streamArn,
+          ShardId: parent?.shardId,
+          ShardIteratorType: 'TRIM_HORIZON',
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      // act
+      const childShards = await client.send(
+        new DescribeStreamCommand({
+          StreamArn: strict.streamArn,
+          ShardFilter: { Type: 'CHILD_SHARDS', ShardId: parent?.shardId },
+        }),
+      );
+      const expired = client.send(new GetRecordsCommand({ ShardIterator: it.ShardIterator }));
+      strict.trim();
+      const trimmed = client.send(
+        new GetShardIteratorCommand({
+          StreamArn: strict.streamArn,
+          ShardId: parent?.shardId,
+          ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+          SequenceNumber: '1',
+        }),
+      );
+      const missing = client.send(new DescribeStreamCommand({ StreamArn: `${strict.streamArn}x` }));
+      // assert
+      expect(childShards.StreamDescription?.Shards?.map((s) => s.ShardId)).toEqual(children);
+      await expect(expired).rejects.toMatchObject({ name: 'ExpiredIteratorException' });
+      await expect(trimmed).rejects.toMatchObject({ name: 'TrimmedDataAccessException' });
+      await expect(missing).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    } finally {
+      client.destroy();
+      await strict.close();
+    }
+  }, 60_000);
 });
