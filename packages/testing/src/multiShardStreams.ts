@@ -233,15 +233,25 @@ export async function startMultiShardStreamsServer(
   let stopped = false;
   let pulling: Promise<void> = Promise.resolve();
   const pullOnce = (): Promise<void> => {
-    pulling = pulling.then(async () => {
-      while (!stopped && (await pull())) {
-        // keep reading until the source has nothing new
-      }
-    });
+    pulling = pulling
+      .catch(() => undefined)
+      .then(async () => {
+        while (!stopped && (await pull())) {
+          // keep reading until the source has nothing new
+        }
+      });
     return pulling;
   };
+  // The timer skips a tick while a read is in flight, so a slow source never queues reads up.
+  let polling = false;
   const pollTimer = setInterval(() => {
-    void pullOnce().catch(() => undefined);
+    if (polling) return;
+    polling = true;
+    void pullOnce()
+      .catch(() => undefined)
+      .finally(() => {
+        polling = false;
+      });
   }, options.pollIntervalMs ?? 50);
   const rolloverTimer =
     options.rolloverIntervalMs !== undefined
