@@ -407,6 +407,9 @@ export class LeaseCoordinator {
       // Someone else moved it; the next listing says who. The lease stays known: forgetting it
       // made a child of this shard look ready (a parent missing from `#known` counts as done)
       // and made the worker create the child's lease at the configured initial position.
+      // Its data is stale, though: list again next round, so it is not offered as free (a
+      // stale free lease would also hold back balancing, which steals only when none is free).
+      this.#lastScanAt = undefined;
       return false;
     }
     this.#known.set(taken.leaseKey, taken);
