@@ -389,11 +389,8 @@ export class LeaseCoordinator {
       const free =
         lease.leaseOwner === undefined ||
         dead.has(lease.leaseOwner) ||
-        // A lease that names this worker but that it does not hold is an earlier run's (a
-        // restart with the same worker id): taken back at once, as the KCL's lease renewer does
-        // when it starts. Counters still fence: a take is conditional on the counter it read.
-        lease.leaseOwner === this.#workerId ||
-        this.#isExpiredObservation(this.#leaseSeen.get(lease.leaseKey));
+        (lease.leaseOwner !== this.#workerId &&
+          this.#isExpiredObservation(this.#leaseSeen.get(lease.leaseKey)));
       if (!free) continue;
       if (!parentsDone(lease, this.#known, this.#store)) continue;
       out.push(lease);
@@ -404,12 +401,7 @@ export class LeaseCoordinator {
   async #take(lease: Lease, deadOwner: string | undefined): Promise<boolean> {
     const taken = await this.#store.takeLease(lease.leaseKey, this.#workerId, lease.leaseCounter);
     if (!taken) {
-      // Someone else moved it; the next listing says who. The lease stays known: forgetting it
-      // made a child of this shard look ready (a parent missing from `#known` counts as done)
-      // and made the worker create the child's lease at the configured initial position.
-      // Its data is stale, though: list again next round, so it is not offered as free (a
-      // stale free lease would also hold back balancing, which steals only when none is free).
-      this.#lastScanAt = undefined;
+      this.#known.delete(lease.leaseKey); // someone else moved it; the next listing says who
       return false;
     }
     this.#known.set(taken.leaseKey, taken);
