@@ -107,6 +107,8 @@ export class LeaseCoordinator {
   readonly #leaseSeen = new Map<string, Observation>();
   readonly #workerSeen = new Map<string, Observation>();
   readonly #locks = new Map<string, Promise<unknown>>();
+  /** Leases an earlier run with this worker id held, by the counter seen at start. */
+  readonly #inherited = new Map<string, number>();
   #liveIds = '';
   #leaseSetVersion: number | undefined;
   #lastScanAt: number | undefined;
@@ -190,20 +192,45 @@ export class LeaseCoordinator {
    * @throws LeaseLostError when the lease is no longer this worker's.
    */
   async commit(leaseKey: string, checkpoint: Checkpoint): Promise<void> {
-    await this.#withLock(leaseKey, async () => {
+    const handedOver = await this.#withLock(leaseKey, async () => {
       const owned = this.#owned.get(leaseKey);
       if (!owned) throw new LeaseLostError(leaseKey, 'this worker no longer holds it');
-      const token: LeaseToken =
-        owned.state === 'handing-over' ? { ...owned.token, handover: true } : owned.token;
-      await this.#store.commitCheckpoint(
-        owned.lease.streamId,
-        owned.lease.shardId,
-        checkpoint,
-        token,
-      );
+      const write = (handover: boolean) =>
+        this.#store.commitCheckpoint(
+          owned.lease.streamId,
+          owned.lease.shardId,
+          checkpoint,
+          handover ? { ...owned.token, handover: true } : owned.token,
+        );
+      let handedOver = false;
+      try {
+        await write(owned.state === 'handing-over');
+      } catch (error) {
+        // A steal for balance may land between two renewals: the commit is refused because the
+        // lease names the thief now. That is a handover, not a loss: this worker still holds the
+        // checkpoint, so it commits as the handover's side and finishes the handover.
+        if (!(error instanceof LeaseLostError) || owned.state !== 'active') throw error;
+        const lease = await this.#store.getLease(leaseKey);
+        if (
+          !lease ||
+          lease.leaseOwner === this.#workerId ||
+          lease.checkpointOwner !== this.#workerId
+        ) {
+          throw error;
+        }
+        owned.state = 'handing-over';
+        this.#log.info(
+          { leaseKey, newOwner: lease.leaseOwner },
+          'lease handed over during a commit; finishing',
+        );
+        await write(true);
+        handedOver = true;
+      }
       owned.lease = { ...owned.lease, checkpoint };
       this.#known.set(leaseKey, owned.lease);
+      return handedOver;
     });
+    if (handedOver) this.#listener.handoverRequested(leaseKey);
   }
 
   // ─── renewal ──────────────────────────────────────────────────────────────────────────
@@ -366,6 +393,18 @@ export class LeaseCoordinator {
 
   async #scan(now: number): Promise<void> {
     const leases = await this.#store.listLeases();
+    if (this.#lastScanAt === undefined) {
+      // Leases naming this worker before it took anything are an earlier run's (a process
+      // restarted with the same worker id): its heartbeat is this worker's own, so they would
+      // never look expired. They are taken back at once, as the KCL's renewer does at start,
+      // fenced on the counter read here: if that run is somehow still alive and renews, the
+      // counter moves and the lease is no longer offered.
+      for (const lease of leases) {
+        if (lease.leaseOwner === this.#workerId && !this.#owned.has(lease.leaseKey)) {
+          this.#inherited.set(lease.leaseKey, lease.leaseCounter);
+        }
+      }
+    }
     this.#lastScanAt = now;
     this.#known.clear();
     for (const lease of leases) {
@@ -389,6 +428,7 @@ export class LeaseCoordinator {
       const free =
         lease.leaseOwner === undefined ||
         dead.has(lease.leaseOwner) ||
+        this.#inherited.get(lease.leaseKey) === lease.leaseCounter ||
         (lease.leaseOwner !== this.#workerId &&
           this.#isExpiredObservation(this.#leaseSeen.get(lease.leaseKey)));
       if (!free) continue;
@@ -401,9 +441,23 @@ export class LeaseCoordinator {
   async #take(lease: Lease, deadOwner: string | undefined): Promise<boolean> {
     const taken = await this.#store.takeLease(lease.leaseKey, this.#workerId, lease.leaseCounter);
     if (!taken) {
-      this.#known.delete(lease.leaseKey); // someone else moved it; the next listing says who
+      // Someone else moved it. Forgetting the lease would make a child of this shard look
+      // ready (a parent missing from `#known` counts as done) and make discovery create the
+      // child's lease at the configured initial position; keeping the stale copy would offer
+      // it as free again and hold back balancing (which steals only when none is free). So
+      // read what it is now: one read, after a lost race only.
+      const now = await this.#store.getLease(lease.leaseKey);
+      this.#inherited.delete(lease.leaseKey);
+      if (now) {
+        this.#known.set(now.leaseKey, now);
+        this.#expired(this.#leaseSeen, now.leaseKey, now.leaseCounter, this.#clock());
+      } else {
+        this.#known.delete(lease.leaseKey);
+        this.#leaseSeen.delete(lease.leaseKey);
+      }
       return false;
     }
+    this.#inherited.delete(lease.leaseKey);
     this.#known.set(taken.leaseKey, taken);
     this.#owned.set(taken.leaseKey, {
       token: { leaseKey: taken.leaseKey, owner: this.#workerId, leaseCounter: taken.leaseCounter },

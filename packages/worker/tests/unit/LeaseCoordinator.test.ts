@@ -173,4 +173,109 @@ describe('LeaseCoordinator', () => {
     ]);
     expect((await store.getLease(parent))?.childShardIds).toEqual(['shard-1', 'shard-2']);
   });
+
+  it('does not take a child after losing the take race for its parent (the parent stays known)', async () => {
+    // arrange: the parent's owner died; another worker wins the race to take the parent
+    class RacedStore extends InMemoryLeaseStore {
+      armed = false;
+      raced = false;
+      override async takeLease(leaseKey: string, owner: string, expectedCounter: number) {
+        if (this.armed && !this.raced && leaseKey.endsWith('shard-0')) {
+          this.raced = true;
+          await super.takeLease(leaseKey, 'racer', expectedCounter);
+          return undefined;
+        }
+        return super.takeLease(leaseKey, owner, expectedCounter);
+      }
+    }
+    const store = new RacedStore();
+    const clock = { now: 0 };
+    await seed(store, 2, { 'shard-1': ['shard-0'] });
+    const parent = store.leaseKeyFor(STREAM, 'shard-0');
+    const dead = makeFleet(['dead'], store, clock).coordinators;
+    await rounds(dead, clock, 2);
+    expect(dead[0]!.activeLeaseKeys()).toEqual([parent]);
+    clock.now += 5000; // the dead worker's lease expires
+    store.armed = true;
+    const { coordinators } = makeFleet(['a'], store, clock);
+    const [a] = coordinators as [LeaseCoordinator];
+    // act
+    await rounds(coordinators, clock, 12);
+    // assert: the parent is the racer's and not at SHARD_END, so the child is not offered
+    expect(store.raced).toBe(true);
+    expect((await store.getLease(parent))?.leaseOwner).toBe('racer');
+    expect(a.activeLeaseKeys()).not.toContain(store.leaseKeyFor(STREAM, 'shard-1'));
+  });
+
+  it('a worker restarted with the same worker id takes back the leases that name it', async () => {
+    // arrange: worker "a" holds every lease, then its process dies
+    const store = new InMemoryLeaseStore();
+    const clock = { now: 0 };
+    await seed(store, 3);
+    const before = makeFleet(['a'], store, clock).coordinators;
+    await rounds(before, clock, 3);
+    expect(before[0]!.leaseCount).toBe(3);
+    // act: a new process starts with the same worker id
+    const after = makeFleet(['a'], store, clock).coordinators;
+    await rounds(after, clock, 12);
+    // assert
+    expect(after[0]!.leaseCount).toBe(3);
+  });
+
+  it('a commit refused because a steal for balance landed finishes the handover (not a loss)', async () => {
+    // arrange: a holds all four; b joins and steals two before a renews again
+    const store = new InMemoryLeaseStore();
+    const clock = { now: 0 };
+    await seed(store, 4);
+    const { coordinators, log } = makeFleet(['a', 'b'], store, clock);
+    const [a, b] = coordinators as [LeaseCoordinator, LeaseCoordinator];
+    await a.renewRound();
+    await a.takeRound();
+    await b.renewRound();
+    await b.takeRound();
+    await b.takeRound();
+    expect(b.leaseCount).toBe(2);
+    const stolen = (await store.listLeasesByOwner('b')).map((l) => l.leaseKey);
+    // act: a commits on a stolen lease before its next renewal notices the steal
+    await a.commit(stolen[0]!, { sequenceNumber: '7' });
+    await new Promise((r) => setTimeout(r, 0));
+    await a.renewRound();
+    await new Promise((r) => setTimeout(r, 0));
+    await b.renewRound();
+    // assert: the commit landed, a handed the lease over, b reads it at once from 7
+    expect(log.a!.filter((l) => l.startsWith('lost'))).toEqual([]);
+    expect(log.a).toContain(`handover ${stolen[0]}`);
+    expect(log.b!.filter((l) => l.startsWith('acquired'))).toHaveLength(2);
+    const lease = await store.getLease(stolen[0]!);
+    expect(lease?.checkpoint).toEqual({ sequenceNumber: '7' });
+    expect(lease?.leaseOwner).toBe('b');
+    expect(lease?.checkpointOwner).toBeUndefined();
+  });
+
+  it("after a lost take race the lease is known as the winner's, and the fleet still balances", async () => {
+    // arrange: six free leases; a loses the race for its first take to b
+    class RacedStore extends InMemoryLeaseStore {
+      armed = false;
+      raced = false;
+      override async takeLease(leaseKey: string, owner: string, expectedCounter: number) {
+        if (this.armed && !this.raced && owner === 'a') {
+          this.raced = true;
+          await super.takeLease(leaseKey, 'b', expectedCounter);
+          return undefined;
+        }
+        return super.takeLease(leaseKey, owner, expectedCounter);
+      }
+    }
+    const store = new RacedStore();
+    const clock = { now: 0 };
+    await seed(store, 6);
+    store.armed = true;
+    const { coordinators } = makeFleet(['a', 'b'], store, clock);
+    const [a, b] = coordinators as [LeaseCoordinator, LeaseCoordinator];
+    // act
+    await rounds(coordinators, clock, 30);
+    // assert
+    expect(store.raced).toBe(true);
+    expect([a.leaseCount, b.leaseCount].sort()).toEqual([3, 3]);
+  });
 });
