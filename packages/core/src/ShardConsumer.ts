@@ -2,7 +2,13 @@ import type { BatchProcessor } from './BatchProcessor.js';
 import type { ChangeRecord } from './ChangeRecord.js';
 import { CheckpointTracker, type CommitCheckpoint } from './CheckpointTracker.js';
 import type { ShardReadResult, ShardSource, StartPosition } from './contracts.js';
-import { ConfigurationError, isRetriable, LeaseLostError, toError } from './errors.js';
+import {
+  ConfigurationError,
+  isRetriable,
+  LeaseLostError,
+  SinkFlushError,
+  toError,
+} from './errors.js';
 import type { EventBus } from './events.js';
 import { type Logger, silentLogger } from './Logger.js';
 import { type Metrics, noopMetrics } from './metrics.js';
@@ -18,6 +24,13 @@ export interface ShardConsumerOptions {
   readonly processor: BatchProcessor;
   /** Writes checkpoints (lease-fenced in the worker). Without it nothing is committed. */
   readonly commit?: CommitCheckpoint;
+  /**
+   * Makes durable what the sink buffers (`Sink.flush`); called before every commit, so a
+   * checkpoint never passes a record whose write is still in a buffer. When it fails, this
+   * consumer commits nothing more and `run` rejects: its caller restarts from the last
+   * checkpoint (with a fresh deduper), so the buffered records are read and written again.
+   */
+  readonly flush?: (signal?: AbortSignal) => Promise<void>;
   /** Commit after this many records. @default 1000 */
   readonly commitEveryRecords?: number;
   /** Commit after this long, in ms. @default 5000 */
@@ -77,7 +90,8 @@ export interface ShardConsumerResult {
  *   issue #10 is exactly that skip). The checkpoint never passes an unfinished record.
  * - Reads are paced (`minReadIntervalMs`), idle shards are polled slowly, busy or lagging ones
  *   at once, and throttling backs off with full jitter.
- * - On stop (`signal`), the page in hand is finished, the checkpoint committed, and `run` returns.
+ * - On stop (`signal`), the page in hand is finished, the checkpoint committed, and `run` returns;
+ *   a second signal (`abortSignal`) interrupts the page too (a lost lease, a shutdown deadline).
  * - A `LeaseLostError` from a commit stops the loop at once and is rethrown.
  */
 export class ShardConsumer {
@@ -86,6 +100,7 @@ export class ShardConsumer {
   readonly #events: EventBus | undefined;
   readonly #metrics: Metrics;
   readonly #log: Logger;
+  #flushError: SinkFlushError | undefined;
   #lastReadAt = 0;
   #idleDelayMs = 0;
 
@@ -103,8 +118,22 @@ export class ShardConsumer {
       }
     }
     this.#options = options;
+    const { commit, flush } = options;
+    const durableCommit: CommitCheckpoint | undefined =
+      commit && flush
+        ? async (checkpoint) => {
+            if (this.#flushError) throw this.#flushError;
+            try {
+              await flush();
+            } catch (error) {
+              this.#flushError = new SinkFlushError(options.shardId, error);
+              throw this.#flushError;
+            }
+            await commit(checkpoint);
+          }
+        : commit;
     this.#tracker = new CheckpointTracker({
-      ...(options.commit ? { commit: options.commit } : {}),
+      ...(durableCommit ? { commit: durableCommit } : {}),
       ...(options.commitEveryRecords !== undefined
         ? { commitEveryRecords: options.commitEveryRecords }
         : {}),
@@ -122,8 +151,16 @@ export class ShardConsumer {
     return this.#tracker;
   }
 
-  /** Reads and processes until SHARD_END or until `signal` aborts. */
-  async run(signal?: AbortSignal): Promise<ShardConsumerResult> {
+  /**
+   * Reads and processes until SHARD_END or until `signal` aborts.
+   *
+   * @param signal - Stops reading: no page is read after it aborts, the page in hand is
+   *   finished (its records get their retries), the checkpoint is committed, and `run` returns.
+   * @param abortSignal - Stops processing too: records not started yet are left undone (the
+   *   checkpoint stays before them), retries and handlers are interrupted. Give it for a lost
+   *   lease or a shutdown deadline. Without it a page, once read, is always finished.
+   */
+  async run(signal?: AbortSignal, abortSignal?: AbortSignal): Promise<ShardConsumerResult> {
     const { source, shardId, from } = this.#options;
     const prefetch = this.#options.prefetch ?? DEFAULT_SHARD_CONSUMER.prefetch;
     this.#events?.emit('shard.started', {
@@ -148,7 +185,7 @@ export class ShardConsumer {
         if (prefetch && !page.shardEnded && !signal?.aborted) pending = read();
         recordsRead += page.records.length;
         if (page.records.length > 0) {
-          const done = await this.#processUntilDone(page.records, signal);
+          const done = await this.#processUntilDone(page.records, signal, abortSignal);
           if (done === undefined) break; // stopped with records unfinished
           lastDone = done;
         }
@@ -208,12 +245,19 @@ export class ShardConsumer {
    * Processes a page; retries its unfinished records until all are done. Returns the last
    * sequence number, or `undefined` when stopped before everything was done.
    */
-  async #processUntilDone(records: readonly ChangeRecord[], signal: AbortSignal | undefined) {
+  async #processUntilDone(
+    records: readonly ChangeRecord[],
+    signal: AbortSignal | undefined,
+    abortSignal: AbortSignal | undefined,
+  ) {
     const tickets = records.map((r) => this.#tracker.register(r));
     let remaining = records.map((_, i) => i);
     for (let round = 1; ; round++) {
       const batch = remaining.map((i) => records[i]!);
-      const result = await this.#options.processor.process(batch, signal ? { signal } : {});
+      const result = await this.#options.processor.process(
+        batch,
+        abortSignal ? { signal: abortSignal } : {},
+      );
       const next: number[] = [];
       for (let j = 0; j < batch.length; j++) {
         if (isDone(result.outcomes[j])) this.#tracker.markDone(tickets[remaining[j]!]!);

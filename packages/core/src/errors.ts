@@ -87,6 +87,24 @@ export class SinkWriteError extends ShardlineError {
 }
 
 /**
+ * A buffering sink could not make its buffered writes durable (`Sink.flush` failed) before a
+ * checkpoint. The checkpoint is not moved and the shard's reader restarts from the last one, so
+ * the records whose writes were buffered are read and written again; nothing is lost.
+ */
+export class SinkFlushError extends ShardlineError {
+  readonly shardId: string;
+
+  constructor(shardId: string, cause: unknown) {
+    super(
+      `The sink's flush failed before a checkpoint of shard ${shardId} (${cause instanceof Error ? cause.message : String(cause)}); the checkpoint was not moved and the shard is read again from the last one. Check the sink's destination (permissions, bucket, network).`,
+      { cause, retriable: true },
+    );
+    this.name = 'SinkFlushError';
+    this.shardId = shardId;
+  }
+}
+
+/**
  * This worker no longer holds the lease of a shard: another worker took it, so this one must
  * stop reading and may not move the checkpoint (fencing).
  */

@@ -74,6 +74,7 @@ export {
   RetriesExhaustedError,
   ShardlineError,
   type ShardlineErrorOptions,
+  SinkFlushError,
   type SinkRecordFailure,
   SinkWriteError,
   toError,

@@ -106,7 +106,10 @@ export const DEFAULT_WORKER = {
 
 interface ShardRun {
   readonly lease: Lease;
+  /** Stops reading: the page in hand is finished and committed (stop, handover). */
   readonly controller: AbortController;
+  /** Stops processing as well (a lost lease, the shutdown deadline). */
+  readonly abort: AbortController;
   handover: boolean;
   lost: boolean;
   done: Promise<void>;
@@ -324,6 +327,8 @@ export class Worker {
       Promise.all([...this.#runs.values()].map((r) => r.done)).then(() => true),
       sleep(Math.max(0, deadline - margin)).then(() => false),
     ]);
+    // Past the deadline the pages in hand are interrupted; what is done is still committed.
+    for (const run of this.#runs.values()) run.abort.abort();
     await this.#renewTimer?.stop();
     await this.#coordinator.releaseAll();
     try {
@@ -430,6 +435,7 @@ export class Worker {
     const run: ShardRun = {
       lease,
       controller: new AbortController(),
+      abort: new AbortController(),
       handover: false,
       lost: false,
       done: Promise.resolve(),
@@ -447,8 +453,12 @@ export class Worker {
       return;
     }
     if (!run) return;
-    if (why === 'lost') run.lost = true;
-    else run.handover = true;
+    if (why === 'lost') {
+      run.lost = true;
+      run.abort.abort();
+    } else {
+      run.handover = true;
+    }
     run.controller.abort();
   }
 
@@ -457,6 +467,7 @@ export class Worker {
     const o = this.#options;
     const logger = this.#log.child({ component: 'shard-consumer', shardId: lease.shardId });
     let checkpoint: Checkpoint | undefined = lease.checkpoint;
+    const flush = o.sink?.flush?.bind(o.sink);
     for (let attempt = 1; ; attempt++) {
       const signal = run.controller.signal;
       if (signal.aborted && !run.handover) break;
@@ -481,6 +492,8 @@ export class Worker {
         from: startPosition(checkpoint, o.initialPosition ?? DEFAULT_WORKER.initialPosition),
         processor,
         commit: (cp) => this.#coordinator.commit(lease.leaseKey, cp),
+        // A buffering sink is flushed before each checkpoint, so none passes a buffered write.
+        ...(flush ? { flush } : {}),
         commitEveryRecords: o.commitEveryRecords,
         commitIntervalMs: o.commitIntervalMs,
         minReadIntervalMs: o.minReadIntervalMs,
@@ -490,7 +503,7 @@ export class Worker {
         logger,
       });
       try {
-        const result = await consumer.run(signal);
+        const result = await consumer.run(signal, run.abort.signal);
         if (result.ended) {
           await this.#coordinator.shardEnded(lease.leaseKey, result.childShardIds);
           // Children get leases now, not at the next discovery round.

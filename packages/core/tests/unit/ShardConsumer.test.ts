@@ -8,6 +8,7 @@ import {
   ShardConsumer,
   type ShardIterator,
   type ShardSource,
+  SinkFlushError,
   type StartPosition,
 } from '../../src/index.js';
 import { batchOf } from '../helpers/records.js';
@@ -176,6 +177,86 @@ describe('ShardConsumer', () => {
     for (const [seq, count] of counts) {
       if (count > 1) expect(BigInt(seq) > BigInt(resumeAfter)).toBe(true);
     }
+  });
+
+  it('on stop, finishes the page in hand and commits its last record (abortSignal interrupts it)', async () => {
+    // arrange: pages of 10; stop is asked while the first record of the second page runs
+    const records = batchOf(Array.from({ length: 40 }, (_, i) => `k${i}`));
+    const { source } = arraySource(records, 10, { open: true });
+    const stop = new AbortController();
+    const applied: string[] = [];
+    let checkpoint: Checkpoint | undefined;
+    const consumer = new ShardConsumer({
+      ...fast,
+      prefetch: false,
+      source,
+      shardId: 'shardId-1',
+      from: { type: 'TRIM_HORIZON' },
+      processor: new BatchProcessor({
+        concurrency: 1,
+        handler: async (r) => {
+          if (applied.length === 10) stop.abort();
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          applied.push(r.sequenceNumber);
+        },
+      }),
+      commit: async (c) => {
+        checkpoint = c;
+      },
+    });
+    // act
+    await consumer.run(stop.signal);
+    // assert
+    expect(applied).toEqual(records.slice(0, 20).map((r) => r.sequenceNumber));
+    expect((checkpoint as { sequenceNumber: string }).sequenceNumber).toBe(
+      records[19]!.sequenceNumber,
+    );
+  });
+
+  it('flushes a buffering sink before every commit; after a failed flush it commits nothing more', async () => {
+    // arrange: a sink that buffers writes and loses its buffer when a flush fails
+    const records = batchOf(Array.from({ length: 30 }, (_, i) => `k${i}`));
+    const { source } = arraySource(records, 5, { open: true });
+    const durable: string[] = [];
+    let buffer: string[] = [];
+    let flushes = 0;
+    const commits: Checkpoint[] = [];
+    const consumer = new ShardConsumer({
+      ...fast,
+      source,
+      shardId: 'shardId-1',
+      from: { type: 'TRIM_HORIZON' },
+      commitEveryRecords: 5,
+      processor: new BatchProcessor({
+        sink: {
+          name: 'buffering',
+          write: async (batch) => {
+            buffer.push(...batch.map((r) => r.sequenceNumber));
+            return batch.map(() => ({ status: 'ok' as const }));
+          },
+        },
+      }),
+      flush: async () => {
+        flushes++;
+        if (flushes === 3) {
+          buffer = [];
+          throw new Error('bucket unreachable');
+        }
+        durable.push(...buffer);
+        buffer = [];
+      },
+      commit: async (c) => {
+        commits.push(c);
+      },
+    });
+    // act
+    const error = await consumer.run().catch((e: unknown) => e);
+    // assert: the run failed with the flush, and no checkpoint passes a record not durable
+    expect(error).toBeInstanceOf(SinkFlushError);
+    const last = commits.at(-1) as { sequenceNumber: string };
+    expect(commits.length).toBe(2);
+    const durableUpTo = records.findIndex((r) => r.sequenceNumber === last.sequenceNumber);
+    expect(durable).toEqual(records.slice(0, durableUpTo + 1).map((r) => r.sequenceNumber));
   });
 
   it('rethrows LeaseLostError from a commit and stops at once', async () => {

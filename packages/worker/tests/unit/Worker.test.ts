@@ -1,7 +1,7 @@
 import type { ChangeRecord } from '@shardline/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWorker, InMemoryLeaseStore, type Worker } from '../../src/index.js';
-import { FakeShardSource, fakeStream } from '../helpers/FakeShardSource.js';
+import { FakeShardSource, fakeSequenceNumber, fakeStream } from '../helpers/FakeShardSource.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
@@ -148,6 +148,60 @@ describe('Worker', () => {
       leases.map((l) => (l.checkpoint as { sequenceNumber: string }).sequenceNumber.slice(-2)),
     ).toEqual(['19', '19', '19']);
     expect((await store.readFleet()).workers).toEqual([]);
+  });
+
+  it('flushes a buffering sink before each checkpoint; after a failed flush it re-reads, losing nothing', async () => {
+    // arrange: a sink that buffers, and loses its buffer when the second flush fails
+    const store = new InMemoryLeaseStore();
+    const durable = new Set<string>();
+    let buffer: string[] = [];
+    let flushes = 0;
+    let checkpointsAheadOfDurable = 0;
+    const worker = createWorker({
+      ...FAST,
+      commitEveryRecords: 5,
+      applicationName: 'app',
+      sources: new FakeShardSource(fakeStream('s', 1, 40)),
+      leaseStore: store,
+      sink: {
+        name: 'buffering',
+        write: async (batch) => {
+          buffer.push(...batch.map((r) => r.sequenceNumber));
+          return batch.map(() => ({ status: 'ok' as const }));
+        },
+        flush: async () => {
+          flushes++;
+          const lost = buffer;
+          buffer = [];
+          if (flushes === 2) throw new Error('bucket unreachable');
+          for (const seq of lost) durable.add(seq);
+        },
+      },
+    });
+    workers.push(worker);
+    const commit = store.commitCheckpoint.bind(store);
+    store.commitCheckpoint = async (streamId, shardId, checkpoint, token) => {
+      if (typeof checkpoint === 'object') {
+        const upTo = BigInt(checkpoint.sequenceNumber);
+        for (let n = BigInt(fakeSequenceNumber(0)); n <= upTo; n++) {
+          if (!durable.has(String(n))) checkpointsAheadOfDurable++;
+        }
+      }
+      return commit(streamId, shardId, checkpoint, token);
+    };
+    // act
+    await worker.start();
+    await until(async () =>
+      (await store.listLeases()).every(
+        (l) =>
+          typeof l.checkpoint === 'object' &&
+          l.checkpoint.sequenceNumber === fakeSequenceNumber(39),
+      ),
+    );
+    // assert: every record durable, and no checkpoint ever passed a record still in a buffer
+    expect(flushes).toBeGreaterThan(2);
+    expect(durable.size).toBe(40);
+    expect(checkpointsAheadOfDurable).toBe(0);
   });
 
   it('stops when its AbortSignal aborts', async () => {
