@@ -248,7 +248,8 @@ describe('KinesisSource on kinesalite', () => {
         minReadIntervalMs: 0,
         idleDelayMs: 10,
       });
-      await consumer.run(controller.signal);
+      // Abort, not just stop: a stop finishes the page in hand; this test interrupts it.
+      await consumer.run(controller.signal, controller.signal);
       return { seen, checkpoint: checkpoints.at(-1) as StreamPosition | undefined };
     };
     // act: stop after the third user record of the aggregate (the fourth record in all)
