@@ -544,13 +544,15 @@ export class LeaseCoordinator {
   }
 
   /**
-   * A shard of an owned lease reached SHARD_END (committed): records its children and releases
-   * the lease, so it no longer counts toward this worker's share.
+   * A shard of an owned lease reached SHARD_END (committed): records its children, releases
+   * the lease, so it no longer counts toward this worker's share, and tells the fleet the lease
+   * set changed: the other workers' listings still show the parent open, and without a new
+   * listing a child this worker does not take would wait for the safety-net scan.
    */
   async shardEnded(leaseKey: string, childShardIds: readonly string[]): Promise<void> {
-    await this.#withLock(leaseKey, async () => {
+    const ended = await this.#withLock(leaseKey, async () => {
       const owned = this.#owned.get(leaseKey);
-      if (!owned) return;
+      if (!owned) return false;
       if (childShardIds.length > 0) await this.#store.setChildShardIds(owned.token, childShardIds);
       await this.#store.releaseLease(owned.token);
       this.#owned.delete(leaseKey);
@@ -562,7 +564,9 @@ export class LeaseCoordinator {
         childShardIds: [...new Set([...owned.lease.childShardIds, ...childShardIds])],
       });
       this.#events?.emit('lease.released', { leaseKey, owner: this.#workerId });
+      return true;
     });
+    if (ended) await this.#store.noteLeaseSetChanged();
   }
 
   /** Releases one owned lease (fenced), so any worker may take it at once. */

@@ -164,7 +164,6 @@ describe('LeaseCoordinator', () => {
     const parent = store.leaseKeyFor(STREAM, 'shard-0');
     await a.commit(parent, 'SHARD_END');
     await a.shardEnded(parent, ['shard-1', 'shard-2']);
-    await store.noteLeaseSetChanged();
     await rounds(coordinators, clock, 2);
     // assert
     expect(a.activeLeaseKeys().sort()).toEqual([
@@ -172,6 +171,28 @@ describe('LeaseCoordinator', () => {
       store.leaseKeyFor(STREAM, 'shard-2'),
     ]);
     expect((await store.getLease(parent))?.childShardIds).toEqual(['shard-1', 'shard-2']);
+  });
+
+  it('when one worker ends a parent, the others hear of it at once and every child is taken', async () => {
+    // arrange: 10 shards on two workers; shard-0 is split into shard-10 and shard-11, whose
+    // leases both workers already know (with the parent still open)
+    const store = new InMemoryLeaseStore();
+    const clock = { now: 0 };
+    await seed(store, 12, { 'shard-10': ['shard-0'], 'shard-11': ['shard-0'] });
+    const { coordinators } = makeFleet(['a', 'b'], store, clock);
+    await rounds(coordinators, clock, 10);
+    const parent = store.leaseKeyFor(STREAM, 'shard-0');
+    const owner = coordinators.find((c) => c.holds(parent))!;
+    expect(coordinators.map((c) => c.leaseCount)).toEqual([5, 5]);
+    // act: the owner ends the parent (nothing else tells the fleet)
+    await owner.commit(parent, 'SHARD_END');
+    await owner.shardEnded(parent, ['shard-10', 'shard-11']);
+    await rounds(coordinators, clock, 5);
+    // assert: both children are read, well before the next safety-net listing (60 s)
+    const children = ['shard-10', 'shard-11'].map((s) => store.leaseKeyFor(STREAM, s));
+    const owned = coordinators.flatMap((c) => c.activeLeaseKeys());
+    expect(owned).toEqual(expect.arrayContaining(children));
+    expect(coordinators.map((c) => c.leaseCount).sort()).toEqual([5, 6]);
   });
 
   it('does not take a child after losing the take race for its parent (the parent stays known)', async () => {
