@@ -1,0 +1,108 @@
+/**
+ * One worker process of the fleet guarantees tests: reads a Kinesis stream (kinesalite) or a
+ * multi-shard DynamoDB stream, keeps leases in DynamoDB Local, and appends every record it
+ * applies to an append-only file (synchronously, before the record counts as done, so a kill -9
+ * loses no line of what was applied). With MODE=votes the records also go through the vote
+ * recipe's summary sink (the ledger), as in production.
+ *
+ * Env: SOURCE (kinesis | dynamodb), DDB_ENDPOINT, APP, WORKER_ID, OUT_FILE, LEASE_MS, and
+ * KINESIS_ENDPOINT + STREAM_NAME, or STREAMS_ENDPOINT + STREAM_ARN (+ SUMMARY_TABLE for votes).
+ */
+import { appendFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { type ChangeRecord, canonicalKey, type Sink } from '@shardline/core';
+import { DynamoDBStreamsSource } from '@shardline/dynamodb-streams';
+import { createVoteSummarySink } from '@shardline/example-vote-aggregation';
+import { KinesisSource } from '@shardline/kinesis';
+import { localClientConfig } from '@shardline/testing';
+import { createWorker } from '@shardline/worker';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+const env = process.env;
+const leaseMs = Number(env.LEASE_MS ?? 1500);
+const workerId = env.WORKER_ID!;
+const print = (event: string, data: object) =>
+  process.stdout.write(`${JSON.stringify({ event, at: Date.now(), ...data })}\n`);
+
+/** `<worker> <shard> <sequence> <key> <value>`: what the parent checks. */
+function log(records: readonly ChangeRecord[]): void {
+  let lines = '';
+  for (const r of records) {
+    const key = r.marshalledKeys ? canonicalKey(r.marshalledKeys) : r.orderingKey;
+    const value =
+      r.source === 'kinesis'
+        ? Buffer.from(r.data ?? new Uint8Array()).toString()
+        : String((r.newImage?.n as number | undefined) ?? (r.oldImage?.n as number | undefined));
+    lines += `${workerId} ${r.shardId} ${r.sequenceNumber} ${key.replaceAll(' ', '_')} ${value}\n`;
+  }
+  appendFileSync(env.OUT_FILE!, lines);
+}
+
+const ddb = new DynamoDBClient(localClientConfig(env.DDB_ENDPOINT!));
+const source =
+  env.SOURCE === 'kinesis'
+    ? await KinesisSource.create({
+        client: new KinesisClient({
+          ...localClientConfig(env.KINESIS_ENDPOINT!),
+          requestHandler: new NodeHttpHandler(),
+        }),
+        streamName: env.STREAM_NAME!,
+      })
+    : new DynamoDBStreamsSource({
+        client: new DynamoDBStreamsClient(localClientConfig(env.STREAMS_ENDPOINT!)),
+        streamArn: env.STREAM_ARN!,
+      });
+
+let sink: Sink | undefined;
+if (env.MODE === 'votes') {
+  const votes = createVoteSummarySink({ client: ddb, summaryTable: env.SUMMARY_TABLE! });
+  sink = {
+    name: 'logged-votes',
+    write: async (records, context) => {
+      const results = await votes.write(records, context);
+      log(records.filter((_, i) => results[i]?.status === 'ok'));
+      return results;
+    },
+  };
+}
+
+const worker = createWorker({
+  applicationName: env.APP!,
+  workerId,
+  sources: source,
+  dynamoDBClient: ddb,
+  leaseDurationMs: leaseMs,
+  renewIntervalMs: Math.floor(leaseMs / 3),
+  takeIntervalMs: 150,
+  discoveryIntervalMs: 400,
+  commitIntervalMs: 150,
+  minReadIntervalMs: 20,
+  maxIdleDelayMs: 100,
+  shutdownTimeoutMs: 10_000,
+  handleSignals: true,
+  logger: {
+    debug() {},
+    info() {},
+    warn() {},
+    error(data: unknown, message?: string) {
+      print('error', { data: String((data as { err?: Error })?.err ?? ''), message });
+    },
+    child() {
+      return this;
+    },
+  },
+  ...(sink
+    ? { sink }
+    : {
+        handler: async (record: ChangeRecord) => {
+          log([record]);
+        },
+      }),
+});
+for (const name of ['lease.acquired', 'lease.lost', 'lease.released'] as const) {
+  worker.events.on(name, (e) => print(name, e));
+}
+await worker.start();
+print('started', { workerId });
