@@ -184,6 +184,7 @@ export async function startMultiShardStreamsServer(
   // Feeding: read every source shard from TRIM_HORIZON, route each change by key hash.
   const source = new DynamoDBStreamsClient(options.source);
   const sourceIterators = new Map<string, string | null>();
+  const sourceLastSeq = new Map<string, string>();
   const route = (record: Record<string, unknown>): void => {
     const dynamodb = record.dynamodb as {
       Keys?: unknown;
@@ -209,22 +210,42 @@ export async function startMultiShardStreamsServer(
     for (const s of described.StreamDescription?.Shards ?? []) {
       const id = s.ShardId ?? '';
       if (!sourceIterators.has(id)) {
+        // After a lost iterator, resume after the last change routed from this source shard.
+        const after = sourceLastSeq.get(id);
         const it = await source.send(
           new GetShardIteratorCommand({
             StreamArn: options.sourceStreamArn,
             ShardId: id,
-            ShardIteratorType: 'TRIM_HORIZON',
+            ...(after === undefined
+              ? { ShardIteratorType: 'TRIM_HORIZON' }
+              : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after }),
           }),
         );
         sourceIterators.set(id, it.ShardIterator ?? null);
       }
       let iterator = sourceIterators.get(id) ?? null;
-      while (iterator) {
-        const page = await source.send(new GetRecordsCommand({ ShardIterator: iterator }));
-        iterator = page.NextShardIterator ?? null;
-        for (const record of page.Records ?? []) route(record as Record<string, unknown>);
-        if ((page.Records ?? []).length === 0) break;
-        got = true;
+      try {
+        while (iterator) {
+          const page = await source.send(new GetRecordsCommand({ ShardIterator: iterator }));
+          iterator = page.NextShardIterator ?? null;
+          for (const record of page.Records ?? []) {
+            route(record as Record<string, unknown>);
+            const seq = (record.dynamodb as { SequenceNumber?: string } | undefined)
+              ?.SequenceNumber;
+            if (seq !== undefined) sourceLastSeq.set(id, seq);
+          }
+          if ((page.Records ?? []).length === 0) break;
+          got = true;
+        }
+      } catch (error) {
+        // DynamoDB Local answers TrimmedDataAccessException on an iterator that sat on an empty
+        // shard for a few seconds (and iterators expire): take a new one next time.
+        const name = (error as { name?: string }).name;
+        if (name !== 'TrimmedDataAccessException' && name !== 'ExpiredIteratorException') {
+          throw error;
+        }
+        sourceIterators.delete(id);
+        continue;
       }
       sourceIterators.set(id, iterator);
     }

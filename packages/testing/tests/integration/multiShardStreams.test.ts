@@ -70,6 +70,44 @@ describe('multi-shard DynamoDB Streams server', () => {
     return out;
   }
 
+  it('keeps feeding after its table sat idle while another table was written', async () => {
+    // arrange: DynamoDB Local then answers TrimmedDataAccessException on the iterator that
+    // waited on the quiet table's empty shard
+    const tableWithStream = (TableName: string) =>
+      table.send(
+        new CreateTableCommand({
+          TableName,
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          BillingMode: 'PAY_PER_REQUEST',
+          StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+        }),
+      );
+    const quiet = await tableWithStream('Quiet');
+    const server2 = await startMultiShardStreamsServer({
+      source: ddb.clientConfig,
+      sourceStreamArn: quiet.TableDescription?.LatestStreamArn ?? '',
+      shardCount: 2,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      await tableWithStream('Busy');
+      for (let i = 0; i < 20; i++) {
+        await table.send(new PutItemCommand({ TableName: 'Busy', Item: { id: { S: `b${i}` } } }));
+      }
+      await new Promise((r) => setTimeout(r, 3000));
+      // act
+      for (let i = 0; i < 10; i++) {
+        await table.send(new PutItemCommand({ TableName: 'Quiet', Item: { id: { S: `q${i}` } } }));
+      }
+      await server2.sync();
+      // assert
+      expect(server2.shards().reduce((n, s) => n + s.recordCount, 0)).toBe(10);
+    } finally {
+      await server2.close();
+    }
+  }, 30_000);
+
   it('routes every change to exactly one shard, per-key in order, across a rollover and a split', async () => {
     // arrange
     const write = async (round: number) => {
