@@ -39,6 +39,14 @@ export interface LeaseCoordinatorOptions {
   readonly maxLeasesToStealPerRound?: number;
   /** Most leases this worker holds. @default Infinity */
   readonly maxLeasesPerWorker?: number;
+  /**
+   * How long a worker that took a lease over for balance waits for the previous owner's final
+   * checkpoint while that owner is alive (its heartbeat moves): it is finishing the records in
+   * hand, and reading from the older checkpoint now would apply them twice. A previous owner
+   * that looks dead (heartbeat unchanged for a lease duration) is waited for a lease duration
+   * only. The KCL 3.x graceful handoff waits 30 s too. @default 30_000
+   */
+  readonly handoverTimeoutMs?: number;
   /** Least time between two steal rounds of this worker (lets published counts catch up). @default 2 × leaseDurationMs / 3 */
   readonly stealCooldownMs?: number;
   /**
@@ -57,6 +65,8 @@ export interface LeaseCoordinatorOptions {
 export const DEFAULT_LEASE_DURATION_MS = 10_000;
 /** @see LeaseCoordinatorOptions.fullScanIntervalMs */
 export const DEFAULT_FULL_SCAN_INTERVAL_MS = 60_000;
+/** @see LeaseCoordinatorOptions.handoverTimeoutMs */
+export const DEFAULT_HANDOVER_TIMEOUT_MS = 30_000;
 
 type OwnedState = 'active' | 'awaiting-handover' | 'handing-over';
 
@@ -98,6 +108,7 @@ export class LeaseCoordinator {
   readonly #maxSteals: number | undefined;
   readonly #maxLeases: number;
   readonly #stealCooldownMs: number;
+  readonly #handoverTimeoutMs: number;
   readonly #fullScanIntervalMs: number;
   readonly #clock: MonotonicClock;
   readonly #events: EventBus | undefined;
@@ -126,6 +137,10 @@ export class LeaseCoordinator {
     this.#maxSteals = options.maxLeasesToStealPerRound;
     this.#maxLeases = options.maxLeasesPerWorker ?? Number.POSITIVE_INFINITY;
     this.#stealCooldownMs = options.stealCooldownMs ?? (2 * this.#leaseDurationMs) / 3;
+    this.#handoverTimeoutMs = Math.max(
+      options.handoverTimeoutMs ?? DEFAULT_HANDOVER_TIMEOUT_MS,
+      this.#leaseDurationMs,
+    );
     this.#fullScanIntervalMs = options.fullScanIntervalMs ?? DEFAULT_FULL_SCAN_INTERVAL_MS;
     this.#clock = options.clock ?? monotonicNow;
     this.#events = options.events;
@@ -294,10 +309,19 @@ export class LeaseCoordinator {
     if (!lease || lease.leaseOwner !== this.#workerId) return; // next renewal notices the loss
     const waited = this.#clock() - (owned.handoverSince ?? this.#clock());
     if (lease.checkpointOwner !== undefined) {
-      if (waited < this.#leaseDurationMs) return;
-      // The previous owner did not finish within a lease duration: it is presumed dead, as
-      // an expired lease would be. Its final commit is refused from here on.
-      this.#log.warn({ leaseKey, previousOwner: lease.checkpointOwner }, 'handover timed out');
+      // A live previous owner is finishing the records in hand (a slow sink, a big page): wait
+      // for its final checkpoint, up to the handover timeout. One that looks dead is waited
+      // for a lease duration, as an expired lease would be.
+      const previous = this.#workerSeen.get(lease.checkpointOwner);
+      const alive = previous !== undefined && !this.#isExpiredObservation(previous);
+      if (waited < (alive ? this.#handoverTimeoutMs : this.#leaseDurationMs)) return;
+      // From here on the previous owner's final commit is refused.
+      this.#log.warn(
+        { leaseKey, previousOwner: lease.checkpointOwner, waitedMs: waited, previousAlive: alive },
+        alive
+          ? 'handover timed out: the previous owner is alive but did not commit its final checkpoint in time; reading from its last checkpoint (records after it may be applied twice)'
+          : 'handover timed out: the previous owner looks dead; reading from its last checkpoint',
+      );
       await this.#store.completeHandover(leaseKey, lease.checkpointOwner);
     }
     owned.state = 'active';

@@ -66,6 +66,12 @@ export interface WorkerOptions {
   readonly fullScanIntervalMs?: number;
   /** Most leases taken over from live workers in one round. @default half of the share */
   readonly maxLeasesToStealPerRound?: number;
+  /**
+   * How long a worker that took a lease over for balance waits for the live previous owner's
+   * final checkpoint before reading from the older one (KCL 3.x graceful handoff timeout).
+   * A previous owner that looks dead is waited for a lease duration only. @default 30_000
+   */
+  readonly handoverTimeoutMs?: number;
   /** Most leases this worker holds. @default Infinity */
   readonly maxLeasesPerWorker?: number;
   /** Graceful-shutdown deadline, in ms: under ECS's 30 s stopTimeout. @default 25_000 */
@@ -200,6 +206,9 @@ export class Worker {
       workerId: this.workerId,
       leaseDurationMs: this.#leaseDurationMs,
       maxLeasesToStealPerRound: options.maxLeasesToStealPerRound,
+      ...(options.handoverTimeoutMs !== undefined
+        ? { handoverTimeoutMs: options.handoverTimeoutMs }
+        : {}),
       maxLeasesPerWorker: options.maxLeasesPerWorker,
       fullScanIntervalMs: options.fullScanIntervalMs ?? DEFAULT_FULL_SCAN_INTERVAL_MS,
       clock: this.#clock,

@@ -152,6 +152,60 @@ describe('LeaseCoordinator', () => {
     expect(a.leaseCount + b.leaseCount).toBe(4);
   });
 
+  it('waits for a live previous owner to finish the handover, past the lease duration', async () => {
+    // arrange: a holds 4 leases; its records in hand take long (it finishes when told)
+    const store = new InMemoryLeaseStore();
+    const clock = { now: 0 };
+    await seed(store, 4);
+    const requested: string[] = [];
+    const acquiredByB: string[] = [];
+    const options = { store, leaseDurationMs: 1000, stealCooldownMs: 0, clock: () => clock.now };
+    const a = new LeaseCoordinator({
+      ...options,
+      workerId: 'a',
+      listener: { acquired() {}, lost() {}, handoverRequested: (k) => requested.push(k) },
+    });
+    const b = new LeaseCoordinator({
+      ...options,
+      workerId: 'b',
+      listener: {
+        acquired: (l) => acquiredByB.push(l.leaseKey),
+        lost() {},
+        handoverRequested() {},
+      },
+    });
+    await rounds([a], clock, 2);
+    expect(a.leaseCount).toBe(4);
+    // act: b steals two; a notices, keeps renewing its heartbeat, and is slow to finish
+    await rounds([a, b], clock, 20, 200); // 4 s: four lease durations
+    const acquiredWhileFinishing = [...acquiredByB];
+    for (const key of requested) await a.commit(key, { sequenceNumber: '42' });
+    for (const key of requested) await a.finishHandover(key);
+    await rounds([a, b], clock, 2);
+    // assert
+    expect(requested).toHaveLength(2);
+    expect(acquiredWhileFinishing).toEqual([]);
+    expect(acquiredByB.sort()).toEqual([...requested].sort());
+    for (const key of requested) {
+      expect((await store.getLease(key))?.checkpoint).toEqual({ sequenceNumber: '42' });
+    }
+  });
+
+  it('takes a handed-over lease after a lease duration when the previous owner died', async () => {
+    const store = new InMemoryLeaseStore();
+    const clock = { now: 0 };
+    await seed(store, 4);
+    const { coordinators, log } = makeFleet(['a', 'b'], store, clock);
+    const [a, b] = coordinators as [LeaseCoordinator, LeaseCoordinator];
+    await rounds([a], clock, 2);
+    await rounds([b], clock, 2); // b steals; a is dead from here on (no renewals, no heartbeat)
+    expect(log.b).toEqual([]);
+    // act
+    await rounds([b], clock, 15, 200); // 3 s
+    // assert
+    expect(log.b!.filter((l) => l.startsWith('acquired')).length).toBeGreaterThanOrEqual(2);
+  });
+
   it('takes a child only after every parent reached SHARD_END', async () => {
     const store = new InMemoryLeaseStore();
     const clock = { now: 0 };
