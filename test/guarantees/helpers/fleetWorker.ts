@@ -6,7 +6,8 @@
  * recipe's summary sink (the ledger), as in production.
  *
  * Env: SOURCE (kinesis | dynamodb), DDB_ENDPOINT, APP, WORKER_ID, OUT_FILE, LEASE_MS, and
- * KINESIS_ENDPOINT + STREAM_NAME, or STREAMS_ENDPOINT + STREAM_ARN (+ SUMMARY_TABLE for votes).
+ * KINESIS_ENDPOINT + STREAM_NAME, or STREAMS_ENDPOINT + STREAM_ARN (+ SUMMARY_TABLE for votes);
+ * DEBUG_WARN=1 prints the worker's warnings too.
  */
 import { appendFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -34,7 +35,10 @@ function log(records: readonly ChangeRecord[]): void {
     const value =
       r.source === 'kinesis'
         ? Buffer.from(r.data ?? new Uint8Array()).toString()
-        : String((r.newImage?.n as number | undefined) ?? (r.oldImage?.n as number | undefined));
+        : // put:<n> or del:<n>, unique per key: a delete carries the n of the item it removed
+          `${r.eventName === 'REMOVE' ? 'del' : 'put'}:${String(
+            r.eventName === 'REMOVE' ? r.oldImage?.n : r.newImage?.n,
+          )}`;
     lines += `${workerId} ${r.shardId} ${r.sequenceNumber} ${key.replaceAll(' ', '_')} ${value}\n`;
   }
   appendFileSync(env.OUT_FILE!, lines);
@@ -85,7 +89,10 @@ const worker = createWorker({
   logger: {
     debug() {},
     info() {},
-    warn() {},
+    warn(data: unknown, message?: string) {
+      if (env.DEBUG_WARN)
+        print('warn', { data: String((data as { err?: Error })?.err ?? ''), message });
+    },
     error(data: unknown, message?: string) {
       print('error', { data: String((data as { err?: Error })?.err ?? ''), message });
     },
@@ -101,7 +108,15 @@ const worker = createWorker({
         },
       }),
 });
-for (const name of ['lease.acquired', 'lease.lost', 'lease.released'] as const) {
+for (const name of [
+  'lease.acquired',
+  'lease.lost',
+  'lease.released',
+  'shard.started',
+  'shard.ended',
+  'record.parked',
+  'record.retried',
+] as const) {
   worker.events.on(name, (e) => print(name, e));
 }
 await worker.start();
