@@ -316,7 +316,16 @@ export class DynamoDBSummarySink implements Sink {
         if (!(error instanceof ConditionalCheckFailedException)) {
           return { error: this.#wrap(error, item), retriable: isRetriable(error) };
         }
-        const current = error.Item ?? (await this.#read(item, signal));
+        let current = error.Item;
+        if (!current) {
+          // The re-read is part of this item's write: its failure fails this item (and blocks
+          // its later changes), never the whole batch.
+          try {
+            current = await this.#read(item, signal);
+          } catch (readError) {
+            return { error: this.#wrap(readError, item), retriable: isRetriable(readError) };
+          }
+        }
         this.#stale.delete(item.id);
         this.#noteStale(item.id, current);
         // Drop what the stored watermarks say was applied; the rest is new.

@@ -10,6 +10,7 @@ import {
   type DynamoDBLocalServer,
   makeDynamoDBRecord,
   startDynamoDBLocal,
+  startFaultProxy,
   streamArnFor,
 } from '@shardline/testing';
 import fc from 'fast-check';
@@ -191,6 +192,40 @@ describe('DynamoDBSummarySink on DynamoDB Local', () => {
     expect(watermarks).toHaveLength(1);
     expect(watermarks[0]).toMatch(/:shard-new$/);
     expect(item.Item?.num?.N).toBe('3');
+  });
+
+  it('fails only the item whose re-read failed after a condition check, not the whole batch', async () => {
+    // arrange: the condition check fails without the item in the answer, and the GetItem that
+    // follows fails too (a 500): only summary item A is affected
+    const proxy = await startFaultProxy({ target: server.endpoint, service: 'dynamodb' });
+    const proxied = new DynamoDBClient(proxy.clientConfig);
+    try {
+      const tableName = await freshSummaryTable();
+      const sink = new DynamoDBSummarySink({
+        client: proxied,
+        tableName,
+        deltas: byVote,
+        concurrency: 1,
+      });
+      const batch = [insertVote('g1', 'A'), insertVote('g2', 'B')];
+      proxy.inject({
+        operation: 'UpdateItem',
+        fault: { type: 'error', code: 'ConditionalCheckFailedException', status: 400 },
+      });
+      proxy.inject({ operation: 'GetItem', fault: { type: 'serverError' } });
+      // act
+      const results = await sink.write(batch, { attempt: 1 });
+      const retried = await sink.write([batch[0]!], { attempt: 2 });
+      // assert
+      expect(proxy.faulted('GetItem')).toBe(1);
+      expect(results[0]).toMatchObject({ status: 'failed', retriable: true });
+      expect(results[1]).toEqual({ status: 'ok' });
+      expect(retried).toEqual([{ status: 'ok' }]);
+      expect(await readSummary(client, tableName)).toEqual({ A: 1, B: 1 });
+    } finally {
+      proxied.destroy();
+      await proxy.stop();
+    }
   });
 
   it('reports a stream without the old image as a ConfigurationError at the first record', async () => {
