@@ -175,7 +175,14 @@ export class ShardConsumer {
     const iterator = await source.openShard(shardId, from, signal);
     let recordsRead = 0;
     let lastDone: string | undefined;
-    const read = () => this.#read(() => iterator.next(signal), signal);
+    const read = () => {
+      const page = this.#read(() => iterator.next(signal), signal);
+      // A prefetch may fail while the page before it is processed, before anything awaits it:
+      // mark it handled now (it is awaited, and rethrows, in turn), so the failure ends this
+      // run instead of crashing the process as an unhandled rejection.
+      page.catch(() => undefined);
+      return page;
+    };
     let pending: Promise<ShardReadResult | undefined> | undefined = read();
     try {
       while (pending) {

@@ -276,6 +276,58 @@ describe('ShardConsumer', () => {
     await expect(consumer.run()).rejects.toThrow(LeaseLostError);
   });
 
+  it('a read that fails while the page before it is processed rejects run, not the process', async () => {
+    // arrange: the second read (the prefetch) fails for good while the handler of page one is
+    // still running; nothing has awaited that read yet
+    const records = batchOf(['a', 'b']);
+    let reads = 0;
+    const source: ShardSource = {
+      kind: 'dynamodb-streams',
+      streamId: 'stream',
+      listShards: async () => [],
+      openShard: async (): Promise<ShardIterator> => ({
+        next: async () => {
+          reads++;
+          if (reads === 1) return { records, millisBehindLatest: 0, shardEnded: false };
+          throw Object.assign(new Error('Access denied'), {
+            name: 'AccessDeniedException',
+            retriable: false,
+          });
+        },
+      }),
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const committed: Checkpoint[] = [];
+    const consumer = new ShardConsumer({
+      ...fast,
+      source,
+      shardId: 'shardId-1',
+      from: { type: 'TRIM_HORIZON' },
+      processor: new BatchProcessor({
+        handler: () => new Promise((resolve) => setTimeout(resolve, 30)),
+      }),
+      commit: async (checkpoint) => {
+        committed.push(checkpoint);
+      },
+    });
+    try {
+      // act
+      const outcome = await consumer.run().then(
+        () => 'resolved',
+        (error: Error) => error.message,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // assert
+      expect(outcome).toBe('Access denied');
+      expect(unhandled).toEqual([]);
+      expect(committed.at(-1)).toMatchObject({ sequenceNumber: records[1]!.sequenceNumber });
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('rejects a negative delay option, naming it', () => {
     const { source } = arraySource([], 1);
     expect(
