@@ -12,6 +12,22 @@ export {
   startDynamoDBLocal,
 } from './dynamoDBLocal.js';
 export {
+  DEFAULT_EVENT_SOURCE_MAPPING,
+  type EventSourceMapping,
+  type EventSourceMappingOptions,
+  type EventSourceMappingSource,
+  type EventSourceMappingStats,
+  type FunctionLogs,
+  type InvocationOutcome,
+  type InvocationReport,
+  type LambdaStreamEvent,
+  type OnFailureBatchInfo,
+  type OnFailureCondition,
+  type OnFailureRecord,
+  type ReshardHook,
+  startEventSourceMapping,
+} from './eventSourceMapping.js';
+export {
   type MakeDynamoDBRecordOptions,
   type MakeKinesisRecordOptions,
   makeDynamoDBEvent,
@@ -40,6 +56,7 @@ export {
   type StartKinesaliteOptions,
   startKinesalite,
 } from './kinesalite.js';
+export { type MappedStreamRecord, orderingKeyHash } from './lambdaStreamEvents.js';
 export {
   type MultiShardStreamsOptions,
   type MultiShardStreamsServer,
