@@ -46,6 +46,7 @@ export class ExecutionEnvironment {
   #pending: ((reply: EnvironmentReply | undefined) => void) | undefined;
   #nextId = 1;
   #exited = false;
+  #killed = false;
   /** Invocations served so far. */
   invocations = 0;
 
@@ -101,9 +102,9 @@ export class ExecutionEnvironment {
     return this.#ready;
   }
 
-  /** Whether the process is gone. */
+  /** Whether the process is gone, or killed and on its way out. */
   get exited(): boolean {
-    return this.#exited;
+    return this.#exited || this.#killed;
   }
 
   /**
@@ -162,7 +163,7 @@ export class ExecutionEnvironment {
         timeoutMs,
         stallAfterHandler: faults.stallAfterHandler ?? false,
       };
-      if (this.#exited || !this.#child.connected) {
+      if (this.exited || !this.#child.connected) {
         finish({ kind: 'error', error: runtimeExited() });
         return;
       }
@@ -174,6 +175,7 @@ export class ExecutionEnvironment {
 
   /** kill -9 (the environment and its module state are gone). */
   kill(): void {
+    this.#killed = true;
     if (!this.#exited) this.#child.kill('SIGKILL');
   }
 
