@@ -3,6 +3,7 @@ import type { Wrap } from '../program.js';
 import { registerCheckpoints } from './checkpoints.js';
 import { registerDemo } from './demo.js';
 import { registerDescribe } from './describe.js';
+import { registerDev } from './dev.js';
 import { registerLag } from './lag.js';
 import { registerReplay } from './replay.js';
 import { registerRun } from './run.js';
@@ -12,6 +13,7 @@ import { registerTail } from './tail.js';
 export function registerCommands(program: Command, wrap: Wrap): void {
   registerDemo(program, wrap);
   registerRun(program, wrap);
+  registerDev(program, wrap);
   registerDescribe(program, wrap);
   registerLag(program, wrap);
   registerTail(program, wrap);

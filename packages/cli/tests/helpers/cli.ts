@@ -34,7 +34,7 @@ export function spawnCli(
   env: NodeJS.ProcessEnv,
   options: {
     timeoutMs?: number;
-    onStdout?: (text: string) => void;
+    onStdout?: (text: string, child: ChildProcess) => void;
     onStderr?: (text: string, child: ChildProcess) => void;
   } = {},
 ): Promise<CliRun & { signal: NodeJS.Signals | null }> {
@@ -48,7 +48,7 @@ export function spawnCli(
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      options.onStdout?.(chunk.toString());
+      options.onStdout?.(chunk.toString(), child);
     });
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
