@@ -218,28 +218,41 @@ export class LeaseCoordinator {
           handover ? { ...owned.token, handover: true } : owned.token,
         );
       let handedOver = false;
+      const asHandover = owned.state === 'handing-over';
       try {
-        await write(owned.state === 'handing-over');
+        await write(asHandover);
       } catch (error) {
         // A steal for balance may land between two renewals: the commit is refused because the
         // lease names the thief now. That is a handover, not a loss: this worker still holds the
         // checkpoint, so it commits as the handover's side and finishes the handover.
-        if (!(error instanceof LeaseLostError) || owned.state !== 'active') throw error;
-        const lease = await this.#store.getLease(leaseKey);
         if (
-          !lease ||
-          lease.leaseOwner === this.#workerId ||
-          lease.checkpointOwner !== this.#workerId
+          !(error instanceof LeaseLostError) ||
+          asHandover ||
+          this.#owned.get(leaseKey) !== owned
         ) {
           throw error;
         }
-        owned.state = 'handing-over';
-        this.#log.info(
-          { leaseKey, newOwner: lease.leaseOwner },
-          'lease handed over during a commit; finishing',
-        );
+        if (owned.state === 'active') {
+          const lease = await this.#store.getLease(leaseKey);
+          if (
+            !lease ||
+            lease.leaseOwner === this.#workerId ||
+            lease.checkpointOwner !== this.#workerId
+          ) {
+            throw error;
+          }
+          owned.state = 'handing-over';
+          this.#log.info(
+            { leaseKey, newOwner: lease.leaseOwner },
+            'lease handed over during a commit; finishing',
+          );
+          handedOver = true;
+        } else if (owned.state !== 'handing-over') {
+          throw error;
+        }
+        // (Or a renewal noticed the handover while this commit was on the wire, and has told
+        // the worker already: the commit is the handover's final one all the same.)
         await write(true);
-        handedOver = true;
       }
       owned.lease = { ...owned.lease, checkpoint };
       this.#known.set(leaseKey, owned.lease);

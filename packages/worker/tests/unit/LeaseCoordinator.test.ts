@@ -206,6 +206,52 @@ describe('LeaseCoordinator', () => {
     expect(log.b!.filter((l) => l.startsWith('acquired')).length).toBeGreaterThanOrEqual(2);
   });
 
+  it('a commit refused by a steal while a renewal notices the handover still commits as the final one', async () => {
+    // arrange: b's steal lands; a's commit goes out as the owner's, and a's renewal sees the
+    // handover before the commit's refusal comes back
+    class GatedStore extends InMemoryLeaseStore {
+      gate: Promise<void> | undefined;
+      override async commitCheckpoint(
+        ...args: Parameters<InMemoryLeaseStore['commitCheckpoint']>
+      ): Promise<void> {
+        if (this.gate && !args[3]?.handover) await this.gate;
+        return super.commitCheckpoint(...args);
+      }
+    }
+    const store = new GatedStore();
+    const clock = { now: 0 };
+    await seed(store, 1);
+    const requested: string[] = [];
+    const a = new LeaseCoordinator({
+      store,
+      workerId: 'a',
+      leaseDurationMs: 1000,
+      clock: () => clock.now,
+      listener: { acquired() {}, lost() {}, handoverRequested: (k) => requested.push(k) },
+    });
+    await rounds([a], clock, 2);
+    const key = store.leaseKeyFor(STREAM, 'shard-0');
+    const lease = (await store.getLease(key))!;
+    let open!: () => void;
+    store.gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    await store.handoverLease(key, 'a', 'b', lease.leaseCounter);
+    // act: the renewal takes the lease's lock first and is refused; the commit goes out next
+    const renewal = a.renewRound();
+    const commit = a.commit(key, { sequenceNumber: '77' });
+    await renewal; // noticed: handing over
+    open(); // the commit's refusal comes back only now
+    const outcome = await commit.then(
+      () => 'committed',
+      (error: Error) => error.name,
+    );
+    // assert
+    expect(requested).toEqual([key]);
+    expect(outcome).toBe('committed');
+    expect((await store.getLease(key))?.checkpoint).toEqual({ sequenceNumber: '77' });
+  });
+
   it('takes a child only after every parent reached SHARD_END', async () => {
     const store = new InMemoryLeaseStore();
     const clock = { now: 0 };
