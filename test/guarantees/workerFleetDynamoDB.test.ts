@@ -11,6 +11,9 @@
  * - every change is applied, and per item, first applications follow the stream order (across
  *   parents and children);
  * - a change is applied again only past the checkpoint the killed worker had committed.
+ *
+ * The workers read through the fault proxy, which injects seeded bursts of throttling, expired
+ * iterators, 5xx and dropped connections.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,8 +35,11 @@ import {
 import { DynamoDBLeaseStore } from '@shardline/store-dynamodb';
 import {
   type DynamoDBLocalServer,
+  type FaultProxy,
+  type FaultRule,
   type MultiShardStreamsServer,
   startDynamoDBLocal,
+  startFaultProxy,
   startMultiShardStreamsServer,
 } from '@shardline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,6 +56,7 @@ import {
 const USERS = 40;
 let dynamo: DynamoDBLocalServer;
 let server: MultiShardStreamsServer;
+let proxy: FaultProxy;
 let ddb: DynamoDBClient;
 let dir: string;
 const running: FleetWorker[] = [];
@@ -65,12 +72,16 @@ beforeAll(async () => {
     shardCount: 4,
     seed: 5,
   });
+  // The workers read the stream through a fault proxy: throttling, expired iterators, 5xx and
+  // dropped connections are injected between the rounds.
+  proxy = await startFaultProxy({ target: server.endpoint, service: 'dynamodb-streams' });
   dir = mkdtempSync(join(tmpdir(), 'shardline-ddb-fleet-'));
 }, 60_000);
 
 afterAll(async () => {
   for (const w of running) w.process.kill('SIGKILL');
   ddb?.destroy();
+  await proxy?.stop();
   await server?.close();
   await dynamo?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -112,6 +123,24 @@ async function vote(
   }
 }
 
+/** A seeded burst of read faults: what AWS answers a busy fleet now and then. */
+function faults(random: () => number): void {
+  const menu: FaultRule['fault'][] = [
+    { type: 'throttle' },
+    { type: 'expiredIterator' },
+    { type: 'serverError' },
+    { type: 'drop' },
+  ];
+  for (let i = 0; i < 3; i++) {
+    proxy.inject({
+      operation: random() < 0.8 ? 'GetRecords' : 'DescribeStream',
+      fault: menu[Math.floor(random() * menu.length)]!,
+      times: 1 + Math.floor(random() * 3),
+      skip: Math.floor(random() * 5),
+    });
+  }
+}
+
 describe('a worker fleet on a multi-shard DynamoDB stream with rollovers, a split, SIGTERM and kill -9', () => {
   it('ends with the summary equal to a Scan, every change applied, per-key order kept', {
     timeout: 180_000,
@@ -124,16 +153,19 @@ describe('a worker fleet on a multi-shard DynamoDB stream with rollovers, a spli
       SOURCE: 'dynamodb',
       MODE: 'votes',
       DDB_ENDPOINT: dynamo.endpoint,
-      STREAMS_ENDPOINT: server.endpoint,
+      STREAMS_ENDPOINT: proxy.endpoint,
       STREAM_ARN: server.streamArn,
       SUMMARY_TABLE: 'VoteSummary',
       APP: app,
       OUT_FILE: out,
       LEASE_MS: '1500',
+      DEBUG_WARN: '1',
     };
+    const allWorkers: FleetWorker[] = [];
     const start = async (id: string) => {
       const w = startFleetWorker(id, env);
       running.push(w);
+      allWorkers.push(w);
       await until(() => w.events.some((e) => e.event === 'started'), 30_000, `${id} started`);
       return w;
     };
@@ -155,6 +187,7 @@ describe('a worker fleet on a multi-shard DynamoDB stream with rollovers, a spli
     await vote(random, 80, state, expected);
     await until(() => readApplied(out).length >= 30, 60_000, 'first votes applied');
     server.rollover(); // every open shard closes and gets a child
+    faults(random);
     await vote(random, 80, state, expected);
     expect(await stop(w2)).toEqual({ code: 0, signal: null }); // SIGTERM: graceful
     w2 = await start('w2'); // same id
@@ -174,6 +207,7 @@ describe('a worker fleet on a multi-shard DynamoDB stream with rollovers, a spli
         .filter((l) => l.leaseOwner === 'w3')
         .map((l) => [l.shardId, l.checkpoint]),
     );
+    faults(random);
     await vote(random, 60, state, expected);
     w3 = await start('w3'); // same id: takes back what names it
     server.rollover();
@@ -201,6 +235,7 @@ describe('a worker fleet on a multi-shard DynamoDB stream with rollovers, a spli
     const exits = await Promise.all([w1, w2, w3].map(stop));
 
     // assert
+    expect(proxy.faulted('*')).toBeGreaterThan(0);
     expect(summary).toEqual(scan);
     expect(Object.values(scan).reduce((a, b) => a + b, 0)).toBe(state.items.size);
     expect(exits.every((e) => e.code === 0)).toBe(true);
@@ -213,6 +248,14 @@ describe('a worker fleet on a multi-shard DynamoDB stream with rollovers, a spli
       return comparePositions({ sequenceNumber: first.seq }, checkpoint as StreamPosition) > 0;
     };
     const result = checkApplications(readApplied(out), expected, pastDeadCheckpoint);
+    if (result.badRepeats.length > 0) {
+      // What the workers said about their leases, to tell why a record was applied twice.
+      const timeline = allWorkers
+        .flatMap((w) => w.events.map((e) => ({ w: w.id, ...e })))
+        .filter((e) => e.event !== 'started')
+        .sort((a, b) => a.at - b.at);
+      console.log(JSON.stringify(timeline));
+    }
     expect(result.missing).toEqual([]);
     expect(result.outOfOrder).toEqual([]);
     expect(result.badRepeats).toEqual([]);
