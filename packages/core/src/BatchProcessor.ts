@@ -1,10 +1,17 @@
 import type { ChangeRecord } from './ChangeRecord.js';
 import type { CheckpointTracker } from './CheckpointTracker.js';
-import type { FailedRecord, FailureDestination, Sink, SinkRecordResult } from './contracts.js';
+import {
+  ChangeEffect,
+  type FailedRecord,
+  type FailureDestination,
+  type Sink,
+  type SinkRecordResult,
+} from './contracts.js';
 import { Deadline } from './Deadline.js';
-import { Deduper } from './Deduper.js';
+import { Deduper, type StaleChanges } from './Deduper.js';
 import { ConfigurationError, isRetriable, ShardlineError, toError } from './errors.js';
 import type { EventBus } from './events.js';
+import { itemKey } from './itemKey.js';
 import { KeyedDispatcher } from './KeyedDispatcher.js';
 import { type Logger, silentLogger } from './Logger.js';
 import { type Metrics, noopMetrics } from './metrics.js';
@@ -41,7 +48,18 @@ export interface BatchProcessorOptions {
   readonly retry?: RetryPolicy | RetryPolicyOptions;
   /** Where records go when the retry policy parks them. */
   readonly failureDestination?: FailureDestination;
-  /** Drops redelivered or stale records; `false` turns de-duplication off. @default new Deduper() */
+  /**
+   * What a change does to the target of the handler or sink (see {@link ChangeEffect}). With
+   * `last-writer-wins` the deduper also drops a change older than the newest applied change of
+   * the same item (`stale`); otherwise every change is applied, as delta targets (counters)
+   * need. Overrides the sink's own `effect`.
+   * @default the sink's `effect`, else 'every-change' (nothing is dropped as stale)
+   */
+  readonly effect?: ChangeEffect;
+  /**
+   * Drops redelivered records (same event id), and stale ones for a last-writer-wins `effect`;
+   * `false` turns de-duplication off. @default new Deduper()
+   */
   readonly deduper?: Deduper | false;
   readonly events?: EventBus;
   readonly metrics?: Metrics;
@@ -101,6 +119,7 @@ export class BatchProcessor {
   readonly #retry: RetryPolicy;
   readonly #failureDestination: FailureDestination | undefined;
   readonly #deduper: Deduper | undefined;
+  readonly #staleChanges: StaleChanges;
   readonly #events: EventBus | undefined;
   readonly #metrics: Metrics;
   readonly #logger: Logger;
@@ -122,6 +141,7 @@ export class BatchProcessor {
       options.retry instanceof RetryPolicy ? options.retry : new RetryPolicy(options.retry);
     this.#failureDestination = options.failureDestination;
     this.#deduper = options.deduper === false ? undefined : (options.deduper ?? new Deduper());
+    this.#staleChanges = staleChangesOf(options);
     this.#events = options.events;
     this.#metrics = options.metrics ?? noopMetrics;
     this.#logger = options.logger ?? silentLogger;
@@ -205,7 +225,7 @@ export class BatchProcessor {
       if (deadline?.reached()) return DEADLINE_BLOCKED;
       if (record.decodeError) return this.#exhausted(record, record.decodeError, 1, options);
       if (deduper) {
-        const reason = deduper.check(record);
+        const reason = deduper.check(record, this.#staleChanges);
         if (reason) return this.#duplicate(record, reason);
       }
       let result: unknown;
@@ -278,7 +298,7 @@ export class BatchProcessor {
           }
           continue;
         }
-        const reason = this.#deduper?.check(group[i]!);
+        const reason = this.#deduper?.check(group[i]!, this.#staleChanges);
         if (reason) outcomes[i] = this.#duplicate(group[i]!, reason);
         else live.push(i);
       }
@@ -327,20 +347,22 @@ export class BatchProcessor {
     // Duplicates are found before the write; within the batch too (a source may repeat itself).
     const live: number[] = [];
     const seenInBatch = new Set<string>();
-    const newestInBatch = new Map<string, bigint>();
+    // Per item, never per ordering key: a custom ordering key may group several items.
+    const newestInBatch = this.#staleChanges === 'drop' ? new Map<string, bigint>() : undefined;
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
       if (record.decodeError) {
         outcomes[i] = await this.#exhausted(record, record.decodeError, 1, options);
         continue;
       }
-      let reason = this.#deduper?.check(record);
+      let reason = this.#deduper?.check(record, this.#staleChanges);
       if (!reason && this.#deduper) {
         if (seenInBatch.has(record.eventId)) reason = 'seen';
-        else if (record.version !== undefined) {
-          const newest = newestInBatch.get(record.orderingKey);
+        else if (newestInBatch && record.version !== undefined) {
+          const item = itemKey(record);
+          const newest = item === undefined ? undefined : newestInBatch.get(item);
           if (newest !== undefined && record.version < newest) reason = 'stale';
-          else newestInBatch.set(record.orderingKey, record.version);
+          else if (item !== undefined) newestInBatch.set(item, record.version);
         }
         seenInBatch.add(record.eventId);
       }
@@ -528,6 +550,31 @@ export class BatchProcessor {
     return { status: 'failed', error, attempts };
   }
 }
+
+/**
+ * Whether a pipeline with these options drops stale changes: only when the handler's or sink's
+ * effect is last-writer-wins (`options.effect`, else `sink.effect`). Every other target, and one
+ * that says nothing, gets every change: dropping one is safe only where a newer state replaces
+ * it, and losing a delta is not.
+ */
+export function staleChangesOf(options: {
+  readonly effect?: ChangeEffect | undefined;
+  readonly sink?: Pick<Sink, 'effect'> | undefined;
+}): StaleChanges {
+  const effect = options.effect ?? options.sink?.effect ?? ChangeEffect.EveryChange;
+  if (!EFFECTS.includes(effect)) {
+    throw new ConfigurationError(
+      `effect must be one of ${EFFECTS.map((e) => `'${e}'`).join(', ')}, got ${JSON.stringify(effect)}${
+        options.effect === undefined
+          ? ` (from sink ${JSON.stringify((options.sink as Sink).name)})`
+          : ''
+      }.`,
+    );
+  }
+  return effect === ChangeEffect.LastWriterWins ? 'drop' : 'apply';
+}
+
+const EFFECTS: readonly string[] = Object.values(ChangeEffect);
 
 /** Builds the {@link FailedRecord} a failure destination keeps: the whole record and why. */
 export function toFailedRecord(record: ChangeRecord, error: Error, attempts: number): FailedRecord {

@@ -1,5 +1,6 @@
 import type { ChangeRecord } from './ChangeRecord.js';
 import { ConfigurationError } from './errors.js';
+import { itemKey } from './itemKey.js';
 import { OldestEntries } from './OldestEntries.js';
 
 /** Options of a {@link Deduper}. */
@@ -10,7 +11,7 @@ export interface DeduperOptions {
    */
   readonly maxEventIds?: number;
   /**
-   * How many ordering keys' newest applied versions to remember (for sources that reorder).
+   * How many items' newest applied versions to remember (for sources that reorder).
    * @default 100_000
    */
   readonly maxKeyVersions?: number;
@@ -24,12 +25,30 @@ export const DEFAULT_MAX_KEY_VERSIONS = 100_000;
 /** Why a record is a duplicate, or `undefined` when it is not. */
 export type DuplicateReason = 'seen' | 'stale' | undefined;
 
+/** What the {@link Deduper} reads of a record: its event id, and its version and item. */
+export type DedupRecord = Pick<
+  ChangeRecord,
+  'eventId' | 'version' | 'tableName' | 'marshalledKeys'
+>;
+
+/**
+ * Whether a change older than the newest applied change of its item is dropped (`drop`, right
+ * only for last-writer-wins targets) or applied (`apply`, for every other target).
+ */
+export type StaleChanges = 'drop' | 'apply';
+
 /**
  * Drops records already applied, within bounded windows:
  *
  * - by event id (DynamoDB `eventID`, or shard:sequence for Kinesis): a redelivered record;
- * - by per-key version, for sources that may repeat and reorder changes ("Kinesis Data Streams
- *   for DynamoDB"): a change older than the newest one already applied for its key.
+ * - by per-item version, for sources that may repeat and reorder changes ("Kinesis Data Streams
+ *   for DynamoDB"), and only when asked (`check(record, 'drop')`): a change older than the
+ *   newest one already applied to the same item. That is right for last-writer-wins targets
+ *   only; a delta target (a counter) needs every change, so the pipeline asks for it only when
+ *   the sink or handler says it is last-writer-wins (see `ChangeEffect`).
+ *
+ * Versions are kept per item ({@link itemKey}: table and primary key), never per ordering key: a
+ * custom ordering key may group several items, whose versions do not compare.
  *
  * A record is remembered only once it is done (`remember`), never when first seen: a record that
  * fails and comes back is not a duplicate, so dedup never drops a first application.
@@ -57,27 +76,33 @@ export class Deduper {
     }
   }
 
-  /** Whether `record` was already applied, and why. */
-  check(record: Pick<ChangeRecord, 'eventId' | 'orderingKey' | 'version'>): DuplicateReason {
+  /**
+   * Whether `record` was already applied (`seen`), or, with `staleChanges: 'drop'`, is older
+   * than the newest applied change of its item (`stale`).
+   */
+  check(record: DedupRecord, staleChanges: StaleChanges = 'apply'): DuplicateReason {
     if (this.#ids.has(record.eventId)) return 'seen';
-    if (record.version !== undefined) {
-      const newest = this.#versions.get(record.orderingKey);
+    if (staleChanges === 'drop' && record.version !== undefined && this.#versions.size > 0) {
+      const item = itemKey(record);
+      const newest = item === undefined ? undefined : this.#versions.get(item);
       if (newest !== undefined && record.version < newest) return 'stale';
     }
     return undefined;
   }
 
   /** Records that `record` was applied. */
-  remember(record: Pick<ChangeRecord, 'eventId' | 'orderingKey' | 'version'>): void {
+  remember(record: DedupRecord): void {
     if (this.#maxEventIds > 0) {
       this.#ids.add(record.eventId);
       this.#oldestIds.trimTo(this.#maxEventIds);
     }
     if (record.version !== undefined && this.#maxKeyVersions > 0) {
-      const newest = this.#versions.get(record.orderingKey);
+      const item = itemKey(record);
+      if (item === undefined) return;
+      const newest = this.#versions.get(item);
       if (newest === undefined || record.version > newest) {
-        this.#versions.delete(record.orderingKey); // re-insert: most recently used last
-        this.#versions.set(record.orderingKey, record.version);
+        this.#versions.delete(item); // re-insert: most recently used last
+        this.#versions.set(item, record.version);
         this.#leastRecentKeys.trimTo(this.#maxKeyVersions);
       }
     }
@@ -87,14 +112,16 @@ export class Deduper {
    * Forgets that `record` was applied: its write did not become durable (a buffering sink's
    * flush failed), so its redelivery must be applied again, not dropped as seen.
    */
-  forget(record: Pick<ChangeRecord, 'eventId' | 'orderingKey' | 'version'>): void {
+  forget(record: DedupRecord): void {
     this.#ids.delete(record.eventId);
-    if (record.version !== undefined && this.#versions.get(record.orderingKey) === record.version) {
-      this.#versions.delete(record.orderingKey);
+    if (record.version === undefined) return;
+    const item = itemKey(record);
+    if (item !== undefined && this.#versions.get(item) === record.version) {
+      this.#versions.delete(item);
     }
   }
 
-  /** Entries held now (ids, key versions): never above the configured maxima. */
+  /** Entries held now (ids, item versions): never above the configured maxima. */
   get size(): { eventIds: number; keyVersions: number } {
     return { eventIds: this.#ids.size, keyVersions: this.#versions.size };
   }

@@ -1,5 +1,5 @@
 import type { ChangeRecord } from './ChangeRecord.js';
-import type { Sink, SinkContext, SinkRecordResult } from './contracts.js';
+import { ChangeEffect, type Sink, type SinkContext, type SinkRecordResult } from './contracts.js';
 import { ConfigurationError, errorMessage, isRetriable, ShardlineError } from './errors.js';
 import { OldestEntries } from './OldestEntries.js';
 
@@ -37,6 +37,11 @@ export const DEFAULT_MAX_PENDING_RECORDS = 10_000;
 export class FanOutSink implements Sink {
   readonly name: string;
   readonly maxBatchSize: number | undefined;
+  /**
+   * `last-writer-wins` only when every target is: a stale change dropped for one target would
+   * be lost for the others. Otherwise `delta` when a target is, else `every-change`.
+   */
+  readonly effect: ChangeEffect;
   readonly #targets: readonly Sink[];
   readonly #maxPending: number;
   /** eventId → indexes of the targets that already applied the record. */
@@ -61,6 +66,12 @@ export class FanOutSink implements Sink {
       .map((t) => t.maxBatchSize)
       .filter((n): n is number => n !== undefined);
     this.maxBatchSize = sizes.length > 0 ? Math.min(...sizes) : undefined;
+    const effects = this.#targets.map((t) => t.effect ?? ChangeEffect.EveryChange);
+    this.effect = effects.every((e) => e === ChangeEffect.LastWriterWins)
+      ? ChangeEffect.LastWriterWins
+      : effects.includes(ChangeEffect.Delta)
+        ? ChangeEffect.Delta
+        : ChangeEffect.EveryChange;
   }
 
   async write(records: readonly ChangeRecord[], context: SinkContext): Promise<SinkRecordResult[]> {

@@ -2,7 +2,7 @@
 export const OutcomeStatus = {
   /** The handler or sink applied it. */
   Succeeded: 'succeeded',
-  /** Dropped by the deduper as already applied (or older than an applied change of its key). */
+  /** Dropped by the deduper as already applied (or, for a last-writer-wins target, older than an applied change of its item). */
   Duplicate: 'duplicate',
   /** Given up on by the retry policy and sent whole to the failure destination. Counts as done. */
   Parked: 'parked',

@@ -74,6 +74,33 @@ export type SinkRecordResult =
   | { readonly status: 'failed'; readonly error: Error; readonly retriable: boolean };
 
 /**
+ * What applying a change does to its target. It decides whether the pipeline may drop a change
+ * that is older than one already applied to the same item (a *stale* change, which sources that
+ * reorder, "Kinesis Data Streams for DynamoDB", deliver): that is safe only when the target keeps
+ * the item's latest state and nothing else.
+ */
+export const ChangeEffect = {
+  /**
+   * The target holds each item's latest state (a search index, a replica table): an older
+   * change of an item, arriving after a newer one was applied, would only roll it back, so the
+   * pipeline drops it as `stale`.
+   */
+  LastWriterWins: 'last-writer-wins',
+  /**
+   * Each change adds to the target (counters, summaries, anything that applies deltas): every
+   * change must reach it once, in whatever order it comes. Nothing is dropped as stale.
+   */
+  Delta: 'delta',
+  /**
+   * Each change is an output of its own (an archive, notifications): every change must reach
+   * the target. Nothing is dropped as stale. The default, because it never loses a change.
+   */
+  EveryChange: 'every-change',
+} as const;
+/** One of {@link ChangeEffect}. */
+export type ChangeEffect = (typeof ChangeEffect)[keyof typeof ChangeEffect];
+
+/**
  * Where changes go. `write` applies a batch given in shard order and returns one result per
  * record, in the same order; it throws only when the whole batch failed (network, auth).
  *
@@ -83,6 +110,13 @@ export type SinkRecordResult =
 export interface Sink {
   /** A short name for logs and metrics (`opensearch`, `s3`, …). */
   readonly name: string;
+  /**
+   * What a change does to this sink (see {@link ChangeEffect}). Only a `last-writer-wins` sink
+   * lets the pipeline drop a change older than one already applied to the same item; a
+   * redelivered change (same event id) is dropped for every sink.
+   * @default 'every-change': every change is written, none is dropped as stale
+   */
+  readonly effect?: ChangeEffect;
   /** The most records `write` accepts at once; the pipeline splits larger batches. */
   readonly maxBatchSize?: number;
   write(records: readonly ChangeRecord[], context: SinkContext): Promise<SinkRecordResult[]>;

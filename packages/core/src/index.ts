@@ -8,6 +8,7 @@ export {
   type ProcessOptions,
   processBatch,
   type RecordHandler,
+  staleChangesOf,
   toFailedRecord,
 } from './BatchProcessor.js';
 export { CallPacer } from './CallPacer.js';
@@ -27,6 +28,7 @@ export {
   DEFAULT_COMMIT_INTERVAL_MS,
 } from './CheckpointTracker.js';
 export {
+  ChangeEffect,
   type Checkpoint,
   CheckpointSentinel,
   type CheckpointStore,
@@ -53,7 +55,9 @@ export {
   DEFAULT_MAX_KEY_VERSIONS,
   Deduper,
   type DeduperOptions,
+  type DedupRecord,
   type DuplicateReason,
+  type StaleChanges,
 } from './Deduper.js';
 export {
   type DynamoDBDecodeContext,
@@ -94,6 +98,7 @@ export {
   type FailureDestinationMemory,
   InMemoryFailureDestination,
 } from './InMemoryFailureDestination.js';
+export { itemKey } from './itemKey.js';
 export { itemJsonReplacer, itemToJson } from './itemToJson.js';
 export {
   DEFAULT_DISPATCH_CONCURRENCY,

@@ -12,8 +12,10 @@ import {
   RetryPolicy,
   type Sink,
   type SinkRecordResult,
+  type StaleChanges,
   SUCCEEDED,
   sleep,
+  staleChangesOf,
   toError,
   toFailedRecord,
 } from '@shardline/core';
@@ -62,6 +64,8 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
   readonly #logger: Logger;
   /** Shared with the processor; remembers done records across warm invocations. */
   readonly #deduper: Deduper | undefined;
+  /** Whether the deduper drops stale changes too (a last-writer-wins handler or sink). */
+  readonly #staleChanges: StaleChanges;
   /**
    * With de-duplication off: records of the current invocation whose handler or sink write
    * finished, the proof used when time runs out. A plain Set, replaced per invocation (a
@@ -89,6 +93,7 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
     this.#logger = options.logger ?? consoleWarningLogger({ component: 'shardline-lambda' });
     this.#windowHandler = options.windowHandler;
     this.#sink = options.sink;
+    this.#staleChanges = staleChangesOf(options);
     if (!options.windowHandler) {
       this.#deduper = options.deduper === false ? undefined : (options.deduper ?? new Deduper());
       this.#processor = new BatchProcessor({
@@ -285,7 +290,11 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
     // A sink that buffers may not have written what it acknowledged: prove nothing for it.
     if (this.#sink?.flush) return new Array(records.length);
     const deduper = this.#deduper;
-    if (deduper) return records.map((r) => (deduper.check(r) ? SUCCEEDED : undefined));
+    if (deduper) {
+      // For a delta target a stale record is not proof of anything: only one seen is done.
+      const staleChanges = this.#staleChanges;
+      return records.map((r) => (deduper.check(r, staleChanges) ? SUCCEEDED : undefined));
+    }
     return records.map((r) => (this.#tracking.done.has(r) ? SUCCEEDED : undefined));
   }
 
@@ -321,6 +330,7 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
     const tracked: Sink = {
       name: inner.name,
       ...(inner.maxBatchSize === undefined ? {} : { maxBatchSize: inner.maxBatchSize }),
+      ...(inner.effect === undefined ? {} : { effect: inner.effect }),
       write: async (records, context): Promise<SinkRecordResult[]> => {
         const results = await inner.write(records, context);
         for (let i = 0; i < records.length && i < results.length; i++) {

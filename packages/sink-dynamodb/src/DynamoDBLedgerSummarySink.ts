@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import {
+  ChangeEffect,
   type ChangeRecord,
   ConfigurationError,
   canonicalKey,
@@ -112,6 +113,12 @@ interface Entry {
  */
 export class DynamoDBLedgerSummarySink implements Sink {
   readonly name: string;
+  /**
+   * The summary moves by deltas, and the sink orders an item's changes by its own version
+   * (`versionOf`), which is not the pipeline's: every change must reach it, none is dropped as
+   * stale before the write.
+   */
+  readonly effect = ChangeEffect.Delta;
   readonly #client: LedgerSummaryClient;
   readonly #tableName: string;
   readonly #ledgerTableName: string;

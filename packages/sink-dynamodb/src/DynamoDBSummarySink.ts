@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   BlockedByEarlierFailureError,
+  ChangeEffect,
   type ChangeRecord,
   ConfigurationError,
   errorMessage,
@@ -100,6 +101,8 @@ type Failure = { readonly error: Error; readonly retriable: boolean };
  */
 export class DynamoDBSummarySink implements Sink {
   readonly name: string;
+  /** Each change adds its deltas: every change must reach the sink, none is dropped as stale. */
+  readonly effect = ChangeEffect.Delta;
   readonly #client: SummaryClient;
   readonly #tableName: string;
   readonly #mapping: SummaryMapping;

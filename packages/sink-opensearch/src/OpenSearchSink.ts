@@ -1,5 +1,6 @@
 import type { Client } from '@opensearch-project/opensearch';
 import {
+  ChangeEffect,
   type ChangeRecord,
   ConfigurationError,
   type Item,
@@ -107,6 +108,11 @@ const OK: SinkRecordResult = Object.freeze({ status: 'ok' });
  */
 export class OpenSearchSink implements Sink {
   readonly name = 'opensearch';
+  /**
+   * The index holds each item's latest state, and external versions make OpenSearch refuse an
+   * older change anyway: the pipeline may drop a stale change before the write.
+   */
+  readonly effect = ChangeEffect.LastWriterWins;
   readonly #client: Client;
   readonly #index: PerRecord<string>;
   readonly #documentId: (record: ChangeRecord) => string;

@@ -3,6 +3,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import {
+  ChangeEffect,
   type ChangeRecord,
   ConfigurationError,
   errorMessage,
@@ -85,6 +86,8 @@ interface Line {
  */
 export class S3ArchiveSink implements Sink {
   readonly name: string;
+  /** An archive keeps every change: none is dropped as stale. */
+  readonly effect = ChangeEffect.EveryChange;
   readonly #client: S3Client;
   readonly #bucket: string;
   readonly #prefix: string;

@@ -1,5 +1,6 @@
 import type { MessageAttributeValue, SNSClient } from '@aws-sdk/client-sns';
 import {
+  ChangeEffect,
   type ChangeRecord,
   ConfigurationError,
   itemToJson,
@@ -75,6 +76,8 @@ export interface SnsSinkOptions {
  */
 export class SnsSink implements Sink {
   readonly name = 'sns';
+  /** Every change is a notification of its own: none is dropped as stale. */
+  readonly effect = ChangeEffect.EveryChange;
   readonly #client: SNSClient;
   readonly #topicArn: string;
   readonly #fifo: boolean;

@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@shardline/core';
 import type {
@@ -133,4 +134,65 @@ export function makeKinesisRecord(options: MakeKinesisRecordOptions): KinesisStr
 /** A Lambda Kinesis event around `records`. */
 export function makeKinesisEvent(records: KinesisStreamRecord[]): KinesisStreamEvent {
   return { Records: records };
+}
+
+/** Options of {@link makeKinesisDynamoDBRecord}. */
+export interface MakeKinesisDynamoDBRecordOptions {
+  eventName?: 'INSERT' | 'MODIFY' | 'REMOVE';
+  /** Primary key as plain values, e.g. `{ UserID: 'u1' }`. */
+  keys: Record<string, unknown>;
+  newImage?: Record<string, unknown>;
+  oldImage?: Record<string, unknown>;
+  /** The table the change was made in. @default 'Votes' */
+  tableName?: string;
+  /**
+   * ApproximateCreationDateTime, epoch ms (µs when the destination's precision is MICROSECOND).
+   * The record's per-item version: such streams may repeat and reorder one item's changes.
+   */
+  approximateCreationDateTime: number;
+  /** @default a fresh UUID-like id */
+  eventId?: string;
+  /** The Kinesis sequence number. @default a fresh increasing one */
+  sequenceNumber?: string;
+  shardId?: string;
+  streamArn?: string;
+}
+
+/**
+ * A Lambda Kinesis record carrying a "Kinesis Data Streams for DynamoDB" change, as DynamoDB puts
+ * it: the payload is the DynamoDB stream record in JSON (no SequenceNumber, `tableName`,
+ * `recordFormat`), the partition key is an MD5 of the item key in hex.
+ */
+export function makeKinesisDynamoDBRecord(
+  options: MakeKinesisDynamoDBRecordOptions,
+): KinesisStreamRecord {
+  const keys = marshall(options.keys, marshallOptions);
+  const newImage = options.newImage ? marshall(options.newImage, marshallOptions) : undefined;
+  const oldImage = options.oldImage ? marshall(options.oldImage, marshallOptions) : undefined;
+  const eventName =
+    options.eventName ??
+    (options.oldImage && options.newImage ? 'MODIFY' : options.newImage ? 'INSERT' : 'REMOVE');
+  const payload = {
+    awsRegion: 'us-east-1',
+    eventID: options.eventId ?? randomUUID(),
+    eventName,
+    userIdentity: null,
+    recordFormat: 'application/json',
+    tableName: options.tableName ?? 'Votes',
+    dynamodb: {
+      ApproximateCreationDateTime: options.approximateCreationDateTime,
+      Keys: keys,
+      ...(newImage ? { NewImage: newImage } : {}),
+      ...(oldImage ? { OldImage: oldImage } : {}),
+      SizeBytes: JSON.stringify([keys, newImage, oldImage]).length,
+    },
+    eventSource: 'aws:dynamodb',
+  };
+  return makeKinesisRecord({
+    data: payload,
+    partitionKey: createHash('md5').update(JSON.stringify(keys)).digest('hex').toUpperCase(),
+    ...(options.sequenceNumber ? { sequenceNumber: options.sequenceNumber } : {}),
+    ...(options.shardId ? { shardId: options.shardId } : {}),
+    ...(options.streamArn ? { streamArn: options.streamArn } : {}),
+  });
 }

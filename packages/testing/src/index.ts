@@ -29,9 +29,11 @@ export {
 } from './eventSourceMapping.js';
 export {
   type MakeDynamoDBRecordOptions,
+  type MakeKinesisDynamoDBRecordOptions,
   type MakeKinesisRecordOptions,
   makeDynamoDBEvent,
   makeDynamoDBRecord,
+  makeKinesisDynamoDBRecord,
   makeKinesisEvent,
   makeKinesisRecord,
   nextSequenceNumber,

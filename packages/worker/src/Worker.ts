@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchProcessor,
+  type ChangeEffect,
   type Checkpoint,
   ConfigurationError,
   EventBus,
@@ -21,6 +22,7 @@ import {
   type Sink,
   type StartPosition,
   sleep,
+  staleChangesOf,
   toError,
 } from '@shardline/core';
 import { DynamoDBLeaseStore } from '@shardline/store-dynamodb';
@@ -42,6 +44,12 @@ export interface WorkerOptions {
   readonly handler?: RecordHandler;
   readonly keyBatchHandler?: KeyBatchHandler;
   readonly sink?: Sink;
+  /**
+   * What a change does to the handler's target (core's `ChangeEffect`): only with
+   * `last-writer-wins` are changes older than an applied change of their item dropped.
+   * @default the sink's `effect`, else 'every-change'
+   */
+  readonly effect?: ChangeEffect;
   /** A lease store; or give `dynamoDBClient` (and optionally `leaseTable`). */
   readonly leaseStore?: LeaseStore;
   /** The DynamoDB client for the lease table, when no `leaseStore` is given. */
@@ -161,6 +169,7 @@ export class Worker {
         'applicationName must be set: it names the lease table and tells fleets apart.',
       );
     }
+    staleChangesOf(options); // a bad effect fails here, not when the first shard starts
     const sources = Array.isArray(options.sources)
       ? (options.sources as readonly ShardSource[])
       : [options.sources as ShardSource];
@@ -488,6 +497,7 @@ export class Worker {
         ...(o.handler ? { handler: o.handler } : {}),
         ...(o.keyBatchHandler ? { keyBatchHandler: o.keyBatchHandler } : {}),
         ...(o.sink ? { sink: o.sink } : {}),
+        ...(o.effect ? { effect: o.effect } : {}),
         concurrency: o.concurrency,
         retry: o.retry,
         failureDestination: o.failureDestination,

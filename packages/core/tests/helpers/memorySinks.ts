@@ -38,3 +38,41 @@ export class ScriptedSink implements Sink {
     });
   }
 }
+
+/**
+ * A counting sink that applies deltas, as the DynamoDB summary sinks do: each change adds its
+ * `newImage.n` minus its `oldImage.n` to the item's total. It needs every change once, in any
+ * order; dropping one loses its delta.
+ */
+export class DeltaCountSink implements Sink {
+  readonly name = 'delta-count';
+  readonly effect = 'delta' as const;
+  readonly totals = new Map<string, number>();
+  readonly applied: string[] = [];
+
+  async write(records: readonly ChangeRecord[]): Promise<SinkRecordResult[]> {
+    return records.map((record) => {
+      const id = String(record.keys?.id);
+      const delta = Number(record.newImage?.n ?? 0) - Number(record.oldImage?.n ?? 0);
+      this.totals.set(id, (this.totals.get(id) ?? 0) + delta);
+      this.applied.push(record.eventId);
+      return { status: 'ok' };
+    });
+  }
+}
+
+/** A replica of each item's latest image, keyed by item id: a last-writer-wins target. */
+export class ReplicaSink implements Sink {
+  readonly name = 'replica';
+  readonly effect = 'last-writer-wins' as const;
+  readonly items = new Map<string, Record<string, unknown> | undefined>();
+  readonly applied: string[] = [];
+
+  async write(records: readonly ChangeRecord[]): Promise<SinkRecordResult[]> {
+    return records.map((record) => {
+      this.items.set(String(record.keys?.id), record.newImage);
+      this.applied.push(record.eventId);
+      return { status: 'ok' };
+    });
+  }
+}

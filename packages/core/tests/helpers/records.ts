@@ -3,6 +3,7 @@ import {
   type ChangeRecord,
   type DynamoDBStreamRecordLike,
   decodeDynamoDBRecord,
+  SourceKind,
 } from '../../src/index.js';
 
 /** Options of {@link streamRecord}. */
@@ -47,5 +48,45 @@ export function change(options: StreamRecordOptions): ChangeRecord {
 export function batchOf(keys: readonly string[], firstSequence = 1): ChangeRecord[] {
   return keys.map((key, i) =>
     change({ key, sequenceNumber: firstSequence + i, newImage: { id: key, n: i } }),
+  );
+}
+
+/** Options of {@link kinesisDynamoDBChange}. */
+export interface KinesisDynamoDBChangeOptions extends StreamRecordOptions {
+  /** ApproximateCreationDateTime in µs: the record's per-item version. */
+  createdAtMicros: number;
+  /** Overrides the ordering key (as the `orderingKey` option of the decoders does). */
+  orderingKey?: (record: ChangeRecord) => string;
+}
+
+/**
+ * A change as "Kinesis Data Streams for DynamoDB" delivers it: no DynamoDB sequence number (the
+ * Kinesis one instead), and a per-item `version` from the creation time, because such streams
+ * may repeat and reorder one item's changes.
+ */
+export function kinesisDynamoDBChange(options: KinesisDynamoDBChangeOptions): ChangeRecord {
+  const raw = rawStreamRecord(options);
+  const sequenceNumber = raw.dynamodb!.SequenceNumber!;
+  return decodeDynamoDBRecord(
+    {
+      ...raw,
+      eventID: `kds-${options.key}-${options.createdAtMicros}`,
+      eventSource: 'aws:dynamodb',
+      tableName: 'Votes',
+      dynamodb: {
+        ...raw.dynamodb,
+        SequenceNumber: undefined,
+        ApproximateCreationDateTime: options.createdAtMicros,
+      },
+    },
+    {
+      streamId: 'arn:aws:kinesis:us-east-1:123456789012:stream/votes',
+      shardId: 'shardId-000000000001',
+      source: SourceKind.KinesisDynamoDB,
+      sequenceNumber,
+      creationTimeUnit: 'us',
+      versionFromCreationTime: true,
+      ...(options.orderingKey ? { orderingKey: options.orderingKey } : {}),
+    },
   );
 }

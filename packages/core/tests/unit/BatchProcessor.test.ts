@@ -7,8 +7,8 @@ import {
   ShardlineError,
   undecodableRecord,
 } from '../../src/index.js';
-import { ScriptedSink } from '../helpers/memorySinks.js';
-import { batchOf } from '../helpers/records.js';
+import { DeltaCountSink, ReplicaSink, ScriptedSink } from '../helpers/memorySinks.js';
+import { batchOf, kinesisDynamoDBChange } from '../helpers/records.js';
 
 const fastRetry = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
 
@@ -237,5 +237,134 @@ describe('BatchProcessor, sink mode', () => {
     if (result.outcomes[0]?.status === 'failed') {
       expect(result.outcomes[0].error.message).toMatch(/returned 0 results for 1 records/);
     }
+  });
+});
+
+describe('BatchProcessor, stale changes from a source that reorders', () => {
+  // One item's three changes, each adding 1 to n, delivered newest first: distinct changes (no
+  // duplicate among them), only out of version order, as Kinesis Data Streams for DynamoDB may.
+  const reordered = () => [
+    kinesisDynamoDBChange({
+      key: 'a',
+      sequenceNumber: 1,
+      createdAtMicros: 3_000,
+      eventName: 'MODIFY',
+      oldImage: { id: 'a', n: 2 },
+      newImage: { id: 'a', n: 3 },
+    }),
+    kinesisDynamoDBChange({
+      key: 'a',
+      sequenceNumber: 2,
+      createdAtMicros: 1_000,
+      newImage: { id: 'a', n: 1 },
+    }),
+    kinesisDynamoDBChange({
+      key: 'a',
+      sequenceNumber: 3,
+      createdAtMicros: 2_000,
+      eventName: 'MODIFY',
+      oldImage: { id: 'a', n: 1 },
+      newImage: { id: 'a', n: 2 },
+    }),
+  ];
+
+  it('applies every change to a delta sink, within one batch and across batches', async () => {
+    // arrange
+    const inOneBatch = new DeltaCountSink();
+    const acrossBatches = new DeltaCountSink();
+    const [newest, ...older] = reordered();
+    // act
+    const one = await new BatchProcessor({ sink: inOneBatch }).process(reordered());
+    const processor = new BatchProcessor({ sink: acrossBatches });
+    await processor.process([newest!]);
+    const second = await processor.process(older);
+    // assert: no delta lost, so the count is the sum of all three
+    expect(one.outcomes.map((o) => o.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(inOneBatch.totals.get('a')).toBe(3);
+    expect(second.duplicates).toBe(0);
+    expect(acrossBatches.totals.get('a')).toBe(3);
+  });
+
+  it('applies every change when the sink or handler does not say it is last-writer-wins', async () => {
+    // arrange
+    const sink = new ScriptedSink();
+    const handled: string[] = [];
+    const grouped: string[] = [];
+    // act
+    await new BatchProcessor({ sink }).process(reordered());
+    await new BatchProcessor({ handler: (r) => void handled.push(r.eventId) }).process(reordered());
+    await new BatchProcessor({
+      keyBatchHandler: (group) => void grouped.push(...group.map((r) => r.eventId)),
+    }).process(reordered());
+    // assert
+    expect(sink.applied).toHaveLength(3);
+    expect(handled).toHaveLength(3);
+    expect(grouped).toHaveLength(3);
+  });
+
+  it('still drops a redelivered change (same event id) for a delta sink', async () => {
+    const sink = new DeltaCountSink();
+    const processor = new BatchProcessor({ sink });
+    await processor.process(reordered());
+    const again = await processor.process(reordered());
+    expect(again.outcomes.map((o) => o.status)).toEqual(['duplicate', 'duplicate', 'duplicate']);
+    expect(sink.totals.get('a')).toBe(3);
+  });
+
+  it('drops the older changes for a last-writer-wins sink, so the newest state stays', async () => {
+    const sink = new ReplicaSink();
+    const result = await new BatchProcessor({ sink }).process(reordered());
+    expect(result.outcomes.map((o) => o.status)).toEqual(['succeeded', 'duplicate', 'duplicate']);
+    expect(result.outcomes[1]).toMatchObject({ reason: 'stale' });
+    expect(sink.items.get('a')).toEqual({ id: 'a', n: 3 });
+  });
+
+  it('keys the stale check by item, not by a custom ordering key shared by two items', async () => {
+    // arrange: items a and b of one poll share the ordering key; b's change is older than a's
+    const byPoll = () => 'poll-1';
+    const changes = () => [
+      kinesisDynamoDBChange({
+        key: 'a',
+        sequenceNumber: 1,
+        createdAtMicros: 2_000,
+        newImage: { id: 'a', n: 1 },
+        orderingKey: byPoll,
+      }),
+      kinesisDynamoDBChange({
+        key: 'b',
+        sequenceNumber: 2,
+        createdAtMicros: 1_000,
+        newImage: { id: 'b', n: 1 },
+        orderingKey: byPoll,
+      }),
+    ];
+    const [first, second] = changes();
+    const sink = new ReplicaSink();
+    const acrossBatches = new ReplicaSink();
+    const handled: string[] = [];
+    // act
+    const inBatch = await new BatchProcessor({ sink }).process(changes());
+    const processor = new BatchProcessor({ sink: acrossBatches });
+    await processor.process([first!]);
+    const later = await processor.process([second!]);
+    await new BatchProcessor({
+      effect: 'last-writer-wins',
+      handler: (r) => void handled.push(String(r.keys?.id)),
+    }).process(changes());
+    // assert: b's change is not stale, it is another item's first change
+    expect(first!.orderingKey).toBe(second!.orderingKey);
+    expect(inBatch.outcomes.map((o) => o.status)).toEqual(['succeeded', 'succeeded']);
+    expect(later.outcomes.map((o) => o.status)).toEqual(['succeeded']);
+    expect([...acrossBatches.items.keys()]).toEqual(['a', 'b']);
+    expect(handled).toEqual(['a', 'b']);
+  });
+
+  it('names a bad effect in its error', () => {
+    expect(
+      () =>
+        new BatchProcessor({
+          sink: { name: 'odd', effect: 'lww' as never, write: async () => [] },
+        }),
+    ).toThrow(/effect must be one of 'last-writer-wins', 'delta', 'every-change', got "lww"/);
   });
 });

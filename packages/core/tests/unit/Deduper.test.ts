@@ -15,7 +15,12 @@ describe('Deduper', () => {
           const deduper = new Deduper({ maxEventIds: window });
           const appliedIds = new Set<string>();
           for (const { id, applied } of events) {
-            const record = { eventId: `e${id}`, orderingKey: 'k', version: undefined };
+            const record = {
+              eventId: `e${id}`,
+              version: undefined,
+              tableName: 'T',
+              marshalledKeys: undefined,
+            };
             // act
             const reason = deduper.check(record);
             // assert: an id never applied before is never dropped
@@ -31,18 +36,33 @@ describe('Deduper', () => {
     );
   });
 
-  it('drops a change older than the newest applied change of its key (reordering sources)', () => {
-    const deduper = new Deduper();
-    deduper.remember({ eventId: 'b', orderingKey: 'k', version: 20n });
-    expect(deduper.check({ eventId: 'a', orderingKey: 'k', version: 10n })).toBe('stale');
-    expect(deduper.check({ eventId: 'c', orderingKey: 'k', version: 30n })).toBeUndefined();
-    expect(deduper.check({ eventId: 'd', orderingKey: 'other', version: 1n })).toBeUndefined();
+  const change = (eventId: string, id: string, version: bigint, tableName = 'Votes') => ({
+    eventId,
+    version,
+    tableName,
+    marshalledKeys: { id: { S: id } },
   });
 
-  it('keeps at most maxKeyVersions keys', () => {
+  it('drops a change older than the newest applied change of its item, when asked to', () => {
+    const deduper = new Deduper();
+    deduper.remember(change('b', 'x', 20n));
+    expect(deduper.check(change('a', 'x', 10n), 'drop')).toBe('stale');
+    expect(deduper.check(change('c', 'x', 30n), 'drop')).toBeUndefined();
+    expect(deduper.check(change('d', 'other', 1n), 'drop')).toBeUndefined();
+    expect(deduper.check(change('e', 'x', 1n, 'Other'), 'drop')).toBeUndefined();
+  });
+
+  it('never calls a change stale unless asked to (delta targets need every change)', () => {
+    const deduper = new Deduper();
+    deduper.remember(change('b', 'x', 20n));
+    expect(deduper.check(change('a', 'x', 10n))).toBeUndefined();
+    expect(deduper.check(change('a', 'x', 10n), 'apply')).toBeUndefined();
+    expect(deduper.check(change('b', 'x', 20n))).toBe('seen');
+  });
+
+  it('keeps at most maxKeyVersions items', () => {
     const deduper = new Deduper({ maxKeyVersions: 3 });
-    for (let i = 0; i < 10; i++)
-      deduper.remember({ eventId: `e${i}`, orderingKey: `k${i}`, version: 1n });
+    for (let i = 0; i < 10; i++) deduper.remember(change(`e${i}`, `k${i}`, 1n));
     expect(deduper.size.keyVersions).toBe(3);
   });
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import {
+  ChangeEffect,
   type ChangeRecord,
   compareSequenceNumbers,
   ShardlineError,
@@ -58,6 +59,25 @@ export class VersionedMemorySink implements Sink {
   /** The sink's content, for equality checks. */
   snapshot(): Record<string, VersionedItem> {
     return Object.fromEntries([...this.items.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
+}
+
+/**
+ * A counting sink, as the DynamoDB summary sinks are: each change adds its `newImage.n` minus its
+ * `oldImage.n` to the item's total, so it needs every change once, in any order.
+ */
+export class DeltaCountSink implements Sink {
+  readonly name = 'delta-count';
+  readonly effect = ChangeEffect.Delta;
+  readonly totals = new Map<string, number>();
+
+  async write(records: readonly ChangeRecord[]): Promise<SinkRecordResult[]> {
+    return records.map((record) => {
+      const id = record.orderingKey;
+      const delta = Number(record.newImage?.n ?? 0) - Number(record.oldImage?.n ?? 0);
+      this.totals.set(id, (this.totals.get(id) ?? 0) + delta);
+      return { status: 'ok' } as const;
+    });
   }
 }
 

@@ -5,6 +5,7 @@ import {
   type ShardIterator,
   type ShardReadResult,
   type ShardSource,
+  SourceKind,
   type StartPosition,
 } from '@shardline/core';
 
@@ -14,6 +15,14 @@ export interface FakeShardSpec {
   readonly parentShardIds?: readonly string[];
   readonly records: number;
   readonly closed?: boolean;
+  /** How many ordering keys (items) the shard's records cycle through. @default 5 */
+  readonly keys?: number;
+  /**
+   * Makes the records "Kinesis Data Streams for DynamoDB" changes whose version is this
+   * creation time (µs) per record index, so one item's changes can come out of version order.
+   * Record i then adds 1 to its item's `n` (`oldImage.n` = `newImage.n` − 1).
+   */
+  readonly creationTimesMicros?: readonly number[];
 }
 
 /** A whole fake stream, JSON-serializable so child processes build the very same stream. */
@@ -67,18 +76,45 @@ export class FakeShardSource implements ShardSource {
 
   #add(spec: FakeShardSpec): void {
     const records: ChangeRecord[] = [];
-    for (let i = 0; i < spec.records; i++) records.push(this.#record(spec.shardId, i));
+    for (let i = 0; i < spec.records; i++) records.push(this.#record(spec, i));
     this.#shards.set(spec.shardId, { spec, records, closed: spec.closed ?? false, children: [] });
   }
 
-  #record(shardId: string, index: number): ChangeRecord {
+  #record(spec: FakeShardSpec, index: number): ChangeRecord {
+    const shardId = spec.shardId;
+    const created = spec.creationTimesMicros?.[index];
+    if (created !== undefined) {
+      const key = fakeKey(shardId, index, spec.keys);
+      return decodeDynamoDBRecord(
+        {
+          eventID: `${shardId}-${index}`,
+          eventName: 'MODIFY',
+          dynamodb: {
+            Keys: { pk: { S: key } },
+            NewImage: { pk: { S: key }, n: { N: String(index + 1) } },
+            OldImage: { pk: { S: key }, n: { N: String(index) } },
+            ApproximateCreationDateTime: created,
+            SizeBytes: 40,
+            StreamViewType: 'NEW_AND_OLD_IMAGES',
+          },
+        },
+        {
+          streamId: this.streamId,
+          shardId,
+          source: SourceKind.KinesisDynamoDB,
+          sequenceNumber: fakeSequenceNumber(index),
+          creationTimeUnit: 'us',
+          versionFromCreationTime: true,
+        },
+      );
+    }
     return decodeDynamoDBRecord(
       {
         eventID: `${shardId}-${index}`,
         eventName: 'INSERT',
         dynamodb: {
-          Keys: { pk: { S: fakeKey(shardId, index) } },
-          NewImage: { pk: { S: fakeKey(shardId, index) }, n: { N: String(index) } },
+          Keys: { pk: { S: fakeKey(shardId, index, spec.keys) } },
+          NewImage: { pk: { S: fakeKey(shardId, index, spec.keys) }, n: { N: String(index) } },
           SequenceNumber: fakeSequenceNumber(index),
           SizeBytes: 40,
           StreamViewType: 'NEW_IMAGE',
@@ -92,7 +128,7 @@ export class FakeShardSource implements ShardSource {
   append(shardId: string, count: number): void {
     const shard = this.#shards.get(shardId)!;
     const start = shard.records.length;
-    for (let i = 0; i < count; i++) shard.records.push(this.#record(shardId, start + i));
+    for (let i = 0; i < count; i++) shard.records.push(this.#record(shard.spec, start + i));
   }
 
   /** Closes a shard and adds children (a split: two children with one parent). */

@@ -1,6 +1,11 @@
-import type { ChangeRecord } from '@shardline/core';
+import type { ChangeRecord, Sink } from '@shardline/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createWorker, InMemoryLeaseStore, type Worker } from '../../src/index.js';
+import {
+  createWorker,
+  InMemoryLeaseStore,
+  type Worker,
+  type WorkerOptions,
+} from '../../src/index.js';
 import { FakeShardSource, fakeSequenceNumber, fakeStream } from '../helpers/FakeShardSource.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
@@ -246,6 +251,60 @@ describe('Worker', () => {
       'users:shardId-000000000000',
       'users:shardId-000000000001',
     ]);
+  });
+
+  it('gives every change of a source that reorders to a handler or delta sink; only a last-writer-wins one drops the stale', async () => {
+    // arrange: one item's three changes, newest first (Kinesis Data Streams for DynamoDB)
+    const spec = {
+      streamId: 'kds',
+      shards: [
+        { shardId: 'shardId-000000000000', records: 3, keys: 1, creationTimesMicros: [3, 1, 2] },
+      ],
+    };
+    const every: number[] = [];
+    const latest: number[] = [];
+    const totals: number[] = [];
+    const deltaSink: Sink = {
+      name: 'delta-count',
+      effect: 'delta',
+      write: async (records) =>
+        records.map((r) => {
+          totals.push(Number(r.newImage?.n) - Number(r.oldImage?.n));
+          return { status: 'ok' } as const;
+        }),
+    };
+    const stores = [new InMemoryLeaseStore(), new InMemoryLeaseStore(), new InMemoryLeaseStore()];
+    const run = (store: InMemoryLeaseStore, mode: Partial<WorkerOptions>) =>
+      createWorker({
+        ...FAST,
+        applicationName: 'app',
+        sources: new FakeShardSource(spec),
+        leaseStore: store,
+        ...mode,
+      } as WorkerOptions);
+    workers.push(
+      run(stores[0]!, { handler: (r) => void every.push(Number(r.newImage?.n)) }),
+      run(stores[1]!, {
+        effect: 'last-writer-wins',
+        handler: (r) => void latest.push(Number(r.newImage?.n)),
+      }),
+      run(stores[2]!, { sink: deltaSink }),
+    );
+    // act: run until every worker checkpointed the shard's last record
+    await Promise.all(workers.map((w) => w.start()));
+    const last = fakeSequenceNumber(2);
+    await until(async () => {
+      for (const store of stores) {
+        const [lease] = await store.listLeases();
+        if (typeof lease?.checkpoint !== 'object' || lease.checkpoint.sequenceNumber !== last)
+          return false;
+      }
+      return true;
+    });
+    // assert: records carry n = 1, 2, 3 in stream order; the first is the newest change
+    expect(every).toEqual([1, 2, 3]);
+    expect(latest).toEqual([1]);
+    expect(totals).toEqual([1, 1, 1]);
   });
 
   it('rejects a configuration without exactly one processing mode', () => {
