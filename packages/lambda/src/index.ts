@@ -8,6 +8,7 @@ export type { EventDecoder } from './EventDecoder.js';
 export { type KinesisEventDecoderOptions, kinesisEventDecoder } from './kinesisEventDecoder.js';
 export { LambdaStreamProcessor } from './LambdaStreamProcessor.js';
 export {
+  DEFAULT_REPLAY_MAX_BUFFERED_RECORDS,
   DEFAULT_REPLAY_MAX_RECORDS,
   type ReplayFailuresOptions,
   type ReplayResult,

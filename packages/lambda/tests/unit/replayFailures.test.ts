@@ -1,4 +1,9 @@
-import { type ChangeRecord, InMemoryFailureDestination, silentLogger } from '@shardline/core';
+import {
+  type ChangeRecord,
+  ConfigurationError,
+  InMemoryFailureDestination,
+  silentLogger,
+} from '@shardline/core';
 import {
   makeDynamoDBEvent,
   makeDynamoDBRecord,
@@ -103,5 +108,50 @@ describe('replayFailures', () => {
     expect(destination.records.map((f) => f.record)).toEqual([
       expect.objectContaining({ dynamodb: expect.objectContaining({ Keys: { id: { S: 'x' } } }) }),
     ]);
+  });
+
+  it('reads up to maxBufferedRecords before applying, then applies the rest in later chunks', async () => {
+    // arrange: an item's three changes, parked and handed back newest first
+    const records = [1, 2, 3].map((n) =>
+      makeDynamoDBRecord({ keys: { UserID: 'a' }, newImage: { UserID: 'a', n } }),
+    );
+    const parked = new InMemoryFailureDestination();
+    await createLambdaHandler({
+      logger: silentLogger,
+      failureDestination: parked,
+      retry: { maxAttempts: 1 },
+      handler: () => {
+        throw permanentError();
+      },
+    })(makeDynamoDBEvent(records));
+    const destination = new InMemoryFailureDestination();
+    await destination.send([...parked.records].reverse());
+    const sink = new VersionedMemorySink();
+    const [first, second, third] = records.map((r) => r.dynamodb!.SequenceNumber);
+    // act
+    const result = await replayFailures({
+      destination,
+      sink,
+      maxRecords: 1,
+      maxBufferedRecords: 2,
+      logger: silentLogger,
+    });
+    // assert: the first chunk (3, 2) in order; the last change, older, is refused by the
+    // sink's version, so the item keeps its newest state
+    expect(result).toEqual({ received: 3, acknowledged: 3, failed: 0 });
+    expect(sink.applied).toEqual([second, third]);
+    expect(sink.applied).not.toContain(first);
+    expect([...sink.items.values()].map((item) => item.image)).toEqual([{ UserID: 'a', n: 3 }]);
+  });
+
+  it('names a bad maxBufferedRecords or maxRecords in its error', async () => {
+    const destination = new InMemoryFailureDestination();
+    const replay = (options: { maxBufferedRecords?: number; maxRecords?: number }) =>
+      replayFailures({ destination, handler: () => {}, ...options });
+    await expect(replay({ maxBufferedRecords: 0 })).rejects.toThrow(ConfigurationError);
+    await expect(replay({ maxBufferedRecords: 1.5 })).rejects.toThrow(
+      /maxBufferedRecords must be a whole number of 1 or more, got 1.5/,
+    );
+    await expect(replay({ maxRecords: 0 })).rejects.toThrow(/maxRecords must be a whole number/);
   });
 });
