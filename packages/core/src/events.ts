@@ -62,6 +62,25 @@ export interface ShardlineEventMap {
     error: Error;
   };
   'record.duplicate': { shardId: string; sequenceNumber: string; reason: 'seen' | 'stale' };
+  /**
+   * A KPL user record whose hash key lies outside the hash key range of the shard it was read
+   * from: its aggregate was put with an outdated shard map (after a reshard). The KPL puts such
+   * records again to the right shard; other aggregators do not. Delivered or skipped per the
+   * `outOfRangeRecordPolicy` of the Kinesis source or Lambda handler.
+   */
+  'record.outOfRange': {
+    streamId: string;
+    shardId: string;
+    /** The aggregate's sequence number. */
+    sequenceNumber: string;
+    subSequenceNumber: number;
+    partitionKey: string;
+    explicitHashKey: string | undefined;
+    /** The user record's 128-bit hash key, as a decimal string. */
+    hashKey: string;
+    /** What the policy did with it. */
+    action: 'delivered' | 'skipped';
+  };
   'checkpoint.resolved': { shardId: string; position: StreamPosition };
   'checkpoint.committed': {
     streamId: string;

@@ -7,7 +7,10 @@ export type MetricLabels = Readonly<Record<string, string>>;
  *
  * Names used by Shardline: `records_in_total`, `records_out_total`, `records_failed_total`,
  * `records_parked_total`, `records_retried_total`, `records_duplicate_total`,
- * `batch_duration_ms` (observe), `iterator_age_ms` (gauge, label `shard`).
+ * `batch_duration_ms` (observe), `iterator_age_ms` (gauge, label `shard`),
+ * `kpl_user_records_out_of_range_total` (labels `shard`, `action`: `delivered` or `skipped`;
+ * the sequence and sub-sequence numbers are in the `record.outOfRange` event and the log line,
+ * never in labels, whose every value is a time series of its own).
  */
 export interface Metrics {
   increment(name: string, value?: number, labels?: MetricLabels): void;

@@ -22,7 +22,8 @@ import { KINESIS_RETRIABLE_CODES } from './retriableCodes.js';
 /**
  * Reads one Kinesis shard, one GetRecords page per `next`.
  *
- * - KPL aggregates are de-aggregated; user records hashing outside the shard's range are dropped.
+ * - KPL aggregates are de-aggregated; a user record hashing outside the shard's range is
+ *   reported and delivered or skipped per the source's `outOfRangeRecordPolicy`.
  * - A resume inside an aggregate (AFTER_SEQUENCE_NUMBER + subSequenceNumber) starts AT the
  *   aggregate and drops its user records up to that sub-sequence.
  * - An expired iterator (5 min) is re-acquired AFTER the last sequence number returned, or at
@@ -113,6 +114,10 @@ export class KinesisShardIterator implements ShardIterator {
       shardId: this.#shardId,
       payload: this.#settings.payload,
       hashKeyRange: this.#hashKeyRange,
+      outOfRangeRecordPolicy: this.#settings.outOfRangeRecordPolicy,
+      events: this.#settings.events,
+      metrics: this.#settings.metrics,
+      logger: this.#log,
       ...(this.#settings.orderingKey ? { orderingKey: this.#settings.orderingKey } : {}),
     };
     let records: ChangeRecord[] = [];

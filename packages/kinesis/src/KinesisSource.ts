@@ -24,6 +24,11 @@ import {
 } from '@shardline/core';
 import { KinesisPayloadFormat } from './decodeKinesisRecord.js';
 import { KinesisShardIterator } from './KinesisShardIterator.js';
+import {
+  DEFAULT_OUT_OF_RANGE_RECORD_POLICY,
+  type OutOfRangeRecordPolicy,
+  outOfRangeRecordPolicyOf,
+} from './outOfRangeRecords.js';
 import { KINESIS_RETRIABLE_CODES } from './retriableCodes.js';
 
 /** Options of a {@link KinesisSource}. Give `streamArn`, `streamName`, or both. */
@@ -41,6 +46,17 @@ export interface KinesisSourceOptions {
   readonly payload?: KinesisPayloadFormat;
   /** Overrides the ordering key (default: partition key; DynamoDB payloads: the item key). */
   readonly orderingKey?: (record: ChangeRecord) => string;
+  /**
+   * What to do with a KPL user record that hashes outside the shard it was read from (its
+   * aggregate was put with an outdated shard map, after a reshard). Each one is reported: the
+   * `record.outOfRange` event, the `kpl_user_records_out_of_range_total` metric and a warning.
+   * `deliver` (the default) processes it like any record: only the KPL puts such a record again
+   * to the right shard (then it arrives twice; at least once holds), another aggregator does
+   * not, and dropping its record would lose a change. `skip` drops it, as the KCL does: right
+   * when every producer is the KPL.
+   * @default 'deliver'
+   */
+  readonly outOfRangeRecordPolicy?: OutOfRangeRecordPolicy;
   /** Records per GetRecords call, 1…10,000. @default 10_000 */
   readonly maxRecordsPerRead?: number;
   /** Shards per ListShards page (`MaxResults`), 1…10,000. @default 1000 */
@@ -67,6 +83,7 @@ export type KinesisSourceCreateOptions = Omit<KinesisSourceOptions, 'streamArn'>
 /** Defaults of {@link KinesisSource}. */
 export const DEFAULT_KINESIS_SOURCE = {
   payload: KinesisPayloadFormat.Raw,
+  outOfRangeRecordPolicy: DEFAULT_OUT_OF_RANGE_RECORD_POLICY,
   maxRecordsPerRead: 10_000,
   listShardsPageSize: 1000,
   maxListShardsCallsPerSecond: 10,
@@ -81,6 +98,7 @@ export interface KinesisSettings {
   readonly streamRef: { readonly StreamName: string } | { readonly StreamARN: string };
   readonly payload: KinesisPayloadFormat;
   readonly orderingKey: ((record: ChangeRecord) => string) | undefined;
+  readonly outOfRangeRecordPolicy: OutOfRangeRecordPolicy;
   readonly maxRecordsPerRead: number;
   readonly events: EventBus | undefined;
   readonly metrics: Metrics;
@@ -90,7 +108,8 @@ export interface KinesisSettings {
 /**
  * A Kinesis Data Streams {@link ShardSource}: ListShards with paging and lineage (splits and
  * merges through `ParentShardId`/`AdjacentParentShardId`), and shard iterators that decode
- * (raw, JSON, DynamoDB payloads; KPL aggregates filtered to the shard's hash key range), resume
+ * (raw, JSON, DynamoDB payloads; KPL aggregates, user records outside the shard's hash key range
+ * reported and delivered or skipped per `outOfRangeRecordPolicy`), resume
  * inside an aggregate, re-acquire expired iterators and report `MillisBehindLatest`.
  *
  * @example
@@ -126,6 +145,7 @@ export class KinesisSource implements ShardSource {
         `payload must be 'raw', 'json' or 'dynamodb', got ${JSON.stringify(payload)}.`,
       );
     }
+    const outOfRangeRecordPolicy = outOfRangeRecordPolicyOf(options.outOfRangeRecordPolicy);
     const maxRecordsPerRead = wholeIn(
       'maxRecordsPerRead',
       options.maxRecordsPerRead,
@@ -169,6 +189,7 @@ export class KinesisSource implements ShardSource {
       streamRef: streamName !== undefined ? { StreamName: streamName } : { StreamARN: streamArn! },
       payload,
       orderingKey: options.orderingKey,
+      outOfRangeRecordPolicy,
       maxRecordsPerRead,
       events: options.events,
       metrics: options.metrics ?? noopMetrics,

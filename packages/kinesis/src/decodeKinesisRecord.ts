@@ -8,6 +8,12 @@ import {
   undecodableRecord,
 } from '@shardline/core';
 import { deaggregate, hashKeyOf, isKplAggregate } from './kpl.js';
+import {
+  type HashKeyRange,
+  OutOfRangeRecordPolicy,
+  type OutOfRangeReporting,
+  reportOutOfRangeRecord,
+} from './outOfRangeRecords.js';
 
 /** How to read a Kinesis record's payload. */
 export const KinesisPayloadFormat = {
@@ -32,18 +38,23 @@ export interface KinesisRecordLike {
 }
 
 /** Where the record was read and how to decode it. */
-export interface KinesisDecodeContext {
+export interface KinesisDecodeContext extends OutOfRangeReporting {
   readonly streamId: string;
   readonly shardId: string;
   /** @default 'raw' */
   readonly payload?: KinesisPayloadFormat;
   /**
-   * The shard's hash key range. KPL user records that hash outside it are dropped, as the KCL
-   * does: after a reshard they belong to (and are delivered by) another shard.
+   * The shard's hash key range. A KPL user record that hashes outside it (its aggregate was put
+   * with an outdated shard map) is reported (`record.outOfRange` event, metric, warning) and
+   * delivered or skipped per `outOfRangeRecordPolicy`. Unknown: nothing is checked.
    */
-  readonly hashKeyRange?:
-    | { readonly startingHashKey: string; readonly endingHashKey: string }
-    | undefined;
+  readonly hashKeyRange?: HashKeyRange | undefined;
+  /**
+   * What to do with a KPL user record outside `hashKeyRange` (see {@link OutOfRangeRecordPolicy}).
+   * @default 'deliver': only the KPL puts such a record again to the right shard; another
+   * aggregator's record is a change nobody else delivers
+   */
+  readonly outOfRangeRecordPolicy?: OutOfRangeRecordPolicy | undefined;
   /** Overrides the ordering key (default: partition key; for DynamoDB payloads, the item key). */
   readonly orderingKey?: (record: ChangeRecord) => string;
 }
@@ -71,11 +82,27 @@ export function decodeKinesisRecord(
   const range = context.hashKeyRange;
   const low = range ? BigInt(range.startingHashKey) : undefined;
   const high = range ? BigInt(range.endingHashKey) : undefined;
+  const skip = context.outOfRangeRecordPolicy === OutOfRangeRecordPolicy.Skip;
   const out: ChangeRecord[] = [];
   for (const user of users) {
     if (low !== undefined && high !== undefined) {
       const hash = hashKeyOf(user.partitionKey, user.explicitHashKey);
-      if (hash < low || hash > high) continue;
+      if (hash < low || hash > high) {
+        reportOutOfRangeRecord(
+          context,
+          {
+            streamId: context.streamId,
+            shardId: context.shardId,
+            sequenceNumber: raw.sequenceNumber,
+            subSequenceNumber: user.subSequenceNumber,
+            partitionKey: user.partitionKey,
+            explicitHashKey: user.explicitHashKey,
+            hashKey: hash,
+          },
+          skip ? OutOfRangeRecordPolicy.Skip : OutOfRangeRecordPolicy.Deliver,
+        );
+        if (skip) continue;
+      }
     }
     out.push(
       decodeUserRecord(

@@ -23,4 +23,14 @@ export {
   isKplAggregate,
   KPL_MAGIC,
 } from './kpl.js';
+export {
+  DEFAULT_OUT_OF_RANGE_RECORD_POLICY,
+  type HashKeyRange,
+  type OutOfRangeRecord,
+  OutOfRangeRecordPolicy,
+  type OutOfRangeReporting,
+  outOfRangeRecordPolicyOf,
+  reportOutOfRangeRecord,
+} from './outOfRangeRecords.js';
 export { KINESIS_RETRIABLE_CODES } from './retriableCodes.js';
+export { type ShardHashKeyRangeLookup, shardHashKeyRanges } from './shardHashKeyRanges.js';

@@ -17,6 +17,11 @@ export interface EventDecoder {
    */
   decode(record: unknown, event: StreamEvent, out: ChangeRecord[]): void;
   /**
+   * Looks up, before `decode`, what decoding the event needs from elsewhere (a Kinesis shard's
+   * hash key range), so `decode` stays synchronous. Absent when nothing is needed.
+   */
+  prepare?(event: StreamEvent, signal?: AbortSignal): Promise<void>;
+  /**
    * The `itemIdentifier` of a Lambda record: the sequence number Lambda checkpoints by
    * (`dynamodb.SequenceNumber`, `kinesis.sequenceNumber`).
    */

@@ -125,6 +125,7 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
         'no time left for this batch after the timeout margin; raise the function timeout',
       );
     }
+    for (const decoder of this.#decoders.values()) await decoder.prepare?.(event);
     const batch = this.#decode(event);
     const windowed = event.window !== undefined;
     if (this.#windowHandler) {

@@ -1,4 +1,4 @@
-import type { KinesisHandlerOptions } from './createKinesisHandler.js';
+import { type KinesisHandlerOptions, kinesisDecoderOptionsOf } from './createKinesisHandler.js';
 import { dynamoDBEventDecoder } from './dynamoDBEventDecoder.js';
 import { kinesisEventDecoder } from './kinesisEventDecoder.js';
 import { LambdaStreamProcessor } from './LambdaStreamProcessor.js';
@@ -35,7 +35,7 @@ export function createLambdaHandler<S extends WindowState = WindowState>(
 ): StreamHandler<S> {
   const processor = new LambdaStreamProcessor<S>(options, [
     dynamoDBEventDecoder({ orderingKey: options.orderingKey }),
-    kinesisEventDecoder({ payload: options.payload, orderingKey: options.orderingKey }),
+    kinesisEventDecoder(kinesisDecoderOptionsOf(options)),
   ]);
   return (event, context) => processor.handle(event, context);
 }

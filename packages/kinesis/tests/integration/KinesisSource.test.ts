@@ -11,6 +11,7 @@ import {
   type Checkpoint,
   compareSequenceNumbers,
   EventBus,
+  InMemoryMetrics,
   ShardConsumer,
   type ShardlineEventMap,
   type StartPosition,
@@ -268,8 +269,9 @@ describe('KinesisSource on kinesalite', () => {
     expect(second.seen).toEqual(['u3', 'u4', 'u5', 'after']);
   });
 
-  it('drops KPL user records whose explicit hash key belongs to another shard', async () => {
-    // arrange
+  it('delivers KPL user records whose explicit hash key belongs to another shard, reporting each; skips them when told to', async () => {
+    // arrange: an aggregate put with an outdated shard map, as an aggregator other than the KPL
+    // leaves it (the KPL would put the misrouted user record again to its shard)
     const stream = 'kpl-hash';
     await createStream(client, stream, 2);
     const [first, second] = (await client.send(new ListShardsCommand({ StreamName: stream })))
@@ -281,7 +283,7 @@ describe('KinesisSource on kinesalite', () => {
       { partitionKey: 'b', data: 'other', explicitHashKey: other },
       { partitionKey: 'c', data: 'mine-2', explicitHashKey: mine },
     ]);
-    await client.send(
+    const put = await client.send(
       new PutRecordCommand({
         StreamName: stream,
         PartitionKey: 'a',
@@ -289,13 +291,49 @@ describe('KinesisSource on kinesalite', () => {
         Data: aggregated!.data,
       }),
     );
-    const source = await KinesisSource.create({ client, streamName: stream });
+    const read = async (outOfRangeRecordPolicy?: 'deliver' | 'skip') => {
+      const events = new EventBus();
+      const metrics = new InMemoryMetrics();
+      const reported: ShardlineEventMap['record.outOfRange'][] = [];
+      events.on('record.outOfRange', (e) => reported.push(e));
+      const source = await KinesisSource.create({
+        client,
+        streamName: stream,
+        events,
+        metrics,
+        ...(outOfRangeRecordPolicy ? { outOfRangeRecordPolicy } : {}),
+      });
+      const shard = await source.openShard(first!.ShardId!, { type: 'TRIM_HORIZON' });
+      return { page: await shard.next(), reported, metrics };
+    };
     // act
-    const page = await (await source.openShard(first!.ShardId!, { type: 'TRIM_HORIZON' })).next();
+    const byDefault = await read();
+    const skipped = await read('skip');
     // assert
     expect(hashKeyOf('x', mine)).toBe(BigInt(mine));
-    expect(page.records.map(text)).toEqual(['mine-1', 'mine-2']);
-    expect(page.records.map((r) => r.subSequenceNumber)).toEqual([0, 2]);
+    expect(byDefault.page.records.map(text)).toEqual(['mine-1', 'other', 'mine-2']);
+    expect(byDefault.page.records.map((r) => r.subSequenceNumber)).toEqual([0, 1, 2]);
+    expect(byDefault.reported).toEqual([
+      {
+        streamId: expect.stringContaining(`stream/${stream}`),
+        shardId: first!.ShardId!,
+        sequenceNumber: put.SequenceNumber!,
+        subSequenceNumber: 1,
+        partitionKey: 'b',
+        explicitHashKey: other,
+        hashKey: other,
+        action: 'delivered',
+      },
+    ]);
+    expect(
+      byDefault.metrics.counter('kpl_user_records_out_of_range_total', {
+        shard: first!.ShardId!,
+        action: 'delivered',
+      }),
+    ).toBe(1);
+    expect(skipped.page.records.map(text)).toEqual(['mine-1', 'mine-2']);
+    expect(skipped.page.records.map((r) => r.subSequenceNumber)).toEqual([0, 2]);
+    expect(skipped.reported.map((e) => [e.subSequenceNumber, e.action])).toEqual([[1, 'skipped']]);
   });
 
   it('starts at TRIM_HORIZON, LATEST, AT_TIMESTAMP, AT_ and AFTER_SEQUENCE_NUMBER', async () => {

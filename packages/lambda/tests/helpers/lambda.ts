@@ -88,14 +88,14 @@ export function loadFixture<T>(name: string): T {
 
 /** Packs user records into one KPL aggregate, as the KPL does (magic, protobuf, MD5). */
 export function kplAggregate(
-  users: readonly { partitionKey: string; data: string }[],
-): Promise<{ partitionKey: string; data: Buffer }> {
+  users: readonly { partitionKey: string; data: string; explicitHashKey?: string }[],
+): Promise<{ partitionKey: string; explicitHashKey?: string; data: Buffer }> {
   return new Promise((resolve, reject) => {
-    const encoded: { partitionKey: string; data: Buffer }[] = [];
+    const encoded: { partitionKey: string; explicitHashKey?: string; data: Buffer }[] = [];
     aggregate(
-      users.map((u) => ({ partitionKey: u.partitionKey, data: Buffer.from(u.data) })),
+      users.map((u) => ({ ...u, data: Buffer.from(u.data) })),
       (record, callback) => {
-        encoded.push({ partitionKey: record.partitionKey, data: record.data });
+        encoded.push(record);
         callback();
       },
       () => {

@@ -5,9 +5,17 @@ import {
   GetShardIteratorCommand,
   KinesisClient,
   type _Record as KinesisSdkRecord,
+  ListShardsCommand,
   PutRecordCommand,
 } from '@aws-sdk/client-kinesis';
-import { InMemoryFailureDestination, silentLogger } from '@shardline/core';
+import {
+  EventBus,
+  InMemoryFailureDestination,
+  InMemoryMetrics,
+  type ShardlineEventMap,
+  silentLogger,
+} from '@shardline/core';
+import { shardHashKeyRanges } from '@shardline/kinesis';
 import { type KinesaliteServer, startKinesalite } from '@shardline/testing';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,5 +173,91 @@ describe('events from real kinesalite stream records', () => {
       { itemIdentifier: event.Records[1]!.kinesis.sequenceNumber },
     ]);
     expect(seen).toEqual(['x x1', 'x x2']);
+  });
+
+  it('finds KPL user records hashing into another shard through ListShards; delivers them by default, skips them when told to', async () => {
+    // arrange: a 2-shard stream; an aggregate on shard 0 whose middle user record hashes into
+    // shard 1 (put with an outdated shard map by an aggregator that does not re-route)
+    const name = 'kpl-out-of-range';
+    await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 2 }));
+    let description = await client.send(new DescribeStreamCommand({ StreamName: name }));
+    while (description.StreamDescription!.StreamStatus !== 'ACTIVE') {
+      await new Promise((r) => setTimeout(r, 20));
+      description = await client.send(new DescribeStreamCommand({ StreamName: name }));
+    }
+    const arn = description.StreamDescription!.StreamARN!;
+    const [first, second] = (await client.send(new ListShardsCommand({ StreamName: name })))
+      .Shards!;
+    const mine = first!.HashKeyRange!.StartingHashKey!;
+    const other = second!.HashKeyRange!.StartingHashKey!;
+    const aggregate = await kplAggregate([
+      { partitionKey: 'a', data: 'mine-1', explicitHashKey: mine },
+      { partitionKey: 'b', data: 'other', explicitHashKey: other },
+      { partitionKey: 'c', data: 'mine-2', explicitHashKey: mine },
+    ]);
+    await client.send(
+      new PutRecordCommand({
+        StreamName: name,
+        PartitionKey: 'a',
+        ExplicitHashKey: mine,
+        Data: aggregate.data,
+      }),
+    );
+    const iterator = await client.send(
+      new GetShardIteratorCommand({
+        StreamName: name,
+        ShardId: first!.ShardId!,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    );
+    const page = await client.send(
+      new GetRecordsCommand({ ShardIterator: iterator.ShardIterator! }),
+    );
+    const event = { Records: page.Records!.map((r) => toLambdaRecord(r, first!.ShardId!, arn)) };
+    const hashKeyRanges = shardHashKeyRanges(client);
+    const run = async (outOfRangeRecordPolicy: 'deliver' | 'skip' | undefined) => {
+      const events = new EventBus();
+      const metrics = new InMemoryMetrics();
+      const reported: ShardlineEventMap['record.outOfRange'][] = [];
+      events.on('record.outOfRange', (e) => reported.push(e));
+      const applied: string[] = [];
+      const handler = createLambdaHandler({
+        logger: silentLogger,
+        events,
+        metrics,
+        hashKeyRanges,
+        ...(outOfRangeRecordPolicy ? { outOfRangeRecordPolicy } : {}),
+        handler: (r) => void applied.push(Buffer.from(r.data!).toString()),
+      });
+      const response = await handler(event, fakeContext(10_000));
+      return { response, applied, reported, metrics };
+    };
+    // act
+    const byDefault = await run(undefined);
+    const skipped = await run('skip');
+    // assert
+    expect(byDefault.response).toEqual({ batchItemFailures: [] });
+    expect(byDefault.applied).toEqual(['mine-1', 'other', 'mine-2']);
+    expect(byDefault.reported).toEqual([
+      {
+        streamId: arn,
+        shardId: first!.ShardId!,
+        sequenceNumber: event.Records[0]!.kinesis.sequenceNumber,
+        subSequenceNumber: 1,
+        partitionKey: 'b',
+        explicitHashKey: other,
+        hashKey: other,
+        action: 'delivered',
+      },
+    ]);
+    expect(
+      byDefault.metrics.counter('kpl_user_records_out_of_range_total', {
+        shard: first!.ShardId!,
+        action: 'delivered',
+      }),
+    ).toBe(1);
+    expect(skipped.response).toEqual({ batchItemFailures: [] });
+    expect(skipped.applied).toEqual(['mine-1', 'mine-2']);
+    expect(skipped.reported.map((e) => [e.subSequenceNumber, e.action])).toEqual([[1, 'skipped']]);
   });
 });

@@ -193,3 +193,36 @@ describe('Kinesis events', () => {
     expect(typeof handler).toBe('function');
   });
 });
+
+describe('KPL user records outside the shard hash key range, in Lambda', () => {
+  it("refuses outOfRangeRecordPolicy: 'skip' without hashKeyRanges (the event has no range)", () => {
+    expect(() =>
+      createKinesisHandler({ outOfRangeRecordPolicy: 'skip', handler: () => {} }),
+    ).toThrow(/outOfRangeRecordPolicy: 'skip' needs hashKeyRanges/);
+  });
+
+  it("fails the invocation (retried) when 'skip' cannot look the range up", async () => {
+    // arrange
+    const aggregate = await kplAggregate([
+      { partitionKey: 'a', data: 'a1' },
+      { partitionKey: 'b', data: 'b1' },
+    ]);
+    const record = makeKinesisRecord({ partitionKey: 'a', data: aggregate.data });
+    const applied: string[] = [];
+    const handler = createKinesisHandler({
+      logger: silentLogger,
+      outOfRangeRecordPolicy: 'skip',
+      hashKeyRanges: async () => {
+        throw new Error('AccessDeniedException: not authorized to perform kinesis:ListShards');
+      },
+      handler: (r) => void applied.push(Buffer.from(r.data!).toString()),
+    });
+    // act
+    const call = handler(makeKinesisEvent([record]), fakeContext(10_000));
+    // assert
+    await expect(call).rejects.toThrow(
+      /could not look up the hash key range of shardId-000000000000/,
+    );
+    expect(applied).toEqual([]);
+  });
+});
