@@ -56,6 +56,14 @@ export interface DynamoDBDecodeContext {
   readonly versionFromCreationTime?: boolean;
   /** Overrides the ordering key (default: the canonical primary key). */
   readonly orderingKey?: (record: ChangeRecord) => string;
+  /**
+   * The record's `raw` when the DynamoDB record came wrapped in another: for "Kinesis Data
+   * Streams for DynamoDB", the whole Kinesis record (Lambda's, with base64 `data`, or the one
+   * GetRecords returned). A failure destination keeps `raw`, and a replay decodes it as the
+   * source it came from; the inner DynamoDB JSON alone is not a Kinesis record.
+   * @default the DynamoDB record itself
+   */
+  readonly raw?: unknown;
 }
 
 /**
@@ -111,7 +119,7 @@ export function decodeDynamoDBRecordSafely(
       orderingKey = undefined;
     }
     return undecodableRecord(
-      raw,
+      context.raw === undefined ? raw : context.raw,
       {
         source: context.source ?? SourceKind.DynamoDBStreams,
         streamId: context.streamId,
@@ -157,7 +165,9 @@ class DynamoDBChangeRecord implements ChangeRecord {
   readonly version: bigint | undefined;
   readonly sizeBytes: number;
   readonly isTtlDelete: boolean;
-  readonly raw: DynamoDBStreamRecordLike;
+  readonly raw: unknown;
+  /** The DynamoDB record the images are read from (also `raw`, unless the context wraps it). */
+  readonly #stream: DynamoDBStreamRecordLike;
   #keys: Item | undefined;
   #newImage: Item | null | undefined;
   #oldImage: Item | null | undefined;
@@ -205,7 +215,8 @@ class DynamoDBChangeRecord implements ChangeRecord {
         sequenceNumber,
       );
     }
-    this.raw = raw;
+    this.#stream = raw;
+    this.raw = context.raw === undefined ? raw : context.raw;
     this.source = context.source ?? SourceKind.DynamoDBStreams;
     this.streamId = context.streamId;
     this.shardId = context.shardId;
@@ -242,7 +253,7 @@ class DynamoDBChangeRecord implements ChangeRecord {
 
   get newImage(): Item | undefined {
     if (this.#newImage === undefined) {
-      const image = this.raw.dynamodb?.NewImage;
+      const image = this.#stream.dynamodb?.NewImage;
       this.#newImage = image ? unmarshallImage(image, this.#location()) : null;
     }
     return this.#newImage ?? undefined;
@@ -250,7 +261,7 @@ class DynamoDBChangeRecord implements ChangeRecord {
 
   get oldImage(): Item | undefined {
     if (this.#oldImage === undefined) {
-      const image = this.raw.dynamodb?.OldImage;
+      const image = this.#stream.dynamodb?.OldImage;
       this.#oldImage = image ? unmarshallImage(image, this.#location()) : null;
     }
     return this.#oldImage ?? undefined;

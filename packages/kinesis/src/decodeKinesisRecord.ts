@@ -153,6 +153,8 @@ function decodeUserRecord(
         // These records may repeat and arrive out of order: order them by creation time.
         versionFromCreationTime: true,
         ...(context.orderingKey ? { orderingKey: context.orderingKey } : {}),
+        // Parked as the whole Kinesis record, so a replay decodes it as it came.
+        raw: original,
       });
     } catch (error) {
       return failed(raw, subSequenceNumber, context, original, errorMessage(error), partitionKey);
