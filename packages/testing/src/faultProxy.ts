@@ -10,8 +10,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { type LocalClientConfig, localClientConfig } from './credentials.js';
 import { freePort } from './ports.js';
 
-/** The AWS JSON protocol family of the proxied service, which decides the error format. */
-export type FaultProxyService = 'dynamodb' | 'dynamodb-streams' | 'kinesis';
+/**
+ * The proxied service, which decides how operations are named and the error format: the AWS
+ * JSON protocol (`x-amz-target`) for DynamoDB, DynamoDB Streams and Kinesis; S3's REST protocol
+ * (operation from method and query, XML errors) for `s3`.
+ */
+export type FaultProxyService = 'dynamodb' | 'dynamodb-streams' | 'kinesis' | 's3';
 
 /** What the proxy does to a matching request. */
 export type Fault =
@@ -33,11 +37,19 @@ export type Fault =
   /** Forwards the request after `ms`. */
   | { readonly type: 'delay'; readonly ms: number }
   /** Reads the request, then destroys the connection with no response. */
-  | { readonly type: 'drop' };
+  | { readonly type: 'drop' }
+  /**
+   * Forwards the request and lets the service apply it, then destroys the connection instead
+   * of returning the response: the call took effect, but the client sees a network error.
+   */
+  | { readonly type: 'dropResponse' };
 
 /** A fault to inject into calls of one operation. */
 export interface FaultRule {
-  /** The operation, as in the `x-amz-target` header (`GetRecords`), or `*` for any. */
+  /**
+   * The operation, as in the `x-amz-target` header (`GetRecords`), for S3 the API name
+   * (`PutObject`, `GetObject`, `ListObjectsV2`, `UploadPart`, …), or `*` for any.
+   */
   readonly operation: string;
   readonly fault: Fault;
   /** How many matching calls get the fault. @default 1 */
@@ -68,7 +80,7 @@ export interface FaultProxy {
 
 /** Options of {@link startFaultProxy}. */
 export interface StartFaultProxyOptions {
-  /** The real endpoint (DynamoDB Local, kinesalite). */
+  /** The real endpoint (DynamoDB Local, kinesalite, s3rver). */
   readonly target: string;
   readonly service: FaultProxyService;
   readonly port?: number;
@@ -91,9 +103,10 @@ interface ActiveRule {
 }
 
 /**
- * Starts an HTTP proxy that forwards AWS JSON-protocol calls to a local server and injects
- * faults on demand, by operation name (from `x-amz-target`) and count: throttling and other
- * errors in the service's own JSON error format, 5xx, slow responses and dropped connections.
+ * Starts an HTTP proxy that forwards AWS calls to a local server and injects faults on demand,
+ * by operation name (from `x-amz-target`, or S3's method and query) and count: throttling and
+ * other errors in the service's own error format, 5xx, slow responses, dropped connections, and
+ * responses lost after the service applied the call.
  *
  * Why a proxy and not an SDK mock: the faults travel through the real SDK client (its
  * deserializers, retry classification and `$metadata`), exactly as production ones do.
@@ -117,8 +130,12 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
-    const targetHeader = String(req.headers['x-amz-target'] ?? '');
-    const operation = targetHeader.split('.').pop() || 'unknown';
+    const operation =
+      options.service === 's3'
+        ? s3Operation(req)
+        : String(req.headers['x-amz-target'] ?? '')
+            .split('.')
+            .pop() || 'unknown';
     bump(calls, operation);
     bump(calls, '*');
     const fault = take(operation);
@@ -130,7 +147,10 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
         return;
       }
       if (fault.type === 'delay') await delay(fault.ms);
-      else {
+      else if (fault.type === 'dropResponse') {
+        await forward(req, body, res, operation, true);
+        return;
+      } else {
         sendError(res, options.service, fault);
         return;
       }
@@ -157,6 +177,7 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
     body: Buffer,
     res: ServerResponse,
     operation: string,
+    dropResponse = false,
   ): Promise<void> {
     return new Promise((resolve) => {
       const upstream = request(
@@ -166,10 +187,19 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
           port: target.port,
           method: req.method,
           path: req.url,
-          headers: { ...req.headers, host: target.host },
+          // S3 signs the host header (s3rver checks it): keep the one the client signed.
+          headers: options.service === 's3' ? req.headers : { ...req.headers, host: target.host },
           agent,
         },
         (upstreamRes) => {
+          if (dropResponse) {
+            upstreamRes.resume();
+            upstreamRes.on('end', () => {
+              req.socket.destroy();
+              resolve();
+            });
+            return;
+          }
           res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
           if (options.onExchange) {
             const chunks: Buffer[] = [];
@@ -234,8 +264,65 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** Writes an error the way the service does (awsJson1_0 for DynamoDB, awsJson1_1 for Kinesis). */
+/** The S3 API name of a REST request, from its method and query (path-style requests). */
+function s3Operation(req: IncomingMessage): string {
+  const url = new URL(req.url ?? '/', 'http://proxy');
+  const query = url.searchParams;
+  const hasKey = url.pathname.split('/').filter(Boolean).length > 1;
+  switch (req.method) {
+    case 'GET':
+      if (!hasKey) return query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
+      return 'GetObject';
+    case 'HEAD':
+      return hasKey ? 'HeadObject' : 'HeadBucket';
+    case 'PUT':
+      if (!hasKey) return 'CreateBucket';
+      return query.has('uploadId') ? 'UploadPart' : 'PutObject';
+    case 'POST':
+      if (query.has('uploads')) return 'CreateMultipartUpload';
+      if (query.has('uploadId')) return 'CompleteMultipartUpload';
+      return query.has('delete') ? 'DeleteObjects' : 'PostObject';
+    case 'DELETE':
+      return query.has('uploadId') ? 'AbortMultipartUpload' : 'DeleteObject';
+    default:
+      return 'unknown';
+  }
+}
+
+/** Writes an S3 REST error (XML): SlowDown 503 for throttling, InternalError 500 for 5xx. */
+function sendS3Error(res: ServerResponse, fault: Fault): void {
+  let code: string;
+  let status: number;
+  switch (fault.type) {
+    case 'throttle':
+      [code, status] = ['SlowDown', 503];
+      break;
+    case 'serverError':
+      [code, status] = ['InternalError', fault.status ?? 500];
+      break;
+    case 'error':
+      [code, status] = [fault.code, fault.status ?? 400];
+      break;
+    default:
+      throw new Error(
+        `The fault ${fault.type} has no S3 error; use throttle, serverError or error.`,
+      );
+  }
+  const payload = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${code} (injected by the fault proxy).</Message><RequestId>fault-proxy-${Date.now()}</RequestId></Error>`;
+  res.writeHead(status, {
+    'content-type': 'application/xml',
+    'content-length': Buffer.byteLength(payload),
+    'x-amz-request-id': `fault-proxy-${Date.now()}`,
+  });
+  res.end(payload);
+}
+
+/** Writes an error the way the service does (awsJson1_0 for DynamoDB, awsJson1_1 for Kinesis, XML for S3). */
 function sendError(res: ServerResponse, service: FaultProxyService, fault: Fault): void {
+  if (service === 's3') {
+    sendS3Error(res, fault);
+    return;
+  }
   const kinesis = service === 'kinesis';
   let code: string;
   let status = 400;

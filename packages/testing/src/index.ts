@@ -58,6 +58,15 @@ export {
   type StartKinesaliteOptions,
   startKinesalite,
 } from './kinesalite.js';
+export {
+  deliverLikeLambda,
+  LAMBDA_UNKNOWN_SHARD_ID,
+  type LambdaDeliveryOptions,
+  type LambdaDeliveryReport,
+  type LambdaInvoke,
+  type LambdaShard,
+  readLambdaShards,
+} from './lambdaDelivery.js';
 export { type MappedStreamRecord, orderingKeyHash } from './lambdaStreamEvents.js';
 export {
   type MultiShardStreamsOptions,
@@ -93,3 +102,8 @@ export {
   type SqsStoredMessage,
   startSqsDouble,
 } from './sqsDouble.js';
+export {
+  recordTableHistory,
+  type TableHistory,
+  type TableHistoryOptions,
+} from './tableHistory.js';
