@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import {
   ChangeEffect,
@@ -18,6 +19,7 @@ import {
 } from '@shardline/core';
 import {
   keyPosition,
+  minutePrefix,
   objectKey,
   parseObjectRange,
   partitionPath,
@@ -26,6 +28,7 @@ import {
 import { stringifyArchiveValue, toArchiveLine } from './toArchiveLine.js';
 
 const gzip = promisify(gzipCallback);
+const gunzip = promisify(gunzipCallback);
 
 /** Options of an {@link S3ArchiveSink}. */
 export interface S3ArchiveSinkOptions {
@@ -43,9 +46,10 @@ export interface S3ArchiveSinkOptions {
   /** Multipart part size for large objects, in bytes (≥ 5 MiB). @default DEFAULT_PART_SIZE */
   readonly partSize?: number;
   /**
-   * Before writing, list the shard's objects in each partition and skip changes an object
-   * already covers, so a replay writes nothing twice. `false` saves the LIST request at the
-   * cost of duplicate lines on replay. @default true
+   * Before writing, list the folder's objects of each minute written to, read those that may
+   * hold one of the write's changes (once per sink), and skip the changes they hold, so a replay
+   * writes nothing twice. `false` saves the LIST and GET requests at the cost of duplicate lines
+   * on replay. @default true
    */
   readonly skipArchived?: boolean;
   /** Name for logs and metrics. @default 's3-archive' */
@@ -60,8 +64,13 @@ export const DEFAULT_MAX_OBJECT_BYTES = 64 * 1024 * 1024;
 /** Default of {@link S3ArchiveSinkOptions.partSize}: 8 MiB. */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 const MIN_PART_SIZE = 5 * 1024 * 1024;
-/** Marks where a record that could not be archived sat in a group: objects never span it. */
-const BARRIER: Line = Object.freeze({ index: -1, position: '', text: '' });
+/** Archive objects read at once while checking what a write's changes already have. */
+const READ_CONCURRENCY = 8;
+/**
+ * Positions of archive objects a sink remembers, so it reads each object at most once while the
+ * entry lasts: about 12 MB at 64-digit positions. Oldest objects are dropped first.
+ */
+const HELD_POSITIONS_CAPACITY = 100_000;
 
 interface Line {
   readonly index: number;
@@ -71,15 +80,18 @@ interface Line {
 
 /**
  * Archives changes to S3 for Athena: gzip JSON Lines under Hive-style partitions
- * `table=<t>/dt=<yyyy-mm-dd>/hour=<hh>/<shardId>/<first>-<last>.jsonl.gz`.
+ * `table=<t>/dt=<yyyy-mm-dd>/hour=<hh>/<shardId>/m<mm>-<first>-<last>-<tag>.jsonl.gz`.
  *
- * Keys are deterministic: shard id and the first and last positions (zero-padded sequence
- * numbers) of the object's changes. A record is acknowledged only once its object is stored, so
- * objects are cut at write boundaries: a write's changes of one shard and partition become one
- * object, split by `maxRecordsPerObject` and `maxObjectBytes`. Before writing, the sink lists
- * the shard's objects of the partition and skips changes whose position an object's range
- * already covers, so a replayed batch, one redelivered from any record, or one split
- * differently writes nothing twice (see the README for exactly when this holds).
+ * Keys are deterministic: shard id, the minute, the lowest and highest positions (zero-padded
+ * sequence numbers) of the object's changes and a digest of all its positions. A record is
+ * acknowledged only once its object is stored, so objects are cut at write boundaries: a write's
+ * changes of one shard folder and minute become one object, split by `maxRecordsPerObject` and
+ * `maxObjectBytes`. Before writing, the sink lists the folder's objects of that minute whose
+ * range may hold one of the write's positions, reads the ones it has not read before, and skips
+ * every change an object holds. So a replayed batch, one redelivered from any record or split
+ * differently, or one written while other writers fill the same folder (Lambda names no shard,
+ * ParallelizationFactor runs several batches of a shard at once) writes nothing twice; see the
+ * README for exactly when this holds and what it costs.
  *
  * @example
  * const sink = new S3ArchiveSink({ client: new S3Client({}), bucket: 'cdc-archive', prefix: 'votes/' });
@@ -97,6 +109,7 @@ export class S3ArchiveSink implements Sink {
   readonly #partSize: number;
   readonly #skipArchived: boolean;
   readonly #logger: Logger;
+  readonly #held = new HeldPositionsCache(HELD_POSITIONS_CAPACITY);
 
   constructor(options: S3ArchiveSinkOptions) {
     if (!options?.client) {
@@ -144,17 +157,20 @@ export class S3ArchiveSink implements Sink {
   /** Writes the batch's objects; a record is ok once the object holding it is stored. */
   async write(records: readonly ChangeRecord[], context: SinkContext): Promise<SinkRecordResult[]> {
     const results = new Array<SinkRecordResult>(records.length).fill({ status: 'ok' });
-    // Group by folder (prefix, partition, shard), keeping stream order within each group.
+    // Group by folder (prefix, partition, shard) and minute, keeping stream order in each group.
     const groups = new Map<string, Line[]>();
     for (let index = 0; index < records.length; index++) {
       const record = records[index]!;
       let folder: string;
       let line: Line;
       try {
-        folder = shardFolder(
-          this.#prefix,
-          partitionPath(record.tableName ?? this.#defaultTable, record.approximateCreationTimeMs),
-          record.shardId,
+        folder = minutePrefix(
+          shardFolder(
+            this.#prefix,
+            partitionPath(record.tableName ?? this.#defaultTable, record.approximateCreationTimeMs),
+            record.shardId,
+          ),
+          record.approximateCreationTimeMs,
         );
         line = {
           index,
@@ -171,9 +187,6 @@ export class S3ArchiveSink implements Sink {
           ),
           retriable: false,
         };
-        // An object's range must never span a record it does not hold: end the shard's runs.
-        const shardSuffix = `/${encodeURIComponent(record.shardId)}/`;
-        for (const [folder, group] of groups) if (folder.endsWith(shardSuffix)) group.push(BARRIER);
         continue;
       }
       let group = groups.get(folder);
@@ -200,55 +213,66 @@ export class S3ArchiveSink implements Sink {
     results: SinkRecordResult[],
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    if (lines.every((l) => l === BARRIER)) return;
-    let pending = lines.filter((l) => l !== BARRIER);
-    if (this.#skipArchived) {
-      try {
-        const ranges = await this.#listRanges(folder, signal);
-        pending = pending.filter(
-          (l) => !ranges.some((r) => r.first <= l.position && l.position <= r.last),
-        );
-      } catch (error) {
-        this.#fail(pending, error, results, `LIST ${folder}`);
-        return;
+    // A position given twice in one write is archived once; the repeat shares its result.
+    const unique: Line[] = [];
+    const repeats: [repeat: Line, first: Line][] = [];
+    const byPosition = new Map<string, Line>();
+    for (const line of lines) {
+      const first = byPosition.get(line.position);
+      if (first) repeats.push([line, first]);
+      else {
+        byPosition.set(line.position, line);
+        unique.push(line);
       }
     }
-    for (const chunk of this.#chunks(lines, pending)) {
-      const key = objectKey(folder, chunk[0]!.position, chunk.at(-1)!.position);
-      try {
-        const body = await gzip(Buffer.from(`${chunk.map((l) => l.text).join('\n')}\n`));
-        await new Upload({
-          client: this.#client,
-          params: {
-            Bucket: this.#bucket,
-            Key: key,
-            Body: body,
-            ContentType: 'application/gzip',
-          },
-          partSize: this.#partSize,
-          abortController: abortControllerFor(signal),
-        }).done();
-      } catch (error) {
-        this.#fail(chunk, error, results, `PUT ${key}`);
+    try {
+      let pending = unique;
+      if (this.#skipArchived) {
+        try {
+          const held = await this.#heldPositions(folder, unique, signal);
+          pending = unique.filter((l) => !held.some((positions) => positions.has(l.position)));
+        } catch (error) {
+          this.#fail(unique, error, results, `LIST/GET ${folder}`);
+          return;
+        }
       }
+      for (const chunk of this.#chunks(pending)) {
+        const positions = chunk.map((l) => l.position);
+        let first = positions[0]!;
+        let last = first;
+        for (const position of positions) {
+          if (position < first) first = position;
+          if (position > last) last = position;
+        }
+        const key = objectKey(folder, first, last, positionsTag(positions));
+        try {
+          const body = await gzip(Buffer.from(`${chunk.map((l) => l.text).join('\n')}\n`));
+          await new Upload({
+            client: this.#client,
+            params: {
+              Bucket: this.#bucket,
+              Key: key,
+              Body: body,
+              ContentType: 'application/gzip',
+            },
+            partSize: this.#partSize,
+            abortController: abortControllerFor(signal),
+          }).done();
+          if (this.#skipArchived) this.#held.set(key, new Set(positions));
+        } catch (error) {
+          this.#fail(chunk, error, results, `PUT ${key}`);
+        }
+      }
+    } finally {
+      for (const [repeat, first] of repeats) results[repeat.index] = results[first.index]!;
     }
   }
 
-  /**
-   * Splits the pending lines into objects: by count and size, and at every archived or
-   * missing line in between, so an object's range holds every line of the group inside it.
-   */
-  *#chunks(all: Line[], pending: Line[]): Generator<Line[]> {
-    const wanted = new Set(pending);
+  /** Splits the pending lines into objects by count and size, keeping their order. */
+  *#chunks(pending: Line[]): Generator<Line[]> {
     let chunk: Line[] = [];
     let bytes = 0;
-    for (const line of all) {
-      if (!wanted.has(line)) {
-        if (chunk.length) yield chunk;
-        chunk = [];
-        bytes = 0;
-        continue;
-      }
+    for (const line of pending) {
       const size = Buffer.byteLength(line.text) + 1;
       if (chunk.length > 0 && (chunk.length >= this.#maxRecords || bytes + size > this.#maxBytes)) {
         yield chunk;
@@ -261,11 +285,68 @@ export class S3ArchiveSink implements Sink {
     if (chunk.length) yield chunk;
   }
 
+  /**
+   * The position sets of the folder's objects that may hold one of `lines`: those whose key
+   * range contains one of their positions. Each is read once (GET) and then remembered; an
+   * object's key range alone proves nothing, since with Lambda (shard id `unknown`, several
+   * batches of a shard at once under ParallelizationFactor) other writers' changes interleave
+   * inside it.
+   */
+  async #heldPositions(
+    folder: string,
+    lines: readonly Line[],
+    signal: AbortSignal | undefined,
+  ): Promise<ReadonlySet<string>[]> {
+    const wanted = lines.map((l) => l.position).sort();
+    const candidates = (await this.#listRanges(folder, wanted.at(-1)!, signal)).filter((range) =>
+      containsAny(wanted, range.first, range.last),
+    );
+    const held: ReadonlySet<string>[] = [];
+    let next = 0;
+    const reader = async () => {
+      while (next < candidates.length) {
+        const { key } = candidates[next++]!;
+        let positions = this.#held.get(key);
+        if (!positions) {
+          positions = await this.#readPositions(key, signal);
+          this.#held.set(key, positions);
+        }
+        held.push(positions);
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(READ_CONCURRENCY, candidates.length) }, reader),
+    );
+    return held;
+  }
+
+  /** The positions of the lines an archive object holds (read back from S3). */
+  async #readPositions(key: string, signal: AbortSignal | undefined): Promise<Set<string>> {
+    const object = await this.#client.send(
+      new GetObjectCommand({ Bucket: this.#bucket, Key: key }),
+      { abortSignal: signal },
+    );
+    const text = (await gunzip(await object.Body!.transformToByteArray())).toString('utf8');
+    const positions = new Set<string>();
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const parsed = JSON.parse(line) as { sequenceNumber: string; subSequenceNumber?: number };
+      positions.add(keyPosition(parsed.sequenceNumber, parsed.subSequenceNumber));
+    }
+    return positions;
+  }
+
+  /**
+   * The objects under `folder` (a minute prefix) and their ranges, up to the first whose range
+   * starts after `highest`: keys list in position order, so no later one can hold a position
+   * at or below it.
+   */
   async #listRanges(
     folder: string,
+    highest: string,
     signal: AbortSignal | undefined,
-  ): Promise<{ first: string; last: string }[]> {
-    const ranges: { first: string; last: string }[] = [];
+  ): Promise<{ key: string; first: string; last: string }[]> {
+    const ranges: { key: string; first: string; last: string }[] = [];
     let token: string | undefined;
     do {
       const page = await this.#client.send(
@@ -278,7 +359,9 @@ export class S3ArchiveSink implements Sink {
       );
       for (const object of page.Contents ?? []) {
         const range = object.Key ? parseObjectRange(object.Key) : undefined;
-        if (range) ranges.push(range);
+        if (!range) continue;
+        if (range.first > highest) return ranges;
+        ranges.push({ key: object.Key!, ...range });
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -298,6 +381,53 @@ export class S3ArchiveSink implements Sink {
       retriable,
     };
     for (const line of lines) results[line.index] = failed;
+  }
+}
+
+/** Whether sorted `positions` has one within [first, last]. */
+function containsAny(positions: readonly string[], first: string, last: string): boolean {
+  let low = 0;
+  let high = positions.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (positions[mid]! < first) low = mid + 1;
+    else high = mid;
+  }
+  return low < positions.length && positions[low]! <= last;
+}
+
+/** A short digest of an object's positions, in its key: equal only for the same changes. */
+function positionsTag(positions: readonly string[]): string {
+  return createHash('sha256').update(positions.join(',')).digest('hex').slice(0, 12);
+}
+
+/**
+ * Remembers the position sets of archive objects (immutable once written), oldest dropped first
+ * once more than `capacity` positions are kept.
+ */
+class HeldPositionsCache {
+  readonly #entries = new Map<string, ReadonlySet<string>>();
+  #size = 0;
+
+  constructor(readonly capacity: number) {}
+
+  get(key: string): ReadonlySet<string> | undefined {
+    return this.#entries.get(key);
+  }
+
+  set(key: string, positions: ReadonlySet<string>): void {
+    const old = this.#entries.get(key);
+    if (old) {
+      this.#entries.delete(key);
+      this.#size -= old.size;
+    }
+    this.#entries.set(key, positions);
+    this.#size += positions.size;
+    for (const [oldest, set] of this.#entries) {
+      if (this.#size <= this.capacity || oldest === key) break;
+      this.#entries.delete(oldest);
+      this.#size -= set.size;
+    }
   }
 }
 

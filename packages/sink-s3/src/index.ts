@@ -1,6 +1,7 @@
 export {
   KEY_SEQUENCE_WIDTH,
   keyPosition,
+  minutePrefix,
   objectKey,
   parseObjectRange,
   partitionPath,

@@ -27,13 +27,34 @@ export function shardFolder(prefix: string, partition: string, shardId: string):
   return `${prefix}${partition}/${encodeURIComponent(shardId)}/`;
 }
 
-/** The key of an object holding positions `first` to `last` of one shard. */
-export function objectKey(folder: string, first: string, last: string): string {
-  return `${folder}${first}-${last}.jsonl.gz`;
+/**
+ * The part of the keys of one shard folder that a write lists: the folder and the minute of the
+ * changes' creation time (`m07-`; `mxx-` without a time). Objects never span minutes, so a write
+ * lists only the minutes its changes fall in, not the whole hour (a LIST page holds 1,000 keys).
+ */
+export function minutePrefix(folder: string, creationTimeMs: number | undefined): string {
+  const minute =
+    creationTimeMs === undefined ? 'xx' : new Date(creationTimeMs).toISOString().slice(14, 16);
+  return `${folder}m${minute}-`;
 }
 
-/** The position range of an object key made by {@link objectKey}, or undefined. */
+/**
+ * The key of an object holding changes of one folder whose positions run from `first` to `last`.
+ * `base` is the folder, or its {@link minutePrefix}. `tag` (written by the sink: a digest of the
+ * object's positions) tells apart two objects with the same ends but different changes in
+ * between, so neither can overwrite the other.
+ */
+export function objectKey(base: string, first: string, last: string, tag?: string): string {
+  return `${base}${first}-${last}${tag ? `-${tag}` : ''}.jsonl.gz`;
+}
+
+const POSITION = String.raw`\d+(?:\.\d{10})?`;
+const OBJECT_NAME = new RegExp(
+  String.raw`/(?:m(?:\d\d|xx)-)?(${POSITION})-(${POSITION})(?:-[0-9a-f]{12})?\.jsonl\.gz$`,
+);
+
+/** The position range of an object key made by {@link objectKey} (any layout), or undefined. */
 export function parseObjectRange(key: string): { first: string; last: string } | undefined {
-  const match = /\/([\d.]+)-([\d.]+)\.jsonl\.gz$/.exec(key);
+  const match = OBJECT_NAME.exec(key);
   return match ? { first: match[1]!, last: match[2]! } : undefined;
 }

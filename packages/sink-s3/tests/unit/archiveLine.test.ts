@@ -7,6 +7,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import {
   keyPosition,
+  minutePrefix,
   objectKey,
   parseObjectRange,
   partitionPath,
@@ -95,5 +96,20 @@ describe('object keys', () => {
     // assert
     expect(parseObjectRange(key)).toEqual({ first, last });
     expect(first < last).toBe(true);
+  });
+
+  it('puts the minute before the range and the digest after it', () => {
+    // arrange
+    const folder = 'table=Votes/dt=2026-11-23/hour=14/unknown/';
+    const first = keyPosition('99', undefined);
+    const last = keyPosition('1000', undefined);
+    // act
+    const base = minutePrefix(folder, Date.parse('2026-11-23T14:07:59Z'));
+    const key = objectKey(base, first, last, '0123456789ab');
+    // assert
+    expect(base).toBe(`${folder}m07-`);
+    expect(minutePrefix(folder, undefined)).toBe(`${folder}mxx-`);
+    expect(key).toBe(`${folder}m07-${first}-${last}-0123456789ab.jsonl.gz`);
+    expect(parseObjectRange(key)).toEqual({ first, last });
   });
 });
