@@ -18,7 +18,12 @@ import {
 } from './constants.js';
 import { defaultDocumentId, fitDocumentId } from './documentId.js';
 import { OpenSearchItemError, OpenSearchRecordError } from './errors.js';
-import { defaultPrecision, externalVersion, type TimestampPrecision } from './externalVersion.js';
+import {
+  defaultPrecision,
+  externalVersion,
+  type TimestampPrecision,
+  versionType,
+} from './externalVersion.js';
 import { serializeDocument } from './serializeDocument.js';
 
 /** A value given once for every record, or computed per record. */
@@ -53,9 +58,9 @@ export interface OpenSearchSinkOptions {
    */
   readonly version?: (record: ChangeRecord) => bigint;
   /**
-   * Precision of `ApproximateCreationDateTime` for the default version. Defaults per source:
-   * `s` for DynamoDB Streams, `ms` for Kinesis Data Streams for DynamoDB (set `us` if the
-   * Kinesis destination was enabled with MICROSECOND precision).
+   * Precision of `ApproximateCreationDateTime` the default version keeps. Defaults per source
+   * ({@link defaultPrecision}): `s` for DynamoDB Streams, `us` (every digit the record has) for
+   * Kinesis Data Streams for DynamoDB.
    */
   readonly timestampPrecision?: TimestampPrecision;
   /** Most bytes in one `_bulk` body. @default 5 MiB ({@link DEFAULT_MAX_BULK_BYTES}) */
@@ -232,7 +237,8 @@ export class OpenSearchSink implements Sink {
     }
     // The version is spliced in as text: it exceeds 2^53, which a JS number cannot hold exactly.
     const header = JSON.stringify({ [source === undefined ? 'delete' : 'index']: meta });
-    const text = `${header.slice(0, -2)},"version":${version},"version_type":"external"}}\n${
+    const type = this.#version ? 'external' : versionType(record);
+    const text = `${header.slice(0, -2)},"version":${version},"version_type":"${type}"}}\n${
       source === undefined ? '' : `${source}\n`
     }`;
     const bytes = Buffer.byteLength(text);

@@ -6,6 +6,11 @@ export {
 } from './constants.js';
 export { defaultDocumentId, fitDocumentId } from './documentId.js';
 export { OpenSearchItemError, OpenSearchRecordError } from './errors.js';
-export { defaultPrecision, externalVersion, type TimestampPrecision } from './externalVersion.js';
+export {
+  defaultPrecision,
+  externalVersion,
+  type TimestampPrecision,
+  versionType,
+} from './externalVersion.js';
 export { OpenSearchSink, type OpenSearchSinkOptions, type PerRecord } from './OpenSearchSink.js';
 export { serializeDocument } from './serializeDocument.js';

@@ -20,17 +20,23 @@ export function change(options: MakeDynamoDBRecordOptions): ChangeRecord {
  * instead, and a creation time in ms.
  */
 export function kinesisChange(
-  options: MakeDynamoDBRecordOptions & { kinesisSequenceNumber: string; creationMs: number },
+  options: MakeDynamoDBRecordOptions & {
+    kinesisSequenceNumber: string;
+    /** Creation time in ms (MILLISECOND precision, the default of the Kinesis destination). */
+    creationMs?: number;
+    /** Creation time in µs (a destination with MICROSECOND precision); wins over `creationMs`. */
+    creationUs?: number;
+  },
 ): ChangeRecord {
   const raw = makeDynamoDBRecord(options) as DynamoDBStreamRecordLike;
-  raw.dynamodb!.ApproximateCreationDateTime = options.creationMs;
+  raw.dynamodb!.ApproximateCreationDateTime = options.creationUs ?? options.creationMs;
   delete raw.dynamodb!.SequenceNumber;
   return decodeDynamoDBRecord(raw, {
     streamId: 'arn:aws:kinesis:us-east-1:123456789012:stream/table-changes',
     shardId: 'shardId-000000000000',
     source: SourceKind.KinesisDynamoDB,
     sequenceNumber: options.kinesisSequenceNumber,
-    creationTimeUnit: 'ms',
+    creationTimeUnit: options.creationUs === undefined ? 'ms' : 'us',
     versionFromCreationTime: true,
   });
 }

@@ -136,4 +136,69 @@ describe('OpenSearchSink convergence (property)', () => {
       { numRuns: 30 },
     );
   });
+
+  it('Kinesis at MICROSECOND precision: changes of one ms, Kinesis numbers whose low digits do not grow, any order and duplicates', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .array(
+            fc.record({
+              op: operation,
+              /** µs after the previous change: most in the same ms. */
+              gapUs: fc.constantFrom(1, 7, 250, 1000),
+              /** The low digits of its Kinesis number: random, as on Kinesis. */
+              low: fc.bigInt({ min: 0n, max: 10n ** 20n - 1n }),
+            }),
+            { minLength: 2, maxLength: 20 },
+          )
+          .chain((changes) =>
+            fc.tuple(
+              fc.constant(changes),
+              fc.shuffledSubarray(
+                changes.map((_, i) => i),
+                { minLength: changes.length, maxLength: changes.length },
+              ),
+              fc.array(fc.nat({ max: changes.length - 1 }), { maxLength: 5 }),
+            ),
+          ),
+        async ([changes, order, duplicates]) => {
+          // arrange: one Kinesis shard; numbers grow in their high digits, one per record
+          const index = `kds-us-${run++}`;
+          const sink = new OpenSearchSink({ client, index });
+          let us = T0 * 1_000_000;
+          const records = changes.map(({ op, gapUs, low }, i) => {
+            us += gapUs;
+            const options = {
+              keys: { id: op.key },
+              creationUs: us,
+              kinesisSequenceNumber: String(
+                (49_543_463_076_570_308_322_303_623_326n + BigInt(i)) * 10n ** 20n + low,
+              ),
+            };
+            return op.remove
+              ? kinesisChange({ ...options, oldImage: { id: op.key } })
+              : kinesisChange({ ...options, newImage: { id: op.key, value: op.value } });
+          });
+          // act: delivered shuffled, with some changes repeated (a duplicate comes as a new
+          // Kinesis record: same change, larger number)
+          for (const i of order) await sink.write([records[i]!], { attempt: 1 });
+          for (const i of duplicates) {
+            const { op } = changes[i]!;
+            const duplicate = kinesisChange({
+              keys: { id: op.key },
+              creationUs: T0 * 1_000_000 + changes.slice(0, i + 1).reduce((t, c) => t + c.gapUs, 0),
+              kinesisSequenceNumber: `9${'0'.repeat(55)}`,
+              ...(op.remove
+                ? { oldImage: { id: op.key } }
+                : { newImage: { id: op.key, value: op.value } }),
+            });
+            await sink.write([duplicate], { attempt: 1 });
+          }
+          // assert
+          expect(actual(os, index)).toEqual(expected(changes.map((c) => c.op)));
+        },
+      ),
+      { numRuns: 40, seed: 1150 },
+    );
+  });
 });
