@@ -1,6 +1,14 @@
 import { Client } from '@opensearch-project/opensearch';
-import type { ChangeRecord } from '@shardline/core';
-import { type OpenSearchDouble, startOpenSearchDouble } from '@shardline/testing';
+import { BatchProcessor, type ChangeRecord } from '@shardline/core';
+import {
+  type DynamoDBLocalServer,
+  deliverLikeLambda,
+  type OpenSearchDouble,
+  recordTableHistory,
+  startDynamoDBLocal,
+  startOpenSearchDouble,
+  type TableHistory,
+} from '@shardline/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenSearchSink } from '../../src/index.js';
@@ -199,6 +207,65 @@ describe('OpenSearchSink convergence (property)', () => {
         },
       ),
       { numRuns: 40, seed: 1150 },
+    );
+  });
+});
+
+describe('OpenSearchSink on a multi-shard DynamoDB stream delivered like Lambda (property)', () => {
+  let os: OpenSearchDouble;
+  let client: Client;
+  let ddb: DynamoDBLocalServer;
+  let history: TableHistory;
+  let run = 0;
+
+  beforeAll(async () => {
+    [os, ddb] = await Promise.all([startOpenSearchDouble(), startDynamoDBLocal()]);
+    client = new Client({ node: os.url });
+    history = await recordTableHistory({ source: ddb.clientConfig, tableName: 'Items', seed: 9 });
+  }, 60_000);
+  afterAll(async () => {
+    await client?.close();
+    await os?.stop();
+    await ddb?.stop();
+  });
+
+  it('documents end equal to the table: concurrent PF lanes, redeliveries, replays in any order, deletes and re-creates', async () => {
+    // arrange: DynamoDB Local's changes through 4 shards, a rollover and a split, read as Lambda
+    // reads them (no shard id); the table's items at the end are what the index must hold
+    const expectedDocs = new Map([...history.items].map(([id, item]) => [id, item.value]));
+    const removes = history.shards
+      .flatMap((s) => s.records)
+      .filter((r) => r.eventName === 'REMOVE');
+    expect(removes.length).toBeGreaterThan(10);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(1, 3, 10),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer(),
+        async (parallelizationFactor, maxBatchSize, seed) => {
+          const index = `lambda-${run++}`;
+          const sink = new OpenSearchSink({ client, index });
+          // act: every invocation its own BatchProcessor (its own execution environment)
+          const report = await deliverLikeLambda(
+            history.shards,
+            async (batch: readonly ChangeRecord[]) => {
+              const processor = new BatchProcessor({ sink, deduper: false });
+              const result = await processor.process(batch);
+              return result.firstNotDone === -1 ? batch.length : result.firstNotDone;
+            },
+            { seed, parallelizationFactor, maxBatchSize, replayChance: 0.15 },
+          );
+          // assert
+          const docs = new Map<string, string>();
+          for (const doc of os.documents(index).values()) {
+            docs.set(String(doc.source.id), String(doc.source.value));
+          }
+          expect(docs).toEqual(expectedDocs);
+          expect(report.replayed).toBeGreaterThan(0);
+          if (parallelizationFactor > 1) expect(report.maxConcurrent).toBeGreaterThan(4);
+        },
+      ),
+      { numRuns: 8, seed: 1150 },
     );
   });
 });
