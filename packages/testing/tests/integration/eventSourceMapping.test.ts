@@ -273,6 +273,25 @@ describe('event source mapping emulator over DynamoDB Streams', () => {
     expect(new Set(applied)).toEqual(new Set(['r0', 'r1', 'r2', 'r3', 'r4', 'r6', 'r7']));
   });
 
+  it('gathers records for MaximumBatchingWindowInSeconds before invoking', async () => {
+    // arrange: five changes written a tenth of a second apart, well inside a 3 s window
+    const { name, streamArn } = await freshTable();
+    const { esm, reports } = await startProbe(
+      streamArn,
+      {},
+      { batchSize: 100, maximumBatchingWindowInSeconds: 3, startingPosition: 'TRIM_HORIZON' },
+    );
+    // act
+    for (let i = 0; i < 5; i++) {
+      await put(name, `w${i}`, i);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await esm.drained();
+    await esm.stop();
+    // assert: one invocation with all five
+    expect(reports.map((r) => r.records)).toEqual([5]);
+  });
+
   it('kills an invocation that runs past the timeout and delivers its batch again', async () => {
     // arrange: the first invocation holding "slow" hangs
     const { name, streamArn } = await freshTable();
@@ -451,5 +470,45 @@ describe('event source mapping emulator over Kinesis (kinesalite)', () => {
     expect(rounds.size).toBe(12);
     for (const [key, seen] of rounds) expect(seen, key).toEqual([0, 1, 2]);
     expect(esm.stats().shardsFinished).toBe(1); // the parent; the children stay open
+  });
+  it('discards a batch older than MaximumRecordAgeInSeconds to the on-failure destination', async () => {
+    // arrange: the handler throws on "poison" forever; retries are unlimited, age is not.
+    // (On Kinesis the age is exact; DynamoDB Local rounds record times to the minute.)
+    await kinesis.send(new CreateStreamCommand({ StreamName: 'aged', ShardCount: 1 }));
+    for (let i = 0; i < 50; i++) {
+      const status = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'aged' }));
+      if (status.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    for (const key of ['a1', 'poison', 'a2'])
+      await kinesis.send(
+        new PutRecordCommand({ StreamName: 'aged', PartitionKey: key, Data: Buffer.from(key) }),
+      );
+    const dir = mkdtempSync(join(work, 'aged-'));
+    const parked: OnFailureRecord[] = [];
+    const reports: InvocationReport[] = [];
+    const esm = await startEventSourceMapping({
+      source: { type: 'kinesis', streamName: 'aged', clientConfig: kinesalite.clientConfig },
+      handlerModule: PROBE,
+      environment: { PROBE_LOG: join(dir, 'probe.log'), PROBE_MARKS: dir, PROBE_POISON: 'poison' },
+      functionLogs: 'ignore',
+      batchSize: 10,
+      maximumRetryAttempts: -1,
+      maximumRecordAgeInSeconds: 2,
+      pollIntervalMs: 50,
+      retryDelayMs: 50,
+      onInvocation: (report) => reports.push(report),
+      onFailure: (record) => parked.push(record),
+    });
+    // act
+    await esm.drained();
+    await esm.stop();
+    // assert: retried until too old, then the whole batch went to the destination
+    expect(parked).toHaveLength(1);
+    expect(parked[0]!.requestContext).toMatchObject({ condition: 'RecordAgeExceeded' });
+    expect(reports.length).toBeGreaterThan(1);
+    expect(reports.every((r) => r.outcome === 'function-error')).toBe(true);
+    expect(parked[0]!.KinesisBatchInfo).toMatchObject({ batchSize: 3 });
+    expect(esm.stats()).toMatchObject({ recordsDiscarded: 3 });
   });
 });
