@@ -85,6 +85,7 @@ export {
 } from './opensearchDouble.js';
 export { freePort, waitForHttp } from './ports.js';
 export { type S3rverServer, type StartS3rverOptions, startS3rver } from './s3rver.js';
+export { seededRandom } from './seededRandom.js';
 export {
   SNS_DEDUPLICATION_WINDOW_MS,
   SNS_MAX_BATCH_ENTRIES,

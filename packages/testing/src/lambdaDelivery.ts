@@ -11,6 +11,7 @@ import {
 } from '@shardline/core';
 import type { LocalClientConfig } from './credentials.js';
 import { orderingKeyHash } from './lambdaStreamEvents.js';
+import { seededRandom } from './seededRandom.js';
 
 /** The shard id Lambda's DynamoDB records decode to: they carry none. */
 export const LAMBDA_UNKNOWN_SHARD_ID = 'unknown';
@@ -152,14 +153,7 @@ export async function deliverLikeLambda(
   const redeliveryChance = options.redeliveryChance ?? 0.3;
   const replayChance = options.replayChance ?? 0;
   const maxInARow = options.maxRedeliveriesInARow ?? 3;
-  let state = options.seed >>> 0;
-  const random = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const random = seededRandom(options.seed);
   let invocations = 0;
   let redeliveries = 0;
   let running = 0;

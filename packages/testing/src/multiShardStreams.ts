@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import { type LocalClientConfig, localClientConfig } from './credentials.js';
 import { type JsonProtocolAnswer, startJsonProtocolDouble } from './jsonProtocolDouble.js';
+import { seededRandom } from './seededRandom.js';
 
 /** One shard of a {@link MultiShardStreamsServer}, as its graph reports it. */
 export interface StreamsShardInfo {
@@ -104,14 +105,7 @@ export async function startMultiShardStreamsServer(
     throw new Error(`shardCount must be a positive integer, got ${String(shardCount)}.`);
   const retentionMs = options.retentionMs ?? 86_400_000;
   const iteratorTtlMs = options.iteratorTtlMs ?? 900_000;
-  let rng = (options.seed ?? 1) >>> 0;
-  const random = (): number => {
-    rng = (rng + 0x6d2b79f5) >>> 0;
-    let t = rng;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / HASH_SPACE;
-  };
+  const random = seededRandom(options.seed ?? 1);
   let shardClock = 1_700_000_000_000;
   let lastSeq = 0n;
   const all: Shard[] = [];

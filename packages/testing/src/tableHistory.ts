@@ -9,6 +9,7 @@ import {
 import type { LocalClientConfig } from './credentials.js';
 import { type LambdaShard, readLambdaShards } from './lambdaDelivery.js';
 import { startMultiShardStreamsServer } from './multiShardStreams.js';
+import { seededRandom } from './seededRandom.js';
 
 /** Options of {@link recordTableHistory}. */
 export interface TableHistoryOptions {
@@ -57,14 +58,7 @@ export interface TableHistory {
 export async function recordTableHistory(options: TableHistoryOptions): Promise<TableHistory> {
   const total = options.changes ?? 240;
   const keys = options.keys ?? 30;
-  let state = (options.seed ?? 1) >>> 0;
-  const random = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const random = seededRandom(options.seed ?? 1);
   const client = new DynamoDBClient(options.source);
   const table = await client.send(
     new CreateTableCommand({

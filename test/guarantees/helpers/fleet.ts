@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from '@shardline/testing';
 
 const SCRIPT = fileURLToPath(new URL('./fleetWorker.ts', import.meta.url));
 
@@ -89,17 +90,8 @@ export async function until(
   }
 }
 
-/** A small seeded PRNG (mulberry32), so fault schedules repeat. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, so fault schedules repeat. */
+export const seeded = seededRandom;
 
 /**
  * What went wrong with the applications, against the values written per key in order:
