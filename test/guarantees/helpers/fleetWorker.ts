@@ -7,16 +7,23 @@
  *
  * Env: SOURCE (kinesis | dynamodb), DDB_ENDPOINT, APP, WORKER_ID, OUT_FILE, LEASE_MS, and
  * KINESIS_ENDPOINT + STREAM_NAME, or STREAMS_ENDPOINT + STREAM_ARN (+ SUMMARY_TABLE for votes);
- * DEBUG_WARN=1 prints the worker's warnings too.
+ * MODE=sinks writes through OpenSearch, S3 and SNS FIFO at once (OPENSEARCH_URL, S3_ENDPOINT +
+ * S3_BUCKET, SNS_ENDPOINT + TOPIC_ARN). DEBUG_WARN=1 prints the worker's warnings too.
  */
 import { appendFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { type ChangeRecord, canonicalKey, type Sink } from '@shardline/core';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { Client as OpenSearchClient } from '@opensearch-project/opensearch';
+import { type ChangeRecord, canonicalKey, FanOutSink, type Sink } from '@shardline/core';
 import { DynamoDBStreamsSource } from '@shardline/dynamodb-streams';
 import { createVoteSummarySink } from '@shardline/example-vote-aggregation';
 import { KinesisSource } from '@shardline/kinesis';
+import { OpenSearchSink } from '@shardline/sink-opensearch';
+import { S3ArchiveSink } from '@shardline/sink-s3';
+import { SnsSink } from '@shardline/sink-sns';
 import { localClientConfig } from '@shardline/testing';
 import { createWorker } from '@shardline/worker';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -60,6 +67,42 @@ const source =
       });
 
 let sink: Sink | undefined;
+if (env.MODE === 'sinks') {
+  // Every sink at once, as a fan-out: OpenSearch (double), S3 (s3rver), SNS FIFO (double).
+  const targets = new FanOutSink({
+    targets: [
+      new OpenSearchSink({
+        client: new OpenSearchClient({ node: env.OPENSEARCH_URL! }),
+        index: 'items',
+      }),
+      new S3ArchiveSink({
+        client: new S3Client(
+          localClientConfig(env.S3_ENDPOINT!, {
+            forcePathStyle: true,
+            credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+          }),
+        ),
+        bucket: env.S3_BUCKET!,
+        prefix: 'cdc/',
+      }),
+      new SnsSink({
+        client: new SNSClient(localClientConfig(env.SNS_ENDPOINT!)),
+        topicArn: env.TOPIC_ARN!,
+        message: (r) =>
+          JSON.stringify({ seq: r.sequenceNumber, eventId: r.eventId, shardId: r.shardId }),
+      }),
+    ],
+  });
+  sink = {
+    name: 'logged-sinks',
+    ...(targets.effect ? { effect: targets.effect } : {}),
+    write: async (records, context) => {
+      const results = await targets.write(records, context);
+      log(records.filter((_, i) => results[i]?.status === 'ok'));
+      return results;
+    },
+  };
+}
 if (env.MODE === 'votes') {
   const votes = createVoteSummarySink({ client: ddb, summaryTable: env.SUMMARY_TABLE! });
   sink = {
