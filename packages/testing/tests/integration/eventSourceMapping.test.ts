@@ -19,6 +19,7 @@ import {
   KinesisClient,
   ListShardsCommand,
   PutRecordCommand,
+  PutRecordsCommand,
   SplitShardCommand,
 } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -480,10 +481,15 @@ describe('event source mapping emulator over Kinesis (kinesalite)', () => {
       if (status.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    for (const key of ['a1', 'poison', 'a2'])
-      await kinesis.send(
-        new PutRecordCommand({ StreamName: 'aged', PartitionKey: key, Data: Buffer.from(key) }),
-      );
+    await kinesis.send(
+      new PutRecordsCommand({
+        StreamName: 'aged',
+        Records: ['a1', 'poison', 'a2'].map((key) => ({
+          PartitionKey: key,
+          Data: Buffer.from(key),
+        })),
+      }),
+    );
     const dir = mkdtempSync(join(work, 'aged-'));
     const parked: OnFailureRecord[] = [];
     const reports: InvocationReport[] = [];
@@ -503,12 +509,13 @@ describe('event source mapping emulator over Kinesis (kinesalite)', () => {
     // act
     await esm.drained();
     await esm.stop();
-    // assert: retried until too old, then the whole batch went to the destination
-    expect(parked).toHaveLength(1);
-    expect(parked[0]!.requestContext).toMatchObject({ condition: 'RecordAgeExceeded' });
+    // assert: retried until too old, then discarded to the destination, none applied (records
+    // that cross the age limit a moment apart may go in two parts, as on Lambda)
+    expect(parked.length).toBeGreaterThanOrEqual(1);
+    expect(parked.every((p) => p.requestContext.condition === 'RecordAgeExceeded')).toBe(true);
+    expect(parked.reduce((n, p) => n + p.KinesisBatchInfo!.batchSize, 0)).toBe(3);
     expect(reports.length).toBeGreaterThan(1);
     expect(reports.every((r) => r.outcome === 'function-error')).toBe(true);
-    expect(parked[0]!.KinesisBatchInfo).toMatchObject({ batchSize: 3 });
     expect(esm.stats()).toMatchObject({ recordsDiscarded: 3 });
   });
 });
