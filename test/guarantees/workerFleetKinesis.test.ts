@@ -234,7 +234,21 @@ describe('a worker fleet on Kinesis with splits, merges, restarts and joins', ()
     await write(stream, 0, 150, expected);
     await split(stream, Math.floor(random() * 4));
     await write(stream, 150, 150, expected);
-    await until(() => readApplied(out).filter((a) => a.worker === 'w3').length >= 20);
+    await until(
+      () => readApplied(out).filter((a) => a.worker === 'w3').length >= 20,
+      60_000,
+      'w3 applied 20 records',
+    ).catch(async (error: unknown) => {
+      // Who held what, and what each worker said last: a stall or a slow machine?
+      const leases = await store.listLeases();
+      console.log(JSON.stringify(leases.map((l) => [l.shardId, l.leaseOwner, l.checkpoint])));
+      const applied = readApplied(out);
+      console.log(
+        `applied ${applied.length}; by w3: ${applied.filter((a) => a.worker === 'w3').length}`,
+      );
+      for (const w of [w1, w2, w3]) console.log(w.id, JSON.stringify(w.events.slice(-12)));
+      throw error;
+    });
     w3.process.kill('SIGKILL');
     await w3.exited;
     const killedAt = readApplied(out).length;
