@@ -230,25 +230,32 @@ describe('a worker fleet on Kinesis with splits, merges, restarts and joins', ()
     const expected = new Map<string, string[]>();
     const w1 = await start('w1');
     const [w2, w3] = await Promise.all([start('w2'), start('w3')]);
+    // The first worker takes every shard; w3 must hold one before the writes, or w1 may apply
+    // them all before balancing hands w3 a lease and w3 never has a batch to die in.
+    await until(
+      async () => (await store.listLeases()).some((l) => l.leaseOwner === 'w3'),
+      30_000,
+      'w3 holds a lease',
+    );
     // act
     await write(stream, 0, 150, expected);
     await split(stream, Math.floor(random() * 4));
-    await write(stream, 150, 150, expected);
-    await until(
-      () => readApplied(out).filter((a) => a.worker === 'w3').length >= 20,
-      60_000,
-      'w3 applied 20 records',
-    ).catch(async (error: unknown) => {
+    // Rounds of one record per key until w3 is busy, then kill it right after a round: mid-batch.
+    let written = 150;
+    const w3Applied = () => readApplied(out).filter((a) => a.worker === 'w3').length;
+    for (let round = 0; round < 5 || (w3Applied() < 20 && round < 125); round++) {
+      if (round >= 5) await new Promise((r) => setTimeout(r, 250)); // up to 30 s more
+      await write(stream, written, KEYS, expected);
+      written += KEYS;
+    }
+    if (w3Applied() < 20) {
       // Who held what, and what each worker said last: a stall or a slow machine?
       const leases = await store.listLeases();
       console.log(JSON.stringify(leases.map((l) => [l.shardId, l.leaseOwner, l.checkpoint])));
-      const applied = readApplied(out);
-      console.log(
-        `applied ${applied.length}; by w3: ${applied.filter((a) => a.worker === 'w3').length}`,
-      );
+      console.log(`applied ${readApplied(out).length}; by w3: ${w3Applied()}`);
       for (const w of [w1, w2, w3]) console.log(w.id, JSON.stringify(w.events.slice(-12)));
-      throw error;
-    });
+    }
+    expect(w3Applied()).toBeGreaterThanOrEqual(20);
     w3.process.kill('SIGKILL');
     await w3.exited;
     const killedAt = readApplied(out).length;
@@ -258,11 +265,12 @@ describe('a worker fleet on Kinesis with splits, merges, restarts and joins', ()
         .map((l) => [l.shardId, l.checkpoint]),
     );
     await merge(stream, Math.floor(random() * 4));
-    await write(stream, 300, 150, expected);
+    await write(stream, written, 150, expected);
     const w3again = await start('w3');
-    await write(stream, 450, 150, expected);
+    await write(stream, written + 150, 150, expected);
+    const total = written + 300;
     await until(
-      () => new Set(readApplied(out).map((a) => a.value)).size === 600,
+      () => new Set(readApplied(out).map((a) => a.value)).size === total,
       90_000,
       'all applied',
     );
