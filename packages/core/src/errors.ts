@@ -132,7 +132,7 @@ export class DataTrimmedError extends ShardlineError {
     options: ShardlineErrorOptions = {},
   ) {
     super(
-      `Shard ${shardId}: records after ${fromSequenceNumber ?? 'the start'} were trimmed from the stream before they were read (retention is 24 h on DynamoDB Streams). Set trimmedDataPolicy to 'skip-to-trim-horizon' to continue from the oldest record still kept.`,
+      `Shard ${shardId}: records after ${fromSequenceNumber ?? 'the start'} were trimmed from the stream before they were read (older than its retention period: 24 h on DynamoDB Streams, the stream's setting on Kinesis). Set trimmedDataPolicy to 'skip-to-trim-horizon' to continue from the oldest record still kept.`,
       options,
     );
     this.name = 'DataTrimmedError';

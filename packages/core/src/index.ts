@@ -60,6 +60,13 @@ export {
   type StaleChanges,
 } from './Deduper.js';
 export {
+  type DataTrimmedReport,
+  DEFAULT_TRIMMED_DATA_POLICY,
+  reportDataTrimmed,
+  TrimmedDataPolicy,
+  trimmedDataPolicyOf,
+} from './dataTrimmed.js';
+export {
   type DynamoDBDecodeContext,
   type DynamoDBStreamRecordLike,
   decodeDynamoDBRecord,

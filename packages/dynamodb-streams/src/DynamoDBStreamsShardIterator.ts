@@ -10,8 +10,10 @@ import {
   DataTrimmedError,
   type DynamoDBStreamRecordLike,
   decodeDynamoDBRecordSafely,
+  type IteratorReacquiredReport,
   type Logger,
   MAX_REACQUIRES_PER_READ,
+  reportDataTrimmed,
   reportIteratorReacquired,
   type ShardIterator,
   type ShardReadResult,
@@ -39,6 +41,8 @@ export class DynamoDBStreamsShardIterator implements ShardIterator {
   readonly #start: StartPosition;
   readonly #findChildren: (signal?: AbortSignal) => Promise<string[]>;
   readonly #log: Logger;
+  /** Where this shard's iterator reports re-acquires and trims. */
+  readonly #report: IteratorReacquiredReport;
   #iterator: string | undefined;
   #ended = false;
   #childShardIds: string[] | undefined;
@@ -59,6 +63,13 @@ export class DynamoDBStreamsShardIterator implements ShardIterator {
     this.#start = start;
     this.#findChildren = findChildren;
     this.#log = settings.logger.child({ shardId });
+    this.#report = {
+      metrics: settings.metrics,
+      events: settings.events,
+      log: this.#log,
+      streamId: settings.streamArn,
+      shardId,
+    };
   }
 
   /** The last sequence number returned by `next`. */
@@ -91,17 +102,7 @@ export class DynamoDBStreamsShardIterator implements ShardIterator {
         if (code === 'ExpiredIteratorException' && reacquired < MAX_REACQUIRES_PER_READ) {
           reacquired++;
           this.#iterator = undefined;
-          reportIteratorReacquired(
-            {
-              metrics: this.#settings.metrics,
-              events: this.#settings.events,
-              log: this.#log,
-              streamId: this.#settings.streamArn,
-              shardId: this.#shardId,
-            },
-            this.#lastSequenceNumber,
-            code,
-          );
+          reportIteratorReacquired(this.#report, this.#lastSequenceNumber, code);
           continue;
         }
         if (code === 'TrimmedDataAccessException') {
@@ -225,10 +226,6 @@ export class DynamoDBStreamsShardIterator implements ShardIterator {
       this.#emitTrimmed(undefined);
       throw new DataTrimmedError(this.#shardId, afterSequenceNumber);
     }
-    this.#log.warn(
-      { afterSequenceNumber },
-      'records after the checkpoint were trimmed; skipping to TRIM_HORIZON (trimmedDataPolicy)',
-    );
     this.#trimmedAfter = { afterSequenceNumber };
     this.#iterator = undefined;
     // Re-acquire at TRIM_HORIZON: forget the position the trim invalidated.
@@ -240,19 +237,10 @@ export class DynamoDBStreamsShardIterator implements ShardIterator {
     const trimmed = this.#trimmedAfter;
     if (!trimmed) return;
     this.#trimmedAfter = undefined;
-    const policy = this.#settings.trimmedDataPolicy;
-    this.#settings.metrics.increment('shard_data_trimmed_total', 1, {
-      shard: this.#shardId,
-      after: trimmed.afterSequenceNumber ?? 'start',
-      resumedAt: resumedAtSequenceNumber ?? 'unknown',
-      policy,
-    });
-    this.#settings.events?.emit('shard.dataTrimmed', {
-      streamId: this.#settings.streamArn,
-      shardId: this.#shardId,
-      afterSequenceNumber: trimmed.afterSequenceNumber,
+    reportDataTrimmed(
+      { ...this.#report, policy: this.#settings.trimmedDataPolicy },
+      trimmed.afterSequenceNumber,
       resumedAtSequenceNumber,
-      policy,
-    });
+    );
   }
 }

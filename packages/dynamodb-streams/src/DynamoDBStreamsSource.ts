@@ -9,6 +9,7 @@ import {
   awsErrorCode,
   CallPacer,
   ConfigurationError,
+  DEFAULT_TRIMMED_DATA_POLICY,
   type EventBus,
   isRetriable,
   type Logger,
@@ -21,20 +22,12 @@ import {
   type StartPosition,
   silentLogger,
   sleep,
+  type TrimmedDataPolicy,
   toStreamReadError,
+  trimmedDataPolicyOf,
 } from '@shardline/core';
 import { DynamoDBStreamsShardIterator } from './DynamoDBStreamsShardIterator.js';
 import { DYNAMODB_STREAMS_RETRIABLE_CODES } from './retriableCodes.js';
-
-/** What to do when the records after the checkpoint were trimmed (older than 24 h). */
-export const TrimmedDataPolicy = {
-  /** Throw `DataTrimmedError` (not retriable): the shard stops until someone decides. */
-  Stop: 'stop',
-  /** Emit `shard.dataTrimmed` and a metric with the lost range, then read from TRIM_HORIZON. */
-  SkipToTrimHorizon: 'skip-to-trim-horizon',
-} as const;
-/** One of {@link TrimmedDataPolicy}. */
-export type TrimmedDataPolicy = (typeof TrimmedDataPolicy)[keyof typeof TrimmedDataPolicy];
 
 /** Options of a {@link DynamoDBStreamsSource}. */
 export interface DynamoDBStreamsSourceOptions {
@@ -87,7 +80,7 @@ export const DEFAULT_DYNAMODB_STREAMS_SOURCE = {
   describeLimit: 100,
   maxDescribeCallsPerSecond: 5,
   describeAttempts: 10,
-  trimmedDataPolicy: TrimmedDataPolicy.Stop,
+  trimmedDataPolicy: DEFAULT_TRIMMED_DATA_POLICY,
   useShardFilter: true,
 } as const;
 
@@ -164,12 +157,7 @@ export class DynamoDBStreamsSource implements ShardSource {
         `maxDescribeCallsPerSecond must be above 0 and under 10 (DescribeStream allows 10 calls/s per account), got ${String(perSecond)}.`,
       );
     }
-    const policy = options.trimmedDataPolicy ?? DEFAULT_DYNAMODB_STREAMS_SOURCE.trimmedDataPolicy;
-    if (policy !== 'stop' && policy !== 'skip-to-trim-horizon') {
-      throw new ConfigurationError(
-        `trimmedDataPolicy must be 'stop' or 'skip-to-trim-horizon', got ${JSON.stringify(policy)}.`,
-      );
-    }
+    const policy = trimmedDataPolicyOf(options.trimmedDataPolicy);
     this.#pacer = new CallPacer(1000 / perSecond);
     this.#useShardFilter = options.useShardFilter ?? DEFAULT_DYNAMODB_STREAMS_SOURCE.useShardFilter;
     this.streamId = options.streamArn;

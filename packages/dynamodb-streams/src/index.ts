@@ -1,3 +1,5 @@
+/** Re-exported from `@shardline/core`, where every source reads it. */
+export { TrimmedDataPolicy } from '@shardline/core';
 export { DynamoDBStreamsShardIterator } from './DynamoDBStreamsShardIterator.js';
 export {
   DEFAULT_DYNAMODB_STREAMS_SOURCE,
@@ -5,7 +7,6 @@ export {
   DynamoDBStreamsSource,
   type DynamoDBStreamsSourceFromTableOptions,
   type DynamoDBStreamsSourceOptions,
-  TrimmedDataPolicy,
 } from './DynamoDBStreamsSource.js';
 export {
   type DecodeDynamoDBEventOptions,

@@ -7,8 +7,11 @@ import {
 import {
   awsErrorCode,
   type ChangeRecord,
+  DataTrimmedError,
+  type IteratorReacquiredReport,
   type Logger,
   MAX_REACQUIRES_PER_READ,
+  reportDataTrimmed,
   reportIteratorReacquired,
   type ShardIterator,
   type ShardReadResult,
@@ -28,6 +31,13 @@ import { KINESIS_RETRIABLE_CODES } from './retriableCodes.js';
  *   aggregate and drops its user records up to that sub-sequence.
  * - An expired iterator (5 min) is re-acquired AFTER the last sequence number returned, or at
  *   the start position when nothing was returned yet (`shard.iteratorReacquired`).
+ * - Trimmed data: Kinesis has no trimmed-data error (an iterator at a trimmed position reads
+ *   on from the oldest record kept). So every read from a sequence number (a checkpoint, or a
+ *   re-acquire after the last record returned) opens AT that record and checks that the first
+ *   record read is that one: if it is gone, the records after it may be gone too, and the
+ *   source's `trimmedDataPolicy` applies (`shard.dataTrimmed`, `shard_data_trimmed_total`;
+ *   stop with `DataTrimmedError`, or read on). The record itself is then dropped, as an AFTER
+ *   iterator would (or, inside an aggregate, its user records up to the sub-sequence done).
  * - ProvisionedThroughputExceeded, KMS throttling, 5xx and network errors are thrown as
  *   retriable `StreamReadError`s with the iterator kept: the consumer backs off and reads again.
  * - `NextShardIterator` null is SHARD_END; children come from `ChildShards`, else a listing.
@@ -36,15 +46,22 @@ export class KinesisShardIterator implements ShardIterator {
   readonly #settings: KinesisSettings;
   readonly #shardId: string;
   readonly #hashKeyRange: { startingHashKey: string; endingHashKey: string } | undefined;
+  readonly #startingSequenceNumber: string | undefined;
   readonly #start: StartPosition;
   readonly #findChildren: (signal?: AbortSignal) => Promise<string[]>;
   readonly #log: Logger;
+  /** Where this shard's iterator reports re-acquires and trims. */
+  readonly #report: IteratorReacquiredReport;
   #iterator: string | undefined;
   #ended = false;
   #childShardIds: string[] | undefined;
   #lastSequenceNumber: string | undefined;
-  /** While set, user records of this aggregate up to `sub` were done before a restart. */
-  #resumeInside: { sequenceNumber: string; sub: number } | undefined;
+  /**
+   * While set, the iterator was opened AT this record, which must come first: `sub` is the last
+   * user record of it already done (-1: none, an AT position; Infinity: all, an AFTER position);
+   * `check` is false for the shard's own starting sequence number, which names no record.
+   */
+  #resumeAt: { sequenceNumber: string; sub: number; check: boolean } | undefined;
 
   constructor(
     settings: KinesisSettings,
@@ -52,16 +69,22 @@ export class KinesisShardIterator implements ShardIterator {
     hashKeyRange: { startingHashKey: string; endingHashKey: string } | undefined,
     start: StartPosition,
     findChildren: (signal?: AbortSignal) => Promise<string[]>,
+    startingSequenceNumber?: string,
   ) {
+    this.#startingSequenceNumber = startingSequenceNumber;
     this.#settings = settings;
     this.#shardId = shardId;
     this.#hashKeyRange = hashKeyRange;
     this.#start = start;
     this.#findChildren = findChildren;
     this.#log = settings.logger.child({ shardId });
-    if (start.type === 'AFTER_SEQUENCE_NUMBER' && start.subSequenceNumber !== undefined) {
-      this.#resumeInside = { sequenceNumber: start.sequenceNumber, sub: start.subSequenceNumber };
-    }
+    this.#report = {
+      metrics: settings.metrics,
+      events: settings.events,
+      log: this.#log,
+      streamId: settings.streamId,
+      shardId,
+    };
   }
 
   /** Acquires the first iterator (so a bad shard id fails at open). */
@@ -88,17 +111,7 @@ export class KinesisShardIterator implements ShardIterator {
         if (code === 'ExpiredIteratorException' && reacquired < MAX_REACQUIRES_PER_READ) {
           reacquired++;
           this.#iterator = undefined;
-          reportIteratorReacquired(
-            {
-              metrics: this.#settings.metrics,
-              events: this.#settings.events,
-              log: this.#log,
-              streamId: this.#settings.streamId,
-              shardId: this.#shardId,
-            },
-            this.#lastSequenceNumber,
-            code,
-          );
+          reportIteratorReacquired(this.#report, this.#lastSequenceNumber, code);
           continue;
         }
         throw toStreamReadError(error, 'GetRecords', KINESIS_RETRIABLE_CODES, this.#shardId);
@@ -126,22 +139,33 @@ export class KinesisShardIterator implements ShardIterator {
       if (decoded.length === 1) records.push(decoded[0]!);
       else for (const r of decoded) records.push(r);
     }
-    const resume = this.#resumeInside;
+    const resume = this.#resumeAt;
     if (resume && raw.length > 0) {
-      records = records.filter(
-        (r) =>
-          r.sequenceNumber !== resume.sequenceNumber ||
-          (r.subSequenceNumber !== undefined && r.subSequenceNumber > resume.sub),
-      );
-      // The aggregate is the first record AT its sequence number: once a page had records,
-      // everything after it is new.
-      this.#resumeInside = undefined;
+      // The first record AT a position is the position's own record, unless it was trimmed.
+      this.#resumeAt = undefined;
+      if (raw[0]!.SequenceNumber !== resume.sequenceNumber) {
+        if (resume.check) this.#onTrimmed(resume.sequenceNumber, raw[0]!.SequenceNumber);
+      } else {
+        if (resume.sub >= 0) {
+          records = records.filter(
+            (r) =>
+              r.sequenceNumber !== resume.sequenceNumber ||
+              (r.subSequenceNumber !== undefined && r.subSequenceNumber > resume.sub),
+          );
+        }
+      }
     }
     const last = raw[raw.length - 1];
     if (last?.SequenceNumber) this.#lastSequenceNumber = last.SequenceNumber;
     const millisBehindLatest = output.MillisBehindLatest;
     this.#iterator = output.NextShardIterator ?? undefined;
     if (output.NextShardIterator) return { records, millisBehindLatest, shardEnded: false };
+    if (this.#resumeAt) {
+      // The shard ended without the position's record: it was trimmed with whatever followed.
+      const { sequenceNumber, check } = this.#resumeAt;
+      this.#resumeAt = undefined;
+      if (check) this.#onTrimmed(sequenceNumber, undefined);
+    }
     this.#ended = true;
     if (output.ChildShards && output.ChildShards.length > 0) {
       this.#childShardIds = output.ChildShards.map((c) => c.ShardId!).filter(Boolean);
@@ -161,14 +185,15 @@ export class KinesisShardIterator implements ShardIterator {
   }
 
   async #acquire(signal?: AbortSignal): Promise<void> {
+    const from: StartPosition =
+      this.#lastSequenceNumber !== undefined
+        ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.#lastSequenceNumber }
+        : this.#start;
+    const position = iteratorPosition(from);
     const input: GetShardIteratorCommandInput = {
       ...this.#settings.streamRef,
       ShardId: this.#shardId,
-      ...iteratorPosition(
-        this.#lastSequenceNumber !== undefined
-          ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.#lastSequenceNumber }
-          : this.#start,
-      ),
+      ...position,
     };
     try {
       const output = await this.#settings.client.send(
@@ -179,6 +204,24 @@ export class KinesisShardIterator implements ShardIterator {
       if (!this.#iterator) this.#ended = true;
     } catch (error) {
       throw toStreamReadError(error, 'GetShardIterator', KINESIS_RETRIABLE_CODES, this.#shardId);
+    }
+    if (from.type === 'AFTER_SEQUENCE_NUMBER' || from.type === 'AT_SEQUENCE_NUMBER') {
+      this.#resumeAt = {
+        sequenceNumber: from.sequenceNumber,
+        sub: from.type === 'AT_SEQUENCE_NUMBER' ? -1 : (from.subSequenceNumber ?? Infinity),
+        check: from.sequenceNumber !== this.#startingSequenceNumber,
+      };
+    }
+  }
+
+  /** The record at `afterSequenceNumber` is gone: report, then stop or read on, per policy. */
+  #onTrimmed(afterSequenceNumber: string, resumedAtSequenceNumber: string | undefined): void {
+    const policy = this.#settings.trimmedDataPolicy;
+    reportDataTrimmed({ ...this.#report, policy }, afterSequenceNumber, resumedAtSequenceNumber);
+    if (policy === 'stop') {
+      // Read again from the same position after a restart: the shard stays stopped.
+      this.#iterator = undefined;
+      throw new DataTrimmedError(this.#shardId, afterSequenceNumber);
     }
   }
 }
@@ -201,10 +244,10 @@ function iteratorPosition(
         StartingSequenceNumber: from.sequenceNumber,
       };
     case 'AFTER_SEQUENCE_NUMBER':
-      // Inside an aggregate: start AT it; the iterator drops the user records already done.
+      // AT the record, which the iterator then drops (or, inside an aggregate, its user records
+      // already done): that the record is still there shows that nothing after it was trimmed.
       return {
-        ShardIteratorType:
-          from.subSequenceNumber !== undefined ? 'AT_SEQUENCE_NUMBER' : 'AFTER_SEQUENCE_NUMBER',
+        ShardIteratorType: 'AT_SEQUENCE_NUMBER',
         StartingSequenceNumber: from.sequenceNumber,
       };
   }

@@ -9,6 +9,7 @@ import {
   CallPacer,
   type ChangeRecord,
   ConfigurationError,
+  DEFAULT_TRIMMED_DATA_POLICY,
   type EventBus,
   type Logger,
   type Metrics,
@@ -20,7 +21,9 @@ import {
   type StartPosition,
   silentLogger,
   sleep,
+  type TrimmedDataPolicy,
   toStreamReadError,
+  trimmedDataPolicyOf,
 } from '@shardline/core';
 import { KinesisPayloadFormat } from './decodeKinesisRecord.js';
 import { KinesisShardIterator } from './KinesisShardIterator.js';
@@ -57,6 +60,15 @@ export interface KinesisSourceOptions {
    * @default 'deliver'
    */
   readonly outOfRangeRecordPolicy?: OutOfRangeRecordPolicy;
+  /**
+   * When the records after a checkpoint were trimmed (the consumer fell behind the stream's
+   * retention period): `stop` throws `DataTrimmedError` and the shard stops until someone
+   * decides; `skip-to-trim-horizon` reads on from the oldest record kept. Either way the gap is
+   * reported (`shard.dataTrimmed`, `shard_data_trimmed_total`, a warning), never silently; the
+   * same policy as the DynamoDB Streams source. Detected by opening every checkpoint AT its own
+   * record and checking that it is still there. @default 'stop'
+   */
+  readonly trimmedDataPolicy?: TrimmedDataPolicy;
   /** Records per GetRecords call, 1…10,000. @default 10_000 */
   readonly maxRecordsPerRead?: number;
   /** Shards per ListShards page (`MaxResults`), 1…10,000. @default 1000 */
@@ -84,6 +96,7 @@ export type KinesisSourceCreateOptions = Omit<KinesisSourceOptions, 'streamArn'>
 export const DEFAULT_KINESIS_SOURCE = {
   payload: KinesisPayloadFormat.Raw,
   outOfRangeRecordPolicy: DEFAULT_OUT_OF_RANGE_RECORD_POLICY,
+  trimmedDataPolicy: DEFAULT_TRIMMED_DATA_POLICY,
   maxRecordsPerRead: 10_000,
   listShardsPageSize: 1000,
   maxListShardsCallsPerSecond: 10,
@@ -99,6 +112,7 @@ export interface KinesisSettings {
   readonly payload: KinesisPayloadFormat;
   readonly orderingKey: ((record: ChangeRecord) => string) | undefined;
   readonly outOfRangeRecordPolicy: OutOfRangeRecordPolicy;
+  readonly trimmedDataPolicy: TrimmedDataPolicy;
   readonly maxRecordsPerRead: number;
   readonly events: EventBus | undefined;
   readonly metrics: Metrics;
@@ -190,6 +204,7 @@ export class KinesisSource implements ShardSource {
       payload,
       orderingKey: options.orderingKey,
       outOfRangeRecordPolicy,
+      trimmedDataPolicy: trimmedDataPolicyOf(options.trimmedDataPolicy),
       maxRecordsPerRead,
       events: options.events,
       metrics: options.metrics ?? noopMetrics,
@@ -274,6 +289,7 @@ export class KinesisSource implements ShardSource {
       info?.hashKeyRange,
       from,
       (s) => this.childShardIds(shardId, s),
+      info?.startingSequenceNumber,
     );
     await iterator.open(signal);
     return iterator;

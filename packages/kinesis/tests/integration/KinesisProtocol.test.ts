@@ -99,7 +99,15 @@ describe('KinesisSource against the Kinesis protocol', () => {
       if (call.operation === 'GetShardIterator') return { output: { ShardIterator: 'it' } };
       return {
         output: {
-          Records: [],
+          // The position's own record comes first (the iterator checks it was not trimmed).
+          Records: [
+            {
+              SequenceNumber: '5',
+              PartitionKey: 'k',
+              Data: Buffer.from('{}').toString('base64'),
+              ApproximateArrivalTimestamp: 1_700_000_000,
+            },
+          ],
           MillisBehindLatest: 1234,
           ChildShards: [
             {
