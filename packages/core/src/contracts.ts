@@ -132,6 +132,11 @@ export interface Sink {
 export const CheckpointSentinel = {
   TrimHorizon: 'TRIM_HORIZON',
   Latest: 'LATEST',
+  /**
+   * A lease created with an AT_TIMESTAMP initial position and not read yet. As in the KCL, the
+   * timestamp is the application's setting (the worker's `initialPosition`), not the lease's.
+   */
+  AtTimestamp: 'AT_TIMESTAMP',
   ShardEnd: 'SHARD_END',
 } as const;
 /** One of {@link CheckpointSentinel}. */

@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   type Checkpoint,
+  CheckpointSentinel,
   ConfigurationError,
   type FleetState,
   type Lease,
@@ -614,7 +615,7 @@ export class DynamoDBLeaseStore implements LeaseStore {
   }
 }
 
-const SENTINELS = new Set(['TRIM_HORIZON', 'LATEST', 'SHARD_END', 'AT_TIMESTAMP']);
+const SENTINELS = new Set<string>(Object.values(CheckpointSentinel));
 
 function checkpointAttributes(checkpoint: Checkpoint): Item {
   if (typeof checkpoint === 'string') {
@@ -629,11 +630,9 @@ function checkpointAttributes(checkpoint: Checkpoint): Item {
 function readCheckpoint(item: Item): Checkpoint | undefined {
   const value = item[A.Checkpoint]?.S;
   if (value === undefined) return undefined;
-  if (SENTINELS.has(value)) {
-    // The KCL's AT_TIMESTAMP sentinel keeps its timestamp in the application's configuration,
-    // not in the lease: Shardline starts such a lease at TRIM_HORIZON.
-    return value === 'AT_TIMESTAMP' ? 'TRIM_HORIZON' : (value as Checkpoint);
-  }
+  // AT_TIMESTAMP included: its timestamp is the application's setting (the worker's
+  // initialPosition), as in the KCL, so the lease keeps the sentinel as written.
+  if (SENTINELS.has(value)) return value as Checkpoint;
   const sub = Number(item[A.CheckpointSubSequenceNumber]?.N ?? 0);
   // The KCL writes 0 for records that were not aggregated; Shardline compares positions with
   // an absent sub-sequence before 0, so resuming after (seq, 0) skips a plain record at seq and

@@ -32,8 +32,17 @@ import { HealthServer } from './HealthServer.js';
 import { DEFAULT_FULL_SCAN_INTERVAL_MS, LeaseCoordinator } from './LeaseCoordinator.js';
 import { PrometheusMetrics } from './PrometheusMetrics.js';
 
-/** Where a shard without a checkpoint starts (applied when its lease is created, as in the KCL). */
-export type InitialPosition = 'TRIM_HORIZON' | 'LATEST';
+/**
+ * Where a shard without a checkpoint starts (applied when its lease is created, as in the KCL):
+ * the oldest record kept, the newest, or (Kinesis only) the first record at or after a time.
+ * A lease created AT_TIMESTAMP holds the `AT_TIMESTAMP` checkpoint sentinel until it is read,
+ * as the KCL writes it; the timestamp stays this setting, so a KCL lease table with such leases
+ * is read from the timestamp configured here.
+ */
+export type InitialPosition =
+  | 'TRIM_HORIZON'
+  | 'LATEST'
+  | { readonly type: 'AT_TIMESTAMP'; readonly timestamp: Date };
 
 /** Options of {@link createWorker}. Give exactly one of `handler`, `keyBatchHandler`, `sink`. */
 export interface WorkerOptions {
@@ -179,6 +188,7 @@ export class Worker {
     if (this.#sources.size !== sources.length) {
       throw new ConfigurationError('sources holds the same stream twice; give each stream once.');
     }
+    checkInitialPosition(options.initialPosition, sources);
     this.#leaseDurationMs = options.leaseDurationMs ?? DEFAULT_WORKER.leaseDurationMs;
     this.#renewIntervalMs = options.renewIntervalMs ?? Math.floor(this.#leaseDurationMs / 3);
     if (!(this.#renewIntervalMs > 0 && this.#renewIntervalMs < this.#leaseDurationMs)) {
@@ -408,7 +418,11 @@ export class Worker {
         leaseKey,
         streamId: source.streamId,
         shardId: shard.shardId,
-        checkpoint: parentLeased ? 'TRIM_HORIZON' : initial,
+        checkpoint: parentLeased
+          ? 'TRIM_HORIZON'
+          : typeof initial === 'string'
+            ? initial
+            : 'AT_TIMESTAMP',
         parentShardIds: shard.parentShardIds,
         childShardIds: [],
         ...(shard.hashKeyRange ? { hashKeyRange: shard.hashKeyRange } : {}),
@@ -508,7 +522,11 @@ export class Worker {
       const consumer = new ShardConsumer({
         source,
         shardId: lease.shardId,
-        from: startPosition(checkpoint, o.initialPosition ?? DEFAULT_WORKER.initialPosition),
+        from: startPosition(
+          checkpoint,
+          o.initialPosition ?? DEFAULT_WORKER.initialPosition,
+          logger,
+        ),
         processor,
         commit: (cp) => this.#coordinator.commit(lease.leaseKey, cp),
         // A buffering sink is flushed before each checkpoint, so none passes a buffered write.
@@ -566,8 +584,21 @@ export function createWorker(options: WorkerOptions): Worker {
 function startPosition(
   checkpoint: Checkpoint | undefined,
   initial: InitialPosition,
+  log: Logger,
 ): StartPosition {
-  if (checkpoint === undefined) return { type: initial };
+  if (checkpoint === undefined || checkpoint === 'AT_TIMESTAMP') {
+    if (typeof initial === 'object') return { type: 'AT_TIMESTAMP', timestamp: initial.timestamp };
+    if (checkpoint === 'AT_TIMESTAMP') {
+      // A KCL lease created AT_TIMESTAMP, read by a worker set to another initial position:
+      // the timestamp is not in the lease, so read from the oldest record (nothing skipped).
+      log.warn(
+        { initialPosition: initial },
+        'the lease checkpoint is AT_TIMESTAMP but initialPosition is not AT_TIMESTAMP; reading from TRIM_HORIZON (set initialPosition to { type: "AT_TIMESTAMP", timestamp } to start at the time)',
+      );
+      return { type: 'TRIM_HORIZON' };
+    }
+    return { type: initial };
+  }
   if (checkpoint === 'TRIM_HORIZON' || checkpoint === 'LATEST') return { type: checkpoint };
   if (checkpoint === 'SHARD_END') return { type: 'LATEST' };
   return {
@@ -575,6 +606,30 @@ function startPosition(
     sequenceNumber: checkpoint.sequenceNumber,
     subSequenceNumber: checkpoint.subSequenceNumber,
   };
+}
+
+/** A bad or unsupported initial position fails at construction, naming the fix. */
+function checkInitialPosition(
+  initial: InitialPosition | undefined,
+  sources: readonly ShardSource[],
+): void {
+  if (initial === undefined || initial === 'TRIM_HORIZON' || initial === 'LATEST') return;
+  if (typeof initial !== 'object' || initial.type !== 'AT_TIMESTAMP') {
+    throw new ConfigurationError(
+      `initialPosition must be 'TRIM_HORIZON', 'LATEST' or { type: 'AT_TIMESTAMP', timestamp: Date }, got ${JSON.stringify(initial)}.`,
+    );
+  }
+  if (!(initial.timestamp instanceof Date) || Number.isNaN(initial.timestamp.getTime())) {
+    throw new ConfigurationError(
+      `initialPosition AT_TIMESTAMP needs a valid Date as timestamp, got ${String(initial.timestamp)}.`,
+    );
+  }
+  const dynamodb = sources.filter((s) => s.kind === 'dynamodb-streams');
+  if (dynamodb.length > 0) {
+    throw new ConfigurationError(
+      `initialPosition AT_TIMESTAMP is a Kinesis position; DynamoDB Streams has none (${dynamodb.map((s) => s.streamId).join(', ')}). Use 'TRIM_HORIZON' (the last 24 h) or 'LATEST' for DynamoDB Streams sources.`,
+    );
+  }
 }
 
 function orderByLineage<T extends { shardId: string; parentShardIds: readonly string[] }>(

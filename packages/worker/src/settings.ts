@@ -1,5 +1,6 @@
 import { ConfigurationError } from '@shardline/core';
 import { z } from 'zod';
+import type { InitialPosition } from './Worker.js';
 
 const ms = (what: string) =>
   z.string().regex(/^\d+$/, `must be a whole number of milliseconds (${what})`).transform(Number);
@@ -19,7 +20,15 @@ const schema = {
     .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')
     .optional(),
   SHARDLINE_WORKER_ID: z.string().min(1).optional(),
-  SHARDLINE_INITIAL_POSITION: z.enum(['TRIM_HORIZON', 'LATEST']).optional(),
+  SHARDLINE_INITIAL_POSITION: z.enum(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP']).optional(),
+  SHARDLINE_INITIAL_TIMESTAMP: z
+    .string()
+    .refine(
+      (t) => /^\d{4}-\d{2}-\d{2}T/.test(t) && !Number.isNaN(Date.parse(t)),
+      'must be an ISO 8601 time, e.g. 2026-12-01T00:00:00Z (with SHARDLINE_INITIAL_POSITION=AT_TIMESTAMP)',
+    )
+    .transform((t) => new Date(t))
+    .optional(),
   SHARDLINE_LEASE_DURATION_MS: ms('lease duration, e.g. 10000').optional(),
   SHARDLINE_RENEW_INTERVAL_MS: ms('renewal period, e.g. 3333').optional(),
   SHARDLINE_TAKE_INTERVAL_MS: ms('coordination period, e.g. 1000').optional(),
@@ -48,7 +57,8 @@ export interface WorkerSettings {
   readonly applicationName: string;
   readonly leaseTable?: string;
   readonly workerId?: string;
-  readonly initialPosition?: 'TRIM_HORIZON' | 'LATEST';
+  /** `SHARDLINE_INITIAL_POSITION`, with `SHARDLINE_INITIAL_TIMESTAMP` for AT_TIMESTAMP. */
+  readonly initialPosition?: InitialPosition;
   readonly leaseDurationMs?: number;
   readonly renewIntervalMs?: number;
   readonly takeIntervalMs?: number;
@@ -100,6 +110,14 @@ export function loadWorkerSettings<E extends Record<string, z.ZodType>>(
       );
     }
   }
+  const atTimestamp = values.SHARDLINE_INITIAL_POSITION === 'AT_TIMESTAMP';
+  if (atTimestamp !== (values.SHARDLINE_INITIAL_TIMESTAMP !== undefined) && problems.length === 0) {
+    problems.push(
+      atTimestamp
+        ? 'SHARDLINE_INITIAL_POSITION=AT_TIMESTAMP needs SHARDLINE_INITIAL_TIMESTAMP (an ISO 8601 time, e.g. 2026-12-01T00:00:00Z).'
+        : 'SHARDLINE_INITIAL_TIMESTAMP is set but SHARDLINE_INITIAL_POSITION is not AT_TIMESTAMP; set SHARDLINE_INITIAL_POSITION=AT_TIMESTAMP or remove the timestamp.',
+    );
+  }
   if (problems.length > 0) {
     throw new ConfigurationError(`Invalid worker configuration:\n- ${problems.join('\n- ')}`);
   }
@@ -108,7 +126,9 @@ export function loadWorkerSettings<E extends Record<string, z.ZodType>>(
     applicationName: v.SHARDLINE_APPLICATION_NAME,
     leaseTable: v.SHARDLINE_LEASE_TABLE,
     workerId: v.SHARDLINE_WORKER_ID,
-    initialPosition: v.SHARDLINE_INITIAL_POSITION,
+    initialPosition: atTimestamp
+      ? { type: 'AT_TIMESTAMP', timestamp: v.SHARDLINE_INITIAL_TIMESTAMP }
+      : v.SHARDLINE_INITIAL_POSITION,
     leaseDurationMs: v.SHARDLINE_LEASE_DURATION_MS,
     renewIntervalMs: v.SHARDLINE_RENEW_INTERVAL_MS,
     takeIntervalMs: v.SHARDLINE_TAKE_INTERVAL_MS,

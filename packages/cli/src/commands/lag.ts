@@ -160,7 +160,7 @@ async function shardLag(
       status: 'ended',
     };
   }
-  if (checkpoint === 'LATEST') {
+  if (checkpoint === 'LATEST' || checkpoint === 'AT_TIMESTAMP') {
     return {
       ...base,
       newestSequenceNumber: null,

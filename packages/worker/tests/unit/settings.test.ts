@@ -25,6 +25,37 @@ describe('loadWorkerSettings', () => {
     });
   });
 
+  it('reads an AT_TIMESTAMP initial position with its time', () => {
+    const settings = loadWorkerSettings({
+      SHARDLINE_APPLICATION_NAME: 'app',
+      SHARDLINE_INITIAL_POSITION: 'AT_TIMESTAMP',
+      SHARDLINE_INITIAL_TIMESTAMP: '2026-12-01T06:30:00Z',
+    });
+    expect(settings.initialPosition).toEqual({
+      type: 'AT_TIMESTAMP',
+      timestamp: new Date('2026-12-01T06:30:00Z'),
+    });
+  });
+
+  it.each([
+    [
+      { SHARDLINE_INITIAL_POSITION: 'AT_TIMESTAMP' },
+      /SHARDLINE_INITIAL_POSITION=AT_TIMESTAMP needs SHARDLINE_INITIAL_TIMESTAMP/,
+    ],
+    [
+      { SHARDLINE_INITIAL_TIMESTAMP: '2026-12-01T00:00:00Z' },
+      /SHARDLINE_INITIAL_TIMESTAMP is set but SHARDLINE_INITIAL_POSITION is not AT_TIMESTAMP/,
+    ],
+    [
+      { SHARDLINE_INITIAL_POSITION: 'AT_TIMESTAMP', SHARDLINE_INITIAL_TIMESTAMP: 'yesterday' },
+      /SHARDLINE_INITIAL_TIMESTAMP="yesterday" is invalid: must be an ISO 8601 time/,
+    ],
+  ])('rejects an AT_TIMESTAMP setting that does not add up: %o', (env, message) => {
+    expect(() => loadWorkerSettings({ SHARDLINE_APPLICATION_NAME: 'app', ...env })).toThrow(
+      message,
+    );
+  });
+
   it.each([
     [
       { SHARDLINE_APPLICATION_NAME: 'app', SHARDLINE_LEASE_DURATION: '1' },
