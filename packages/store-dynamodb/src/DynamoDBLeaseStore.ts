@@ -27,6 +27,7 @@ import {
   type WorkerHeartbeat,
 } from '@shardline/core';
 import { LeaseAttribute as A, FLEET_ITEM_KEY, LEASE_OWNER_INDEX } from './leaseSchema.js';
+import { streamForIdentifier } from './streamIdentifiers.js';
 
 /** Options of a {@link DynamoDBLeaseStore}. */
 export interface DynamoDBLeaseStoreOptions {
@@ -41,12 +42,22 @@ export interface DynamoDBLeaseStoreOptions {
   readonly multiStream?: boolean;
   /**
    * Single-stream tables: the stream every lease belongs to (the keys hold only shard ids).
-   * Required when `multiStream` is false.
+   * Required when `multiStream` is false. Multi-stream tables: the stream that leases keyed by
+   * a bare shard id belong to — the table's single stream before a second one was added — so
+   * its checkpoints are kept, not orphaned.
    */
   readonly streamId?: string;
   /**
-   * Multi-stream tables: the identifier of a stream in lease keys. The KCL writes
-   * `<accountId>:<streamName>:<creationEpochSeconds>`; give that to keep a KCL table's leases.
+   * Every stream this store serves (ARNs). Leases keyed in any identifier form are read as
+   * theirs: the ARN, the KCL's `<accountId>:<streamName>:<creationEpoch>` and the DynamoDB
+   * Streams Kinesis adapter's `<accountId>:<region>$<accountId>$<table>$<label>:1`, so a KCL's or
+   * the adapter's lease table is taken over with its checkpoints. @default [streamId]
+   */
+  readonly streams?: readonly string[];
+  /**
+   * The identifier of a stream in the keys of leases it has none of yet. A stream that already
+   * has leases keeps the form they use (a KCL table stays in the KCL's form). The KCL writes
+   * `<accountId>:<streamName>:<creationEpochSeconds>` (see `kclStreamIdentifier`).
    * @default the stream id (ARN) itself
    */
   readonly streamIdentifier?: (streamId: string) => string;
@@ -81,6 +92,11 @@ export class DynamoDBLeaseStore implements LeaseStore {
   readonly #streamId: string | undefined;
   readonly #identifier: (streamId: string) => string;
   readonly #streamIdByIdentifier = new Map<string, string>();
+  readonly #streams: readonly string[];
+  /** The key of each lease seen, by stream and shard: a lease keeps its key's form. */
+  readonly #keyByShard = new Map<string, string>();
+  /** The identifier form each stream's existing leases use. */
+  readonly #identifierByStream = new Map<string, string>();
   readonly #heartbeats = new Map<string, number>();
 
   constructor(options: DynamoDBLeaseStoreOptions) {
@@ -97,6 +113,7 @@ export class DynamoDBLeaseStore implements LeaseStore {
     this.#table = options.tableName;
     this.#streamId = options.streamId;
     this.#identifier = options.streamIdentifier ?? ((id) => id);
+    this.#streams = options.streams ?? (options.streamId ? [options.streamId] : []);
   }
 
   /** The lease table's name. */
@@ -152,9 +169,17 @@ export class DynamoDBLeaseStore implements LeaseStore {
     }
   }
 
+  /**
+   * The key of a shard's lease: the key of the lease already seen for it (in whatever form it
+   * was written: a bare shard id from the table's single-stream days, the ARN, the KCL's or the
+   * adapter's identifier), else the shard id (single-stream) or `<identifier>:<shardId>` with
+   * the identifier form the stream's other leases use.
+   */
   leaseKeyFor(streamId: string, shardId: string): string {
+    const seen = this.#keyByShard.get(shardKey(streamId, shardId));
+    if (seen !== undefined) return seen;
     if (!this.#multiStream) return shardId;
-    const identifier = this.#identifier(streamId);
+    const identifier = this.#identifierByStream.get(streamId) ?? this.#identifier(streamId);
     this.#streamIdByIdentifier.set(identifier, streamId);
     return `${identifier}:${shardId}`;
   }
@@ -248,8 +273,9 @@ export class DynamoDBLeaseStore implements LeaseStore {
       item[A.StartingHashKey] = { S: lease.hashKeyRange.startingHashKey };
       item[A.EndingHashKey] = { S: lease.hashKeyRange.endingHashKey };
     }
-    if (this.#multiStream) {
-      item[A.StreamName] = { S: this.#identifier(lease.streamId) };
+    const identifier = identifierOfKey(lease.leaseKey);
+    if (identifier !== undefined) {
+      item[A.StreamName] = { S: identifier };
       item[A.ShardId] = { S: lease.shardId };
     }
     try {
@@ -378,11 +404,17 @@ export class DynamoDBLeaseStore implements LeaseStore {
       ':sub': cp[A.CheckpointSubSequenceNumber]!,
       ':zero': { N: '0' },
     };
-    const update = 'SET #cp = :cp, #sub = :sub, #s = :zero';
+    // As the KCL's own checkpoint does, a commit clears a pending (two-phase) checkpoint.
+    const set = 'SET #cp = :cp, #sub = :sub, #s = :zero';
+    const clearPending = ' REMOVE #pcp, #psub, #pst';
+    const update = set + clearPending;
     const names: Record<string, string> = {
       '#cp': A.Checkpoint,
       '#sub': A.CheckpointSubSequenceNumber,
       '#s': A.OwnerSwitchesSinceCheckpoint,
+      '#pcp': A.PendingCheckpoint,
+      '#psub': A.PendingCheckpointSubSequenceNumber,
+      '#pst': A.PendingCheckpointState,
     };
     if (token?.handover) {
       try {
@@ -413,8 +445,9 @@ export class DynamoDBLeaseStore implements LeaseStore {
     const extra: Item = {};
     const extraNames: Record<string, string> = {};
     let extraSet = '';
-    if (this.#multiStream) {
-      extra[':sn'] = { S: this.#identifier(streamId) };
+    const identifier = identifierOfKey(leaseKey);
+    if (identifier !== undefined) {
+      extra[':sn'] = { S: identifier };
       extra[':sid'] = { S: shardId };
       extraNames['#sn'] = A.StreamName;
       extraNames['#sid'] = A.ShardId;
@@ -424,7 +457,7 @@ export class DynamoDBLeaseStore implements LeaseStore {
       new UpdateItemCommand({
         TableName: this.#table,
         Key: { [A.LeaseKey]: { S: leaseKey } },
-        UpdateExpression: `${update}, #c = if_not_exists(#c, :zero)${extraSet}`,
+        UpdateExpression: `${set}, #c = if_not_exists(#c, :zero)${extraSet}${clearPending}`,
         ExpressionAttributeNames: { ...names, '#c': A.LeaseCounter, ...extraNames },
         ExpressionAttributeValues: { ...values, ...extra },
       }),
@@ -586,15 +619,24 @@ export class DynamoDBLeaseStore implements LeaseStore {
     const leaseKey = item[A.LeaseKey]!.S!;
     let streamId: string;
     let shardId: string;
-    if (this.#multiStream) {
-      const cut = leaseKey.lastIndexOf(':');
-      const identifier = item[A.StreamName]?.S ?? leaseKey.slice(0, Math.max(0, cut));
-      shardId = item[A.ShardId]?.S ?? leaseKey.slice(cut + 1);
-      streamId = this.#streamIdByIdentifier.get(identifier) ?? identifier;
-    } else {
-      streamId = this.#streamId!;
+    const keyIdentifier = identifierOfKey(leaseKey);
+    if (keyIdentifier === undefined) {
+      // A bare shard id: the single stream's (in a multi-stream table, the stream it served
+      // alone before others were added).
+      streamId = this.#streamId ?? '';
       shardId = leaseKey;
+    } else {
+      const identifier = item[A.StreamName]?.S ?? keyIdentifier;
+      shardId = item[A.ShardId]?.S ?? leaseKey.slice(keyIdentifier.length + 1);
+      const known =
+        this.#streamIdByIdentifier.get(identifier) ??
+        streamForIdentifier(identifier, this.#streams);
+      streamId = known ?? identifier;
+      if (known !== undefined && !this.#identifierByStream.has(known)) {
+        this.#identifierByStream.set(known, identifier);
+      }
     }
+    this.#keyByShard.set(shardKey(streamId, shardId), leaseKey);
     const start = item[A.StartingHashKey]?.S;
     const end = item[A.EndingHashKey]?.S;
     return {
@@ -616,6 +658,16 @@ export class DynamoDBLeaseStore implements LeaseStore {
 }
 
 const SENTINELS = new Set<string>(Object.values(CheckpointSentinel));
+
+/** The stream identifier part of a lease key (a shard id never holds a colon), if any. */
+function identifierOfKey(leaseKey: string): string | undefined {
+  const cut = leaseKey.lastIndexOf(':');
+  return cut > 0 ? leaseKey.slice(0, cut) : undefined;
+}
+
+function shardKey(streamId: string, shardId: string): string {
+  return `${streamId}\n${shardId}`;
+}
 
 function checkpointAttributes(checkpoint: Checkpoint): Item {
   if (typeof checkpoint === 'string') {

@@ -18,6 +18,10 @@ export const LeaseAttribute = {
   EndingHashKey: 'endingHashKey',
   /** KCL 3's graceful-handoff attribute: the previous owner that still has to checkpoint. */
   CheckpointOwner: 'checkpointOwner',
+  /** The KCL's two-phase checkpoint (prepared, not yet committed); a commit removes it. */
+  PendingCheckpoint: 'pendingCheckpoint',
+  PendingCheckpointSubSequenceNumber: 'pendingCheckpointSubSequenceNumber',
+  PendingCheckpointState: 'pendingCheckpointState',
   /** Multi-stream tables: the stream identifier part of the key. */
   StreamName: 'streamName',
   /** Multi-stream tables: the shard id part of the key. */

@@ -213,7 +213,10 @@ export class Worker {
         client: options.dynamoDBClient,
         tableName: options.leaseTable ?? options.applicationName,
         multiStream: sources.length > 1,
+        // Leases keyed by a bare shard id are the first stream's: the table's only stream
+        // before others were added keeps its checkpoints.
         streamId: sources[0]!.streamId,
+        streams: sources.map((s) => s.streamId),
       });
     } else {
       throw new ConfigurationError(

@@ -1,68 +1,21 @@
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { CreateStreamCommand, KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ConfigurationError, sleep } from '@shardline/core';
 import { DynamoDBStreamsSource } from '@shardline/dynamodb-streams';
 import { KinesisSource } from '@shardline/kinesis';
 import { DynamoDBLeaseStore } from '@shardline/store-dynamodb';
-import {
-  type DynamoDBLocalServer,
-  type KinesaliteServer,
-  startDynamoDBLocal,
-  startKinesalite,
-} from '@shardline/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createWorker, type Worker } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { createWorker } from '../../src/index.js';
+import { FAST, kinesisWorld, until } from '../helpers/kinesisWorld.js';
 
 // A worker on a kinesalite stream with an AT_TIMESTAMP initial position, leases in a DynamoDB
 // Local table written in the KCL's format.
-let dynamo: DynamoDBLocalServer;
-let kinesalite: KinesaliteServer;
-let ddb: DynamoDBClient;
-let kinesis: KinesisClient;
-let streams = 0;
-const workers: Worker[] = [];
-
-const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
-const FAST = {
-  leaseDurationMs: 2000,
-  takeIntervalMs: 100,
-  discoveryIntervalMs: 500,
-  commitIntervalMs: 100,
-  minReadIntervalMs: 20,
-  maxIdleDelayMs: 50,
-  logger: silent,
-} as const;
-
-beforeAll(async () => {
-  [dynamo, kinesalite] = await Promise.all([startDynamoDBLocal(), startKinesalite()]);
-  ddb = new DynamoDBClient(dynamo.clientConfig);
-  kinesis = new KinesisClient(kinesalite.clientConfig);
-}, 60_000);
-
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.stop()));
-});
-
-afterAll(async () => {
-  ddb?.destroy();
-  kinesis?.destroy();
-  await kinesalite?.stop();
-  await dynamo?.stop();
-});
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(50);
-  }
-}
+const world = kinesisWorld();
+const { put: putAll } = world;
+const put = (stream: string, data: string) => putAll(stream, data);
 
 /** A one-shard stream with `before` records, then (after a second) a time, then `after`. */
 async function streamAroundTime(before: string[], after: string[]) {
-  const stream = `at-ts-${++streams}`;
-  await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
-  const source = await KinesisSource.create({ client: kinesis, streamName: stream });
+  const { name: stream, source } = await world.stream('at-ts');
   for (const data of before) await put(stream, data);
   await sleep(1100); // kinesalite's arrival times are exact; keep the two sets a second apart
   const timestamp = new Date();
@@ -71,24 +24,18 @@ async function streamAroundTime(before: string[], after: string[]) {
   return { stream, source, timestamp };
 }
 
-async function put(stream: string, data: string) {
-  await kinesis.send(
-    new PutRecordCommand({ StreamName: stream, PartitionKey: 'k', Data: Buffer.from(data) }),
-  );
-}
-
 function start(source: KinesisSource, table: string, timestamp: Date | undefined, seen: string[]) {
   const worker = createWorker({
     ...FAST,
     applicationName: table,
     sources: source,
-    dynamoDBClient: ddb,
+    dynamoDBClient: world.ddb,
     ...(timestamp ? { initialPosition: { type: 'AT_TIMESTAMP' as const, timestamp } } : {}),
     handler: (r) => {
       seen.push(Buffer.from(r.data!).toString());
     },
   });
-  workers.push(worker);
+  world.workers.push(worker);
   return worker.start();
 }
 
@@ -113,9 +60,9 @@ describe('Worker: AT_TIMESTAMP initial position', () => {
     // exists, so the record after the time is written first.)
     const { source, timestamp, stream } = await streamAroundTime(['old'], ['new']);
     const table = `kcl-${stream}`;
-    const store = new DynamoDBLeaseStore({ client: ddb, tableName: table, streamId: stream });
+    const store = new DynamoDBLeaseStore({ client: world.ddb, tableName: table, streamId: stream });
     await store.createTableIfNotExists();
-    await ddb.send(
+    await world.ddb.send(
       new PutItemCommand({
         TableName: table,
         Item: {
@@ -133,7 +80,7 @@ describe('Worker: AT_TIMESTAMP initial position', () => {
     await start(source, table, timestamp, seen);
     await until(() => seen.length >= 1);
     await until(async () => {
-      const item = await ddb.send(
+      const item = await world.ddb.send(
         new GetItemCommand({ TableName: table, Key: { leaseKey: { S: 'shardId-000000000000' } } }),
       );
       return item.Item?.checkpoint?.S !== 'AT_TIMESTAMP';
@@ -154,7 +101,7 @@ describe('Worker: AT_TIMESTAMP initial position', () => {
     });
     const checkpointOf = async () =>
       (
-        await ddb.send(
+        await world.ddb.send(
           new GetItemCommand({
             TableName: table,
             Key: { leaseKey: { S: 'shardId-000000000000' } },
@@ -165,17 +112,17 @@ describe('Worker: AT_TIMESTAMP initial position', () => {
       ...FAST,
       applicationName: table,
       sources: source,
-      dynamoDBClient: ddb,
+      dynamoDBClient: world.ddb,
       initialPosition: { type: 'AT_TIMESTAMP', timestamp },
       handler: async (r) => {
         await gate; // held: nothing is done, so nothing is committed
         seen.push(Buffer.from(r.data!).toString());
       },
     });
-    workers.push(worker);
+    world.workers.push(worker);
     // act
     await worker.start();
-    const store = new DynamoDBLeaseStore({ client: ddb, tableName: table, streamId: stream });
+    const store = new DynamoDBLeaseStore({ client: world.ddb, tableName: table, streamId: stream });
     await until(async () => (await store.listLeases()).length === 1);
     const whileHeld = await checkpointOf();
     release();
@@ -190,12 +137,12 @@ describe('Worker: AT_TIMESTAMP initial position', () => {
       client: {} as never,
       streamArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026-01-01T00:00:00.000',
     });
-    const kinesisSource = new KinesisSource({ client: kinesis, streamName: 'x' });
+    const kinesisSource = new KinesisSource({ client: world.kinesis, streamName: 'x' });
     const make = (sources: DynamoDBStreamsSource | KinesisSource, timestamp: unknown) => () =>
       createWorker({
         applicationName: 'app',
         sources,
-        dynamoDBClient: ddb,
+        dynamoDBClient: world.ddb,
         initialPosition: { type: 'AT_TIMESTAMP', timestamp: timestamp as Date },
         handler: () => {},
       });
