@@ -196,3 +196,23 @@ export function errorMessage(error: unknown): string {
 export function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
+
+/**
+ * An option that must be a whole number in `[min, max]`: the value, or `fallback` when unset.
+ * @throws ConfigurationError naming the option, the range and the value given.
+ */
+export function wholeNumberIn(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigurationError(
+      `${name} must be a whole number from ${min} to ${max}, got ${String(value)}.`,
+    );
+  }
+  return v;
+}

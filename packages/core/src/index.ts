@@ -89,6 +89,7 @@ export {
   type SinkRecordFailure,
   SinkWriteError,
   toError,
+  wholeNumberIn,
 } from './errors.js';
 export {
   EventBus,
@@ -119,6 +120,11 @@ export { consoleWarningLogger, type Logger, silentLogger } from './Logger.js';
 export { InMemoryMetrics, type MetricLabels, type Metrics, noopMetrics } from './metrics.js';
 export { OldestEntries } from './OldestEntries.js';
 export { CANONICAL_KEY_CACHE_SIZE, canonicalKey } from './orderingKey.js';
+export {
+  type PolledPage,
+  PollingShardIterator,
+  type PollingShardIteratorOptions,
+} from './PollingShardIterator.js';
 export { isDone, OutcomeStatus, type RecordOutcome, SUCCEEDED } from './RecordOutcome.js';
 export {
   DEFAULT_RETRY,
@@ -139,6 +145,7 @@ export {
   type ShardConsumerResult,
 } from './ShardConsumer.js';
 export { type IsShardFinished, readyShards, ShardGraph } from './ShardLineage.js';
+export { ShardListing, type ShardListingOptions } from './ShardListing.js';
 export {
   awsErrorCode,
   httpStatusOf,

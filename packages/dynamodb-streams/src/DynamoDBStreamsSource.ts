@@ -7,7 +7,6 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import {
   awsErrorCode,
-  CallPacer,
   ConfigurationError,
   DEFAULT_TRIMMED_DATA_POLICY,
   type EventBus,
@@ -17,14 +16,14 @@ import {
   noopMetrics,
   type ShardInfo,
   type ShardIterator,
+  ShardListing,
   type ShardSource,
   SourceKind,
   type StartPosition,
   silentLogger,
-  sleep,
   type TrimmedDataPolicy,
-  toStreamReadError,
   trimmedDataPolicyOf,
+  wholeNumberIn as wholeIn,
 } from '@shardline/core';
 import { DynamoDBStreamsShardIterator } from './DynamoDBStreamsShardIterator.js';
 import { DYNAMODB_STREAMS_RETRIABLE_CODES } from './retriableCodes.js';
@@ -114,11 +113,9 @@ export class DynamoDBStreamsSource implements ShardSource {
   readonly streamId: string;
   readonly #settings: DynamoDBStreamsSettings;
   readonly #describeLimit: number;
-  readonly #describeAttempts: number;
-  readonly #pacer: CallPacer;
+  readonly #listing: ShardListing;
   readonly #log: Logger;
   #useShardFilter: boolean;
-  readonly #known = new Map<string, ShardInfo>();
 
   constructor(options: DynamoDBStreamsSourceOptions) {
     if (
@@ -142,7 +139,7 @@ export class DynamoDBStreamsSource implements ShardSource {
       1,
       100,
     );
-    this.#describeAttempts = wholeIn(
+    const describeAttempts = wholeIn(
       'describeAttempts',
       options.describeAttempts,
       DEFAULT_DYNAMODB_STREAMS_SOURCE.describeAttempts,
@@ -158,7 +155,6 @@ export class DynamoDBStreamsSource implements ShardSource {
       );
     }
     const policy = trimmedDataPolicyOf(options.trimmedDataPolicy);
-    this.#pacer = new CallPacer(1000 / perSecond);
     this.#useShardFilter = options.useShardFilter ?? DEFAULT_DYNAMODB_STREAMS_SOURCE.useShardFilter;
     this.streamId = options.streamArn;
     this.#log = (options.logger ?? silentLogger).child({
@@ -175,6 +171,17 @@ export class DynamoDBStreamsSource implements ShardSource {
       logger: this.#log,
       now: options.now ?? Date.now,
     };
+    this.#listing = new ShardListing({
+      streamId: this.streamId,
+      operation: 'DescribeStream',
+      callsPerSecond: perSecond,
+      attempts: describeAttempts,
+      retriableCodes: DYNAMODB_STREAMS_RETRIABLE_CODES,
+      throttledMetric: 'describe_throttled_total',
+      events: options.events,
+      metrics: this.#settings.metrics,
+      logger: this.#log,
+    });
   }
 
   /**
@@ -206,28 +213,18 @@ export class DynamoDBStreamsSource implements ShardSource {
    * `ExclusiveStartShardId`, paced under the per-account limit, throttling retried.
    */
   async listShards(signal?: AbortSignal): Promise<ShardInfo[]> {
-    const shards: ShardInfo[] = [];
-    let exclusiveStartShardId: string | undefined;
-    do {
-      const page = await this.#describe(
-        { ExclusiveStartShardId: exclusiveStartShardId, Limit: this.#describeLimit },
-        signal,
-      );
-      for (const shard of page.StreamDescription?.Shards ?? []) {
-        const info = toShardInfo(shard);
-        if (!this.#known.has(info.shardId)) {
-          this.#settings.events?.emit('shard.discovered', {
-            streamId: this.streamId,
-            shardId: info.shardId,
-            parentShardIds: info.parentShardIds,
-          });
-        }
-        this.#known.set(info.shardId, info);
-        shards.push(info);
-      }
-      exclusiveStartShardId = page.StreamDescription?.LastEvaluatedShardId;
-    } while (exclusiveStartShardId);
-    return shards;
+    return this.#listing.list(
+      (exclusiveStartShardId, s) =>
+        this.#describe(
+          { ExclusiveStartShardId: exclusiveStartShardId, Limit: this.#describeLimit },
+          s,
+        ),
+      (page) => ({
+        shards: (page.StreamDescription?.Shards ?? []).map(toShardInfo),
+        next: page.StreamDescription?.LastEvaluatedShardId,
+      }),
+      signal,
+    );
   }
 
   /**
@@ -237,8 +234,8 @@ export class DynamoDBStreamsSource implements ShardSource {
   async childShardIds(shardId: string, signal?: AbortSignal): Promise<string[]> {
     if (this.#useShardFilter) {
       try {
-        const page = await this.#describe(
-          { ShardFilter: { Type: 'CHILD_SHARDS', ShardId: shardId } },
+        const page = await this.#listing.call(
+          (s) => this.#describe({ ShardFilter: { Type: 'CHILD_SHARDS', ShardId: shardId } }, s),
           signal,
         );
         const shards = page.StreamDescription?.Shards ?? [];
@@ -282,7 +279,8 @@ export class DynamoDBStreamsSource implements ShardSource {
     return iterator;
   }
 
-  async #describe(
+  /** One DescribeStream call (pacing and retries are the listing's). */
+  #describe(
     input: {
       ExclusiveStartShardId?: string | undefined;
       Limit?: number;
@@ -290,29 +288,10 @@ export class DynamoDBStreamsSource implements ShardSource {
     },
     signal: AbortSignal | undefined,
   ): Promise<DescribeStreamCommandOutput> {
-    for (let attempt = 1; ; attempt++) {
-      await this.#pacer.wait(signal);
-      try {
-        return await this.#settings.client.send(
-          new DescribeStreamCommand({ StreamArn: this.streamId, ...input }),
-          signal ? { abortSignal: signal } : {},
-        );
-      } catch (error) {
-        const wrapped = toStreamReadError(
-          error,
-          'DescribeStream',
-          DYNAMODB_STREAMS_RETRIABLE_CODES,
-        );
-        if (!wrapped.retriable || attempt >= this.#describeAttempts || signal?.aborted)
-          throw wrapped;
-        const delayMs = Math.floor(Math.random() * Math.min(10_000, 100 * 2 ** attempt));
-        this.#settings.metrics.increment('describe_throttled_total', 1, {
-          stream: this.streamId,
-        });
-        this.#log.warn({ attempt, delayMs, code: wrapped.code }, 'DescribeStream retried');
-        await sleep(delayMs, signal);
-      }
-    }
+    return this.#settings.client.send(
+      new DescribeStreamCommand({ StreamArn: this.streamId, ...input }),
+      signal ? { abortSignal: signal } : {},
+    );
   }
 }
 
@@ -323,20 +302,4 @@ function toShardInfo(shard: Shard): ShardInfo {
     startingSequenceNumber: shard.SequenceNumberRange?.StartingSequenceNumber,
     endingSequenceNumber: shard.SequenceNumberRange?.EndingSequenceNumber,
   };
-}
-
-function wholeIn(
-  name: string,
-  value: number | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigurationError(
-      `${name} must be a whole number from ${min} to ${max}, got ${String(value)}.`,
-    );
-  }
-  return v;
 }

@@ -1,29 +1,23 @@
 import {
   GetRecordsCommand,
-  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
   type GetShardIteratorCommandInput,
 } from '@aws-sdk/client-kinesis';
 import {
-  awsErrorCode,
   type ChangeRecord,
   DataTrimmedError,
-  type IteratorReacquiredReport,
-  type Logger,
-  MAX_REACQUIRES_PER_READ,
+  type PolledPage,
+  PollingShardIterator,
   reportDataTrimmed,
-  reportIteratorReacquired,
-  type ShardIterator,
-  type ShardReadResult,
   type StartPosition,
-  toStreamReadError,
 } from '@shardline/core';
 import { decodeKinesisSdkRecord } from './decodeKinesisRecord.js';
 import type { KinesisSettings } from './KinesisSource.js';
 import { KINESIS_RETRIABLE_CODES } from './retriableCodes.js';
 
 /**
- * Reads one Kinesis shard, one GetRecords page per `next`.
+ * Reads one Kinesis shard, one GetRecords page per `next`, on core's polling loop
+ * (`PollingShardIterator`, shared with DynamoDB Streams).
  *
  * - KPL aggregates are de-aggregated; a user record hashing outside the shard's range is
  *   reported and delivered or skipped per the source's `outOfRangeRecordPolicy`.
@@ -42,20 +36,10 @@ import { KINESIS_RETRIABLE_CODES } from './retriableCodes.js';
  *   retriable `StreamReadError`s with the iterator kept: the consumer backs off and reads again.
  * - `NextShardIterator` null is SHARD_END; children come from `ChildShards`, else a listing.
  */
-export class KinesisShardIterator implements ShardIterator {
+export class KinesisShardIterator extends PollingShardIterator {
   readonly #settings: KinesisSettings;
-  readonly #shardId: string;
   readonly #hashKeyRange: { startingHashKey: string; endingHashKey: string } | undefined;
   readonly #startingSequenceNumber: string | undefined;
-  readonly #start: StartPosition;
-  readonly #findChildren: (signal?: AbortSignal) => Promise<string[]>;
-  readonly #log: Logger;
-  /** Where this shard's iterator reports re-acquires and trims. */
-  readonly #report: IteratorReacquiredReport;
-  #iterator: string | undefined;
-  #ended = false;
-  #childShardIds: string[] | undefined;
-  #lastSequenceNumber: string | undefined;
   /**
    * While set, the iterator was opened AT this record, which must come first: `sub` is the last
    * user record of it already done (-1: none, an AT position; Infinity: all, an AFTER position);
@@ -71,66 +55,64 @@ export class KinesisShardIterator implements ShardIterator {
     findChildren: (signal?: AbortSignal) => Promise<string[]>,
     startingSequenceNumber?: string,
   ) {
-    this.#startingSequenceNumber = startingSequenceNumber;
-    this.#settings = settings;
-    this.#shardId = shardId;
-    this.#hashKeyRange = hashKeyRange;
-    this.#start = start;
-    this.#findChildren = findChildren;
-    this.#log = settings.logger.child({ shardId });
-    this.#report = {
-      metrics: settings.metrics,
-      events: settings.events,
-      log: this.#log,
+    super({
       streamId: settings.streamId,
       shardId,
+      start,
+      retriableCodes: KINESIS_RETRIABLE_CODES,
+      findChildren,
+      endedMillisBehindLatest: 0,
+      events: settings.events,
+      metrics: settings.metrics,
+      logger: settings.logger,
+    });
+    this.#settings = settings;
+    this.#hashKeyRange = hashKeyRange;
+    this.#startingSequenceNumber = startingSequenceNumber;
+  }
+
+  protected async getShardIterator(
+    from: StartPosition,
+    signal: AbortSignal | undefined,
+  ): Promise<string | undefined> {
+    const input: GetShardIteratorCommandInput = {
+      ...this.#settings.streamRef,
+      ShardId: this.shardId,
+      ...iteratorPosition(from),
     };
+    const output = await this.#settings.client.send(
+      new GetShardIteratorCommand(input),
+      signal ? { abortSignal: signal } : {},
+    );
+    this.#resumeAt =
+      from.type === 'AFTER_SEQUENCE_NUMBER' || from.type === 'AT_SEQUENCE_NUMBER'
+        ? {
+            sequenceNumber: from.sequenceNumber,
+            sub: from.type === 'AT_SEQUENCE_NUMBER' ? -1 : (from.subSequenceNumber ?? Infinity),
+            check: from.sequenceNumber !== this.#startingSequenceNumber,
+          }
+        : undefined;
+    return output.ShardIterator;
   }
 
-  /** Acquires the first iterator (so a bad shard id fails at open). */
-  async open(signal?: AbortSignal): Promise<void> {
-    await this.#acquire(signal);
-  }
-
-  async next(signal?: AbortSignal): Promise<ShardReadResult> {
-    if (this.#ended) return this.#endPage([], 0);
-    for (let reacquired = 0; ; ) {
-      if (this.#iterator === undefined) await this.#acquire(signal);
-      if (this.#ended) return this.#endPage([], 0);
-      let output: GetRecordsCommandOutput;
-      try {
-        output = await this.#settings.client.send(
-          new GetRecordsCommand({
-            ShardIterator: this.#iterator,
-            Limit: this.#settings.maxRecordsPerRead,
-          }),
-          signal ? { abortSignal: signal } : {},
-        );
-      } catch (error) {
-        const code = awsErrorCode(error);
-        if (code === 'ExpiredIteratorException' && reacquired < MAX_REACQUIRES_PER_READ) {
-          reacquired++;
-          this.#iterator = undefined;
-          reportIteratorReacquired(this.#report, this.#lastSequenceNumber, code);
-          continue;
-        }
-        throw toStreamReadError(error, 'GetRecords', KINESIS_RETRIABLE_CODES, this.#shardId);
-      }
-      return this.#toPage(output, signal);
-    }
-  }
-
-  async #toPage(output: GetRecordsCommandOutput, signal?: AbortSignal): Promise<ShardReadResult> {
+  protected async getRecords(
+    iterator: string,
+    signal: AbortSignal | undefined,
+  ): Promise<PolledPage> {
+    const output = await this.#settings.client.send(
+      new GetRecordsCommand({ ShardIterator: iterator, Limit: this.#settings.maxRecordsPerRead }),
+      signal ? { abortSignal: signal } : {},
+    );
     const raw = output.Records ?? [];
     const context = {
       streamId: this.#settings.streamId,
-      shardId: this.#shardId,
+      shardId: this.shardId,
       payload: this.#settings.payload,
       hashKeyRange: this.#hashKeyRange,
       outOfRangeRecordPolicy: this.#settings.outOfRangeRecordPolicy,
       events: this.#settings.events,
       metrics: this.#settings.metrics,
-      logger: this.#log,
+      logger: this.log,
       ...(this.#settings.orderingKey ? { orderingKey: this.#settings.orderingKey } : {}),
     };
     let records: ChangeRecord[] = [];
@@ -140,89 +122,41 @@ export class KinesisShardIterator implements ShardIterator {
       else for (const r of decoded) records.push(r);
     }
     const resume = this.#resumeAt;
+    // Under the 'stop' policy #onTrimmed throws with #resumeAt still set, so a read again with
+    // the same iterator is refused again.
     if (resume && raw.length > 0) {
       // The first record AT a position is the position's own record, unless it was trimmed.
-      this.#resumeAt = undefined;
       if (raw[0]!.SequenceNumber !== resume.sequenceNumber) {
         if (resume.check) this.#onTrimmed(resume.sequenceNumber, raw[0]!.SequenceNumber);
-      } else {
-        if (resume.sub >= 0) {
-          records = records.filter(
-            (r) =>
-              r.sequenceNumber !== resume.sequenceNumber ||
-              (r.subSequenceNumber !== undefined && r.subSequenceNumber > resume.sub),
-          );
-        }
+      } else if (resume.sub >= 0) {
+        records = records.filter(
+          (r) =>
+            r.sequenceNumber !== resume.sequenceNumber ||
+            (r.subSequenceNumber !== undefined && r.subSequenceNumber > resume.sub),
+        );
       }
-    }
-    const last = raw[raw.length - 1];
-    if (last?.SequenceNumber) this.#lastSequenceNumber = last.SequenceNumber;
-    const millisBehindLatest = output.MillisBehindLatest;
-    this.#iterator = output.NextShardIterator ?? undefined;
-    if (output.NextShardIterator) return { records, millisBehindLatest, shardEnded: false };
-    if (this.#resumeAt) {
-      // The shard ended without the position's record: it was trimmed with whatever followed.
-      const { sequenceNumber, check } = this.#resumeAt;
       this.#resumeAt = undefined;
-      if (check) this.#onTrimmed(sequenceNumber, undefined);
     }
-    this.#ended = true;
-    if (output.ChildShards && output.ChildShards.length > 0) {
-      this.#childShardIds = output.ChildShards.map((c) => c.ShardId!).filter(Boolean);
-    } else {
-      try {
-        this.#childShardIds = await this.#findChildren(signal);
-      } catch (error) {
-        // The worker's periodic listing finds the children anyway; the shard end must not wait.
-        this.#log.warn({ err: error }, 'could not look up the children of an ended shard');
-      }
+    if (!output.NextShardIterator && resume && this.#resumeAt) {
+      // The shard ended without the position's record: it was trimmed with whatever followed.
+      if (resume.check) this.#onTrimmed(resume.sequenceNumber, undefined);
+      this.#resumeAt = undefined;
     }
-    return this.#endPage(records, millisBehindLatest);
-  }
-
-  #endPage(records: ChangeRecord[], millisBehindLatest: number | undefined): ShardReadResult {
-    return { records, millisBehindLatest, shardEnded: true, childShardIds: this.#childShardIds };
-  }
-
-  async #acquire(signal?: AbortSignal): Promise<void> {
-    const from: StartPosition =
-      this.#lastSequenceNumber !== undefined
-        ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.#lastSequenceNumber }
-        : this.#start;
-    const position = iteratorPosition(from);
-    const input: GetShardIteratorCommandInput = {
-      ...this.#settings.streamRef,
-      ShardId: this.#shardId,
-      ...position,
+    return {
+      records,
+      lastSequenceNumber: raw[raw.length - 1]?.SequenceNumber,
+      millisBehindLatest: output.MillisBehindLatest,
+      nextIterator: output.NextShardIterator ?? undefined,
+      childShardIds: (output.ChildShards ?? []).map((c) => c.ShardId!).filter(Boolean),
     };
-    try {
-      const output = await this.#settings.client.send(
-        new GetShardIteratorCommand(input),
-        signal ? { abortSignal: signal } : {},
-      );
-      this.#iterator = output.ShardIterator;
-      if (!this.#iterator) this.#ended = true;
-    } catch (error) {
-      throw toStreamReadError(error, 'GetShardIterator', KINESIS_RETRIABLE_CODES, this.#shardId);
-    }
-    if (from.type === 'AFTER_SEQUENCE_NUMBER' || from.type === 'AT_SEQUENCE_NUMBER') {
-      this.#resumeAt = {
-        sequenceNumber: from.sequenceNumber,
-        sub: from.type === 'AT_SEQUENCE_NUMBER' ? -1 : (from.subSequenceNumber ?? Infinity),
-        check: from.sequenceNumber !== this.#startingSequenceNumber,
-      };
-    }
   }
 
   /** The record at `afterSequenceNumber` is gone: report, then stop or read on, per policy. */
   #onTrimmed(afterSequenceNumber: string, resumedAtSequenceNumber: string | undefined): void {
     const policy = this.#settings.trimmedDataPolicy;
-    reportDataTrimmed({ ...this.#report, policy }, afterSequenceNumber, resumedAtSequenceNumber);
-    if (policy === 'stop') {
-      // Read again from the same position after a restart: the shard stays stopped.
-      this.#iterator = undefined;
-      throw new DataTrimmedError(this.#shardId, afterSequenceNumber);
-    }
+    reportDataTrimmed({ ...this.report, policy }, afterSequenceNumber, resumedAtSequenceNumber);
+    // Under 'stop' the position is kept: a restart reads it again and stays stopped.
+    if (policy === 'stop') throw new DataTrimmedError(this.shardId, afterSequenceNumber);
   }
 }
 

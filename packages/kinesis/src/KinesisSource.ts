@@ -2,11 +2,10 @@ import {
   DescribeStreamSummaryCommand,
   type KinesisClient,
   ListShardsCommand,
-  type ListShardsCommandOutput,
+  type Shard,
   type ShardFilter,
 } from '@aws-sdk/client-kinesis';
 import {
-  CallPacer,
   type ChangeRecord,
   ConfigurationError,
   DEFAULT_TRIMMED_DATA_POLICY,
@@ -16,14 +15,14 @@ import {
   noopMetrics,
   type ShardInfo,
   type ShardIterator,
+  ShardListing,
   type ShardSource,
   SourceKind,
   type StartPosition,
   silentLogger,
-  sleep,
   type TrimmedDataPolicy,
-  toStreamReadError,
   trimmedDataPolicyOf,
+  wholeNumberIn as wholeIn,
 } from '@shardline/core';
 import { KinesisPayloadFormat } from './decodeKinesisRecord.js';
 import { KinesisShardIterator } from './KinesisShardIterator.js';
@@ -135,11 +134,9 @@ export class KinesisSource implements ShardSource {
   readonly streamId: string;
   readonly #settings: KinesisSettings;
   readonly #pageSize: number;
-  readonly #attempts: number;
   readonly #shardFilter: ShardFilter | undefined;
-  readonly #pacer: CallPacer;
+  readonly #listing: ShardListing;
   readonly #log: Logger;
-  readonly #known = new Map<string, ShardInfo>();
 
   constructor(options: KinesisSourceOptions) {
     const { streamArn, streamName } = options;
@@ -174,7 +171,7 @@ export class KinesisSource implements ShardSource {
       1,
       10_000,
     );
-    this.#attempts = wholeIn(
+    const attempts = wholeIn(
       'listShardsAttempts',
       options.listShardsAttempts,
       DEFAULT_KINESIS_SOURCE.listShardsAttempts,
@@ -188,7 +185,6 @@ export class KinesisSource implements ShardSource {
         `maxListShardsCallsPerSecond must be above 0, got ${String(perSecond)}.`,
       );
     }
-    this.#pacer = new CallPacer(1000 / perSecond);
     this.#shardFilter = options.shardFilter;
     // A stream name alone still needs an id: the name is used until an ARN is known.
     this.streamId = streamArn ?? streamName!;
@@ -210,6 +206,17 @@ export class KinesisSource implements ShardSource {
       metrics: options.metrics ?? noopMetrics,
       logger: this.#log,
     };
+    this.#listing = new ShardListing({
+      streamId: this.streamId,
+      operation: 'ListShards',
+      callsPerSecond: perSecond,
+      attempts,
+      retriableCodes: KINESIS_RETRIABLE_CODES,
+      throttledMetric: 'list_shards_throttled_total',
+      events: options.events,
+      metrics: this.#settings.metrics,
+      logger: this.#log,
+    });
   }
 
   /** A source for a stream by name, with its ARN (the stable `streamId`) looked up once. */
@@ -226,40 +233,23 @@ export class KinesisSource implements ShardSource {
    * `NextToken`, paced, throttling retried.
    */
   async listShards(signal?: AbortSignal): Promise<ShardInfo[]> {
-    const shards: ShardInfo[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.#listPage(nextToken, signal);
-      for (const shard of page.Shards ?? []) {
-        const info: ShardInfo = {
-          shardId: shard.ShardId!,
-          parentShardIds: [shard.ParentShardId, shard.AdjacentParentShardId].filter(
-            (id): id is string => typeof id === 'string' && id !== '',
-          ),
-          startingSequenceNumber: shard.SequenceNumberRange?.StartingSequenceNumber,
-          endingSequenceNumber: shard.SequenceNumberRange?.EndingSequenceNumber,
-          ...(shard.HashKeyRange?.StartingHashKey && shard.HashKeyRange.EndingHashKey
-            ? {
-                hashKeyRange: {
-                  startingHashKey: shard.HashKeyRange.StartingHashKey,
-                  endingHashKey: shard.HashKeyRange.EndingHashKey,
+    return this.#listing.list(
+      (nextToken, s) =>
+        this.#settings.client.send(
+          new ListShardsCommand(
+            nextToken
+              ? { NextToken: nextToken, MaxResults: this.#pageSize }
+              : {
+                  ...this.#settings.streamRef,
+                  MaxResults: this.#pageSize,
+                  ...(this.#shardFilter ? { ShardFilter: this.#shardFilter } : {}),
                 },
-              }
-            : {}),
-        };
-        if (!this.#known.has(info.shardId)) {
-          this.#settings.events?.emit('shard.discovered', {
-            streamId: this.streamId,
-            shardId: info.shardId,
-            parentShardIds: info.parentShardIds,
-          });
-        }
-        this.#known.set(info.shardId, info);
-        shards.push(info);
-      }
-      nextToken = page.NextToken;
-    } while (nextToken);
-    return shards;
+          ),
+          s ? { abortSignal: s } : {},
+        ),
+      (page) => ({ shards: (page.Shards ?? []).map(toShardInfo), next: page.NextToken }),
+      signal,
+    );
   }
 
   /** The children of a shard, from a fresh listing (when GetRecords gave no `ChildShards`). */
@@ -278,10 +268,10 @@ export class KinesisSource implements ShardSource {
     from: StartPosition,
     signal?: AbortSignal,
   ): Promise<ShardIterator> {
-    let info = this.#known.get(shardId);
+    let info = this.#listing.known(shardId);
     if (!info) {
       await this.listShards(signal);
-      info = this.#known.get(shardId);
+      info = this.#listing.known(shardId);
     }
     const iterator = new KinesisShardIterator(
       this.#settings,
@@ -294,52 +284,23 @@ export class KinesisSource implements ShardSource {
     await iterator.open(signal);
     return iterator;
   }
-
-  async #listPage(
-    nextToken: string | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<ListShardsCommandOutput> {
-    for (let attempt = 1; ; attempt++) {
-      await this.#pacer.wait(signal);
-      try {
-        return await this.#settings.client.send(
-          new ListShardsCommand(
-            nextToken
-              ? { NextToken: nextToken, MaxResults: this.#pageSize }
-              : {
-                  ...this.#settings.streamRef,
-                  MaxResults: this.#pageSize,
-                  ...(this.#shardFilter ? { ShardFilter: this.#shardFilter } : {}),
-                },
-          ),
-          signal ? { abortSignal: signal } : {},
-        );
-      } catch (error) {
-        const wrapped = toStreamReadError(error, 'ListShards', KINESIS_RETRIABLE_CODES);
-        if (!wrapped.retriable || attempt >= this.#attempts || signal?.aborted) throw wrapped;
-        const delayMs = Math.floor(Math.random() * Math.min(10_000, 100 * 2 ** attempt));
-        this.#settings.metrics.increment('list_shards_throttled_total', 1, {
-          stream: this.streamId,
-        });
-        this.#log.warn({ attempt, delayMs, code: wrapped.code }, 'ListShards retried');
-        await sleep(delayMs, signal);
-      }
-    }
-  }
 }
 
-function wholeIn(
-  name: string,
-  value: number | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigurationError(
-      `${name} must be a whole number from ${min} to ${max}, got ${String(value)}.`,
-    );
-  }
-  return v;
+function toShardInfo(shard: Shard): ShardInfo {
+  return {
+    shardId: shard.ShardId!,
+    parentShardIds: [shard.ParentShardId, shard.AdjacentParentShardId].filter(
+      (id): id is string => typeof id === 'string' && id !== '',
+    ),
+    startingSequenceNumber: shard.SequenceNumberRange?.StartingSequenceNumber,
+    endingSequenceNumber: shard.SequenceNumberRange?.EndingSequenceNumber,
+    ...(shard.HashKeyRange?.StartingHashKey && shard.HashKeyRange.EndingHashKey
+      ? {
+          hashKeyRange: {
+            startingHashKey: shard.HashKeyRange.StartingHashKey,
+            endingHashKey: shard.HashKeyRange.EndingHashKey,
+          },
+        }
+      : {}),
+  };
 }
