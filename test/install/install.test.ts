@@ -318,6 +318,55 @@ describe('the public packages, packed and installed outside the repo', () => {
     }
   });
 
+  it('every README starts with Install and a getting started that compiles against the install', async () => {
+    // arrange: each public package's README, its first two sections and the getting-started code
+    const snippets = join(full, 'readme-snippets');
+    await mkdir(snippets);
+    for (const { dir, manifest } of PUBLIC) {
+      const readme = readFileSync(join(REPO, dir, 'README.md'), 'utf8');
+      const sections = [...readme.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+      expect(sections.slice(0, 2), `${dir}/README.md`).toEqual(['Install', 'Getting started']);
+      const install = /^## Install\n[\s\S]*?```sh\n([\s\S]*?)```/m.exec(readme)?.[1] ?? '';
+      expect(install, `${dir}/README.md installs the package`).toContain(`npm i`);
+      expect(install).toContain(manifest.name);
+      const code = /^## Getting started\n[\s\S]*?```(ts|sh)\n([\s\S]*?)```/m.exec(readme);
+      expect(code, `${dir}/README.md has a getting-started block`).not.toBeNull();
+      if (code?.[1] === 'ts') {
+        await writeFile(join(snippets, `${manifest.name.replace('@shardline/', '')}.ts`), code[2]!);
+      }
+    }
+    // Strict, as a user's project would be; the compiler is the repo's, the types are the
+    // installed packages'.
+    await writeFile(
+      join(full, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [join(full, 'node_modules/@types'), join(REPO, 'node_modules/@types')],
+        },
+        include: ['readme-snippets'],
+      }),
+    );
+
+    // act
+    const tsc = await run(
+      process.execPath,
+      [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', full],
+      full,
+    );
+
+    // assert
+    expect(readdirSync(snippets).length).toBeGreaterThanOrEqual(PUBLIC.length - 1);
+    expect(tsc.stdout + tsc.stderr).toBe('');
+    expect(tsc.code).toBe(0);
+  });
+
   it('runs the installed shardline: --help, and the demo to its check', async () => {
     // act
     const help = await run(join(full, 'node_modules/.bin/shardline'), ['--help'], full);
