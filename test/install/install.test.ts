@@ -26,6 +26,7 @@ interface Manifest {
   readonly optionalDependencies?: Record<string, string>;
   readonly peerDependencies?: Record<string, string>;
   readonly peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  readonly publishConfig?: { readonly access?: string };
 }
 
 interface Workspace {
@@ -287,8 +288,10 @@ describe('the public packages, packed and installed outside the repo', () => {
     }
   });
 
-  it('depends on no private package', () => {
+  it('depends on no private package, and publishes as public', () => {
     for (const { manifest } of PUBLIC) {
+      // a scoped package is published restricted unless it says otherwise
+      expect(manifest.publishConfig?.access, manifest.name).toBe('public');
       const needed = {
         ...manifest.dependencies,
         ...manifest.optionalDependencies,
