@@ -7,8 +7,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type LocalClientConfig, localClientConfig } from './credentials.js';
-import { freePort } from './ports.js';
+import { freePort, type LocalClientConfig, localClientConfig } from '@shardline/local';
 
 /**
  * The proxied service, which decides how operations are named and the error format: the AWS

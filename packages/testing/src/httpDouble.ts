@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { freePort } from './ports.js';
+import { freePort } from '@shardline/local';
 
 /** Handles one request of a protocol double; the body is read whole before the call. */
 export type DoubleHandler = (

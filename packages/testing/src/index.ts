@@ -1,32 +1,32 @@
-export type { MessageAttributeValue } from './awsQuery.js';
-export {
-  LOCAL_CREDENTIALS,
-  LOCAL_REGION,
-  type LocalClientConfig,
-  localClientConfig,
-} from './credentials.js';
 export {
   assertJavaAvailable,
-  type DynamoDBLocalServer,
-  type StartDynamoDBLocalOptions,
-  startDynamoDBLocal,
-} from './dynamoDBLocal.js';
-export {
   DEFAULT_EVENT_SOURCE_MAPPING,
+  type DynamoDBLocalServer,
   type EventSourceMapping,
   type EventSourceMappingOptions,
   type EventSourceMappingSource,
   type EventSourceMappingStats,
   type FunctionLogs,
+  freePort,
   type InvocationOutcome,
   type InvocationReport,
   type LambdaStreamEvent,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type LocalClientConfig,
+  localClientConfig,
+  type MappedStreamRecord,
   type OnFailureBatchInfo,
   type OnFailureCondition,
   type OnFailureRecord,
+  orderingKeyHash,
   type ReshardHook,
+  type StartDynamoDBLocalOptions,
+  startDynamoDBLocal,
   startEventSourceMapping,
-} from './eventSourceMapping.js';
+  waitForHttp,
+} from '@shardline/local';
+export type { MessageAttributeValue } from './awsQuery.js';
 export {
   type MakeDynamoDBRecordOptions,
   type MakeKinesisDynamoDBRecordOptions,
@@ -67,7 +67,6 @@ export {
   type LambdaShard,
   readLambdaShards,
 } from './lambdaDelivery.js';
-export { type MappedStreamRecord, orderingKeyHash } from './lambdaStreamEvents.js';
 export {
   type MultiShardStreamsOptions,
   type MultiShardStreamsServer,
@@ -83,7 +82,6 @@ export {
   type StoredDocument,
   startOpenSearchDouble,
 } from './opensearchDouble.js';
-export { freePort, waitForHttp } from './ports.js';
 export { type S3rverServer, type StartS3rverOptions, startS3rver } from './s3rver.js';
 export { seededRandom } from './seededRandom.js';
 export {

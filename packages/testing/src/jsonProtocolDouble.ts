@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { type LocalClientConfig, localClientConfig } from './credentials.js';
-import { freePort } from './ports.js';
+import { freePort, type LocalClientConfig, localClientConfig } from '@shardline/local';
 
 /** One call received by a {@link JsonProtocolDouble}. */
 export interface JsonProtocolCall {

@@ -1,7 +1,6 @@
 import type { Server } from 'node:http';
+import { freePort, type LocalClientConfig, localClientConfig } from '@shardline/local';
 import kinesalite from 'kinesalite';
-import { type LocalClientConfig, localClientConfig } from './credentials.js';
-import { freePort } from './ports.js';
 
 /** A running kinesalite (in-memory Kinesis) on a loopback port. */
 export interface KinesaliteServer {

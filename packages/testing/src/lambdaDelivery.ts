@@ -9,8 +9,8 @@ import {
   type DynamoDBStreamRecordLike,
   decodeDynamoDBRecord,
 } from '@shardline/core';
-import type { LocalClientConfig } from './credentials.js';
-import { orderingKeyHash } from './lambdaStreamEvents.js';
+import type { LocalClientConfig } from '@shardline/local';
+import { orderingKeyHash } from '@shardline/local';
 import { seededRandom } from './seededRandom.js';
 
 /** The shard id Lambda's DynamoDB records decode to: they carry none. */

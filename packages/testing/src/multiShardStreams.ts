@@ -4,7 +4,7 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
-import { type LocalClientConfig, localClientConfig } from './credentials.js';
+import { type LocalClientConfig, localClientConfig } from '@shardline/local';
 import { type JsonProtocolAnswer, startJsonProtocolDouble } from './jsonProtocolDouble.js';
 import { seededRandom } from './seededRandom.js';
 

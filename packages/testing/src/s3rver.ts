@@ -1,9 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, type LocalClientConfig, localClientConfig } from '@shardline/local';
 import S3rver from 's3rver';
-import { type LocalClientConfig, localClientConfig } from './credentials.js';
-import { freePort } from './ports.js';
 
 /** A running s3rver on a loopback port, storing objects in a temporary folder. */
 export interface S3rverServer {

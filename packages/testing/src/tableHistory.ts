@@ -6,7 +6,7 @@ import {
   PutItemCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { LocalClientConfig } from './credentials.js';
+import type { LocalClientConfig } from '@shardline/local';
 import { type LambdaShard, readLambdaShards } from './lambdaDelivery.js';
 import { startMultiShardStreamsServer } from './multiShardStreams.js';
 import { seededRandom } from './seededRandom.js';

@@ -1,20 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { consoleWarningLogger, errorMessage, sleep } from '@shardline/core';
-import {
-  countVotesByScan,
-  createVoteAggregationWorker,
-  createVoteTables,
-  readSummary,
-  sameTally,
-  type Tally,
-} from '@shardline/example-vote-aggregation';
-import { type DynamoDBLocalServer, startDynamoDBLocal } from '@shardline/testing';
+import type { Tally } from '@shardline/example-vote-aggregation';
+import type { DynamoDBLocalServer } from '@shardline/local';
 import type { Command } from 'commander';
 import type { CliContext } from '../CliContext.js';
 import { CliError, usageError } from '../CliError.js';
 import { DEMO_CHOICES, VoteWriter } from '../demo/VoteWriter.js';
 import { ExitCode } from '../ExitCode.js';
+import { importOptional, OPTIONAL_PACKAGES } from '../importOptional.js';
 import type { Output } from '../Output.js';
 import type { GlobalOptions, Wrap } from '../program.js';
 
@@ -81,6 +75,28 @@ async function demoAction(context: CliContext, options: DemoOptions): Promise<Ex
     );
   }
 
+  // Loaded here only: an install without optional dependencies has neither, and needs neither
+  // for the other commands.
+  const needs = [OPTIONAL_PACKAGES.local, OPTIONAL_PACKAGES.voteRecipe];
+  const { startDynamoDBLocal } = await importOptional(
+    OPTIONAL_PACKAGES.local,
+    'shardline demo',
+    () => import('@shardline/local'),
+    needs,
+  );
+  const recipe = await importOptional(
+    OPTIONAL_PACKAGES.voteRecipe,
+    'shardline demo',
+    () => import('@shardline/example-vote-aggregation'),
+    needs,
+  );
+  const {
+    countVotesByScan,
+    createVoteAggregationWorker,
+    createVoteTables,
+    readSummary,
+    sameTally,
+  } = recipe;
   output.note('Starting DynamoDB Local (embedded, in memory)…');
   let server: DynamoDBLocalServer;
   try {

@@ -6,6 +6,7 @@ import { assertAwsConfigured, explainAwsError } from '../awsErrors.js';
 import type { CliContext } from '../CliContext.js';
 import { CliError, notFoundError, usageError } from '../CliError.js';
 import { ExitCode } from '../ExitCode.js';
+import { importOptional, OPTIONAL_PACKAGES } from '../importOptional.js';
 import type { GlobalOptions, Wrap } from '../program.js';
 
 interface DevOptions extends GlobalOptions {
@@ -151,7 +152,11 @@ async function devAction(
         };
 
   // Loaded here only: the emulator and its servers are no concern of the other commands.
-  const { startEventSourceMapping } = await import('@shardline/testing');
+  const { startEventSourceMapping } = await importOptional(
+    OPTIONAL_PACKAGES.local,
+    'shardline dev',
+    () => import('@shardline/local'),
+  );
   const mapping = await startEventSourceMapping({
     source,
     handlerModule: modulePath,
