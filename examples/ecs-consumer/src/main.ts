@@ -6,6 +6,9 @@
 import { ConfigurationError } from '@shardline/core';
 import { startConsumer } from './startConsumer.js';
 
+// The AWS SDK warns on Node < 22 whenever a client is built (NodeVersionSupportWarning); the
+// worker's logs are not the place. Set before any client exists; a value from the task wins.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 try {
   await startConsumer();
 } catch (error) {

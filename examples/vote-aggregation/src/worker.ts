@@ -9,6 +9,9 @@ import { workerEnvironment } from './workerEnvironment.js';
 // The ECS service's entry point (`npm run worker`, or `node dist/worker.js`). Region,
 // credentials and endpoints: the standard AWS_* variables, read by the SDK. Stops gracefully
 // on SIGTERM (ECS sends it before stopTimeout) and exits 0 when everything was checkpointed.
+// The AWS SDK warns on Node < 22 whenever a client is built (NodeVersionSupportWarning); the
+// worker's logs are not the place. Set before any client exists; a value from the task wins.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 try {
   const config = readVoteAggregationConfig();
   const settings = loadWorkerSettings(workerEnvironment(process.env, config.applicationName));

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The AWS SDK prints a maintenance notice for Node 20 on every run; it is not ours to show. Set
-// before the SDK loads, hence the dynamic imports below.
-process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
+// The AWS SDK warns on Node 20 (NodeVersionSupportWarning) whenever a client is built; it is not
+// ours to show. The installed SDK reads exactly this variable (the value must be "true"); set it
+// before the SDK loads, hence the dynamic imports below. A user's own value wins.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { ExitCode } = await import('./ExitCode.js');
 const { runCli } = await import('./program.js');
 

@@ -63,11 +63,13 @@ export function spawnCli(
   });
 }
 
-/** An environment with no AWS settings at all (no region, no credentials, no profile). */
+/**
+ * An environment with no AWS settings at all (no region, no credentials, no profile, and not
+ * the SDK's Node 20 warning switch: the CLI sets that itself).
+ */
 export function envWithoutAws(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_')) env[k] = v;
-  env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = '1';
   env.AWS_EC2_METADATA_DISABLED = 'true';
   env.AWS_CONFIG_FILE = '/nonexistent/shardline-test-config';
   env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/shardline-test-credentials';

@@ -14,6 +14,7 @@ describe('shardline demo (what npm start runs)', () => {
 
     // assert
     expect(run.stderr).not.toContain('error:');
+    expect(run.stderr).not.toContain('NodeVersionSupportWarning');
     expect(run.code).toBe(ExitCode.Ok);
     const lines = run.stdout
       .trim()
