@@ -54,7 +54,7 @@ export async function openLeases(
     }
     throw explainAwsError(error, `lease table ${tableName}`);
   }
-  const stream = options.stream ? await resolveStream(options.stream, clients) : undefined;
+  let stream = options.stream ? await resolveStream(options.stream, clients) : undefined;
   let multiStream = false;
   if (!stream) {
     const sample = await clients.dynamodb.send(
@@ -62,10 +62,19 @@ export async function openLeases(
     );
     multiStream = (sample.Items ?? []).some((item) => item.streamName?.S !== undefined);
     if (!multiStream && (sample.Items ?? []).length > 0) {
-      throw usageError(
-        `The lease table "${tableName}" holds the leases of one stream, and its keys do not say which.`,
-        'Name the stream with --stream <table|stream-arn>, e.g. --stream Votes.',
-      );
+      // The keys are bare shard ids; the workers' heartbeats name the stream they read.
+      const streams = await new DynamoDBLeaseStore({
+        client: clients.dynamodb,
+        tableName,
+        multiStream: true,
+      }).fleetStreams();
+      if (streams.length !== 1) {
+        throw usageError(
+          `The lease table "${tableName}" holds the leases of one stream, and ${streams.length === 0 ? 'no worker has recorded which' : `its workers recorded ${streams.length} streams`}.`,
+          `Name the stream with --stream <table|stream-arn>, e.g. --stream ${streams[0] ?? 'Votes'}.`,
+        );
+      }
+      stream = await resolveStream(streams[0]!, clients);
     }
   }
   const store = new DynamoDBLeaseStore({

@@ -19,6 +19,13 @@ export interface StartDynamoDBLocalOptions {
   readonly port?: number;
   /** How long to wait for the server to answer, in ms. @default 30_000 */
   readonly startTimeoutMs?: number;
+  /**
+   * Run the JVM in its own process group, so that Ctrl-C in a terminal (SIGINT to the whole
+   * foreground group) does not stop it under a program that still needs it (the demo's final
+   * check). The caller's `stop()`, or this process's exit, still stops it; only a SIGKILL of this
+   * process leaves it running. @default false
+   */
+  readonly ownProcessGroup?: boolean;
 }
 
 const JAVA_HINT =
@@ -49,7 +56,12 @@ export async function startDynamoDBLocal(
 ): Promise<DynamoDBLocalServer> {
   assertJavaAvailable();
   const port = options.port ?? (await freePort());
-  const child = spawn({ port, sharedDb: true, stdio: 'pipe' });
+  const child = spawn({
+    port,
+    sharedDb: true,
+    stdio: 'pipe',
+    detached: options.ownProcessGroup ?? false,
+  });
   let stderr = '';
   let exited: string | undefined;
   child.stderr?.on('data', (chunk: Buffer) => {

@@ -471,13 +471,21 @@ export class DynamoDBLeaseStore implements LeaseStore {
     // the same id never repeats a value an observer saw before.
     const next = Math.max((this.#heartbeats.get(workerId) ?? Date.now()) + 1, 1);
     this.#heartbeats.set(workerId, next);
+    // The streams the fleet reads ride along (a set: ADD is idempotent), so that tools such as
+    // `shardline lag` can tell a single-stream table's stream, which its keys do not name.
+    const streams = this.#streams.length > 0;
     const input = {
       TableName: this.#table,
       Key: { [A.LeaseKey]: { S: FLEET_ITEM_KEY } },
-      UpdateExpression: 'SET #w.#id = :entry',
-      ExpressionAttributeNames: { '#w': 'workers', '#id': workerId },
+      UpdateExpression: `SET #w.#id = :entry${streams ? ' ADD #st :streams' : ''}`,
+      ExpressionAttributeNames: {
+        '#w': 'workers',
+        '#id': workerId,
+        ...(streams ? { '#st': FLEET_STREAMS } : {}),
+      },
       ExpressionAttributeValues: {
         ':entry': { M: { heartbeat: { N: String(next) }, leaseCount: { N: String(leaseCount) } } },
+        ...(streams ? { ':streams': { SS: [...this.#streams] } } : {}),
       },
     };
     try {
@@ -508,6 +516,22 @@ export class DynamoDBLeaseStore implements LeaseStore {
       });
     }
     return { workers, leaseSetVersion: Number(Item?.leaseSetVersion?.N ?? 0) };
+  }
+
+  /**
+   * The streams (ids) the application's workers read, as their heartbeats recorded them in the
+   * coordination item; empty when no worker has run yet (or an older one wrote the table).
+   */
+  async fleetStreams(): Promise<string[]> {
+    const { Item } = await this.#client.send(
+      new GetItemCommand({
+        TableName: this.#table,
+        Key: { [A.LeaseKey]: { S: FLEET_ITEM_KEY } },
+        ProjectionExpression: '#st',
+        ExpressionAttributeNames: { '#st': FLEET_STREAMS },
+      }),
+    );
+    return [...(Item?.[FLEET_STREAMS]?.SS ?? [])].sort();
   }
 
   async noteLeaseSetChanged(): Promise<void> {
@@ -664,6 +688,9 @@ function identifierOfKey(leaseKey: string): string | undefined {
   const cut = leaseKey.lastIndexOf(':');
   return cut > 0 ? leaseKey.slice(0, cut) : undefined;
 }
+
+/** The coordination item's set of the streams the fleet reads. */
+const FLEET_STREAMS = 'streams';
 
 function shardKey(streamId: string, shardId: string): string {
   return `${streamId}\n${shardId}`;

@@ -100,7 +100,9 @@ async function demoAction(context: CliContext, options: DemoOptions): Promise<Ex
   output.note('Starting DynamoDB Local (embedded, in memory)…');
   let server: DynamoDBLocalServer;
   try {
-    server = await startDynamoDBLocal();
+    // Its own process group: Ctrl-C reaches the demo (which stops writing and checks), not the
+    // JVM the check still reads from.
+    server = await startDynamoDBLocal({ ownProcessGroup: true });
   } catch (error) {
     throw new CliError(
       `Could not start DynamoDB Local: ${errorMessage(error)}`,
@@ -145,6 +147,7 @@ async function demoAction(context: CliContext, options: DemoOptions): Promise<Ex
       voters: Math.max(50, Math.round(rate * 10)),
     });
     const started = Date.now();
+    for (const line of howToReach(server.endpoint, output.json)) output.note(line);
     output.note(
       `Demo running: ${rate} votes/s over ${DEMO_CHOICES.join(', ')}${duration ? ` for ${duration} s` : ''}. ${output.json ? '' : 'Ctrl-C to stop.'}`,
     );
@@ -273,3 +276,27 @@ class TallyView {
     this.#lines = lines.length;
   }
 }
+
+/**
+ * What to paste in another terminal to look at the running demo: the endpoint and names, the
+ * AWS variables the CLI reads (local credentials: DynamoDB Local checks none), and commands that
+ * run as printed.
+ */
+export function howToReach(endpoint: string, json: boolean): string[] {
+  if (json) return [];
+  const env = `export AWS_ENDPOINT_URL=${endpoint} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local`;
+  return [
+    `DynamoDB Local: ${endpoint} · tables ${DEMO_CONFIG.votesTable}, ${DEMO_CONFIG.summaryTable} · application ${DEMO_CONFIG.applicationName} (lease table ${DEMO_CONFIG.leaseTable})`,
+    'Look at it from another terminal while it runs:',
+    `  ${env}`,
+    ...DEMO_COMMANDS.map((c) => `  npx shardline ${c}`),
+  ];
+}
+
+/** The commands {@link howToReach} prints, without `npx shardline`. */
+export const DEMO_COMMANDS = [
+  `describe ${DEMO_CONFIG.votesTable}`,
+  `tail ${DEMO_CONFIG.votesTable} --from trim-horizon --limit 5`,
+  `lag --app ${DEMO_CONFIG.applicationName} --lease-table ${DEMO_CONFIG.leaseTable}`,
+  `checkpoints list --app ${DEMO_CONFIG.applicationName} --lease-table ${DEMO_CONFIG.leaseTable}`,
+] as const;

@@ -123,12 +123,41 @@ describe('shardline lag', () => {
     expect(run.stderr).toContain('No lease table "no-such-app"');
   });
 
-  it('asks for --stream on a single-stream lease table', async () => {
+  it('finds the stream of a single-stream lease table without --stream (the workers recorded it)', async () => {
     // act
-    const run = await cli(['lag', '--app', APP]);
+    const run = await cli(['lag', '--app', APP, '--json']);
+
+    // assert
+    expect(run.code).toBe(ExitCode.Ok);
+    expect(JSON.parse(run.stdout).totalRecordsBehind).toBe(5);
+  });
+
+  it('asks for --stream on a single-stream lease table no worker recorded its stream in', async () => {
+    // arrange: a lease written by hand (as by an older worker or the KCL): no coordination item
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: 'old-app',
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'leaseKey', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'leaseKey', KeyType: 'HASH' }],
+      }),
+    );
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: 'old-app',
+        Item: {
+          leaseKey: { S: 'shardId-00000001700000000000-abcdef01' },
+          leaseCounter: { N: '1' },
+          checkpoint: { S: 'TRIM_HORIZON' },
+        },
+      }),
+    );
+    // act
+    const run = await cli(['lag', '--app', 'old-app']);
 
     // assert
     expect(run.code).toBe(ExitCode.Usage);
+    expect(run.stderr).toContain('no worker has recorded which');
     expect(run.stderr).toContain('--stream');
   });
 });
