@@ -64,6 +64,7 @@ export {
   type DynamoDBStreamRecordLike,
   decodeDynamoDBRecord,
   decodeDynamoDBRecordSafely,
+  isTimeToLiveIdentity,
   tableNameFromArn,
 } from './decodeDynamoDBRecord.js';
 export {
