@@ -95,6 +95,21 @@ export {
   FanOutSink,
   type FanOutSinkOptions,
 } from './FanOutSink.js';
+export { filterInputOf } from './filterInput.js';
+export {
+  compileFilterCriteria,
+  compileFilterPattern,
+  type FilterCriteriaInput,
+  type FilterPattern,
+  type FilterPredicate,
+} from './filterPattern.js';
+export {
+  isReplicationBookkeeping,
+  REPLICATION_ATTRIBUTE_PREFIX,
+  REPLICATION_UPDATE_REGION,
+  stripReplicationAttributes,
+  withoutReplicationAttributes,
+} from './globalTables.js';
 export {
   type FailureDestinationMemory,
   InMemoryFailureDestination,
@@ -114,6 +129,17 @@ export { InMemoryMetrics, type MetricLabels, type Metrics, noopMetrics } from '.
 export { OldestEntries } from './OldestEntries.js';
 export { CANONICAL_KEY_CACHE_SIZE, canonicalKey } from './orderingKey.js';
 export { isDone, OutcomeStatus, type RecordOutcome, SUCCEEDED } from './RecordOutcome.js';
+export {
+  FilterReason,
+  flushOfSinks,
+  type GlobalTablesOptions,
+  type GlobalTablesVersion,
+  type RecordSelectionOptions,
+  RecordSelector,
+  type Selection,
+  type TtlDeletes,
+  ttlRouteOf,
+} from './RecordSelector.js';
 export {
   DEFAULT_RETRY,
   ExhaustedAction,
