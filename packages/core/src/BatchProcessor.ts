@@ -20,6 +20,7 @@ import {
   type FilterReason,
   type RecordSelectionOptions,
   RecordSelector,
+  reportFiltered,
 } from './RecordSelector.js';
 import { RetryPolicy, type RetryPolicyOptions, sleep } from './RetryPolicy.js';
 
@@ -97,14 +98,6 @@ interface RunOptions {
 }
 
 const DEADLINE_BLOCKED: RecordOutcome = Object.freeze({ status: 'blocked', reason: 'deadline' });
-
-/** One shared outcome per filter reason: no allocation per filtered record. */
-const FILTERED: Readonly<Record<FilterReason, RecordOutcome>> = Object.freeze({
-  filter: Object.freeze({ status: 'filtered', reason: 'filter' }),
-  'ttl-delete': Object.freeze({ status: 'filtered', reason: 'ttl-delete' }),
-  replication: Object.freeze({ status: 'filtered', reason: 'replication' }),
-  'other-region': Object.freeze({ status: 'filtered', reason: 'other-region' }),
-});
 
 /** The result of one batch. */
 export interface BatchResult {
@@ -304,16 +297,7 @@ export class BatchProcessor {
   }
 
   #filtered(record: ChangeRecord, reason: FilterReason): RecordOutcome {
-    this.#metrics.increment('records_filtered_total', 1, { shard: record.shardId, reason });
-    if (this.#events?.has('record.filtered')) {
-      this.#events.emit('record.filtered', {
-        shardId: record.shardId,
-        sequenceNumber: record.sequenceNumber,
-        orderingKey: record.orderingKey,
-        reason,
-      });
-    }
-    return FILTERED[reason];
+    return reportFiltered(record, reason, { metrics: this.#metrics, events: this.#events });
   }
 
   // ─── handler mode ─────────────────────────────────────────────────────────────────────

@@ -1,6 +1,7 @@
 import { ChangeEventName, type ChangeRecord } from './ChangeRecord.js';
 import type { Sink } from './contracts.js';
 import { ConfigurationError } from './errors.js';
+import type { EventBus } from './events.js';
 import { filterInputOf } from './filterInput.js';
 import {
   compileFilterCriteria,
@@ -12,6 +13,8 @@ import {
   REPLICATION_UPDATE_REGION,
   withoutReplicationAttributes,
 } from './globalTables.js';
+import type { Metrics } from './metrics.js';
+import type { RecordOutcome } from './RecordOutcome.js';
 
 /** Why a record was filtered out before the handler or sink (it counts as done). */
 export const FilterReason = {
@@ -241,4 +244,33 @@ export function flushOfSinks(
 /** The sink `ttlDeletes` routes to, if any. */
 export function ttlRouteOf(ttlDeletes: TtlDeletes | undefined): Sink | undefined {
   return typeof ttlDeletes === 'object' && ttlDeletes !== null ? ttlDeletes.routeTo : undefined;
+}
+
+/** One shared outcome per filter reason: no allocation per filtered record. */
+const FILTERED: Readonly<Record<FilterReason, RecordOutcome>> = Object.freeze({
+  filter: Object.freeze({ status: 'filtered', reason: 'filter' }),
+  'ttl-delete': Object.freeze({ status: 'filtered', reason: 'ttl-delete' }),
+  replication: Object.freeze({ status: 'filtered', reason: 'replication' }),
+  'other-region': Object.freeze({ status: 'filtered', reason: 'other-region' }),
+});
+
+/**
+ * Counts a record left out before the handler (`records_filtered_total{shard, reason}`), emits
+ * `record.filtered`, and returns its (done) outcome. The one report of every runtime and mode.
+ */
+export function reportFiltered(
+  record: ChangeRecord,
+  reason: FilterReason,
+  to: { readonly metrics?: Metrics | undefined; readonly events?: EventBus | undefined },
+): RecordOutcome {
+  to.metrics?.increment('records_filtered_total', 1, { shard: record.shardId, reason });
+  if (to.events?.has('record.filtered')) {
+    to.events.emit('record.filtered', {
+      shardId: record.shardId,
+      sequenceNumber: record.sequenceNumber,
+      orderingKey: record.orderingKey,
+      reason,
+    });
+  }
+  return FILTERED[reason];
 }

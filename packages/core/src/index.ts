@@ -136,6 +136,7 @@ export {
   type GlobalTablesVersion,
   type RecordSelectionOptions,
   RecordSelector,
+  reportFiltered,
   type Selection,
   type TtlDeletes,
   ttlRouteOf,

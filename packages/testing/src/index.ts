@@ -67,7 +67,11 @@ export {
   type LambdaShard,
   readLambdaShards,
 } from './lambdaDelivery.js';
-export { type MappedStreamRecord, orderingKeyHash } from './lambdaStreamEvents.js';
+export {
+  type MappedStreamRecord,
+  orderingKeyHash,
+  toLambdaDynamoDBRecord,
+} from './lambdaStreamEvents.js';
 export {
   type MultiShardStreamsOptions,
   type MultiShardStreamsServer,

@@ -1,0 +1,283 @@
+/**
+ * Record metadata through real paths, in both runtimes: TTL deletes routed to an S3 archive of
+ * expired items (s3rver), user deletes applied, and Lambda filter patterns applied before the
+ * handler with the filtered records checkpointed past. The changes are DynamoDB Local's own,
+ * read through the multi-shard streams server; DynamoDB Local's TTL sweep runs at no set time,
+ * so the test deletes the "expired" items itself and the server delivers those REMOVEs with the
+ * userIdentity the DynamoDB Streams API documents for TTL (type Service, dynamodb.amazonaws.com).
+ */
+import { gunzipSync } from 'node:zlib';
+import {
+  CreateTableCommand,
+  DeleteItemCommand,
+  DynamoDBClient,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  type _Record,
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  type ChangeRecord,
+  canonicalKey,
+  type ShardlineEventMap,
+  type Sink,
+  type SinkRecordResult,
+  silentLogger,
+} from '@shardline/core';
+import { DynamoDBStreamsSource } from '@shardline/dynamodb-streams';
+import { createDynamoDBHandler } from '@shardline/lambda/dynamodb';
+import { S3ArchiveSink } from '@shardline/sink-s3';
+import {
+  type DynamoDBLocalServer,
+  type MultiShardStreamsServer,
+  type S3rverServer,
+  startDynamoDBLocal,
+  startMultiShardStreamsServer,
+  startS3rver,
+  toLambdaDynamoDBRecord,
+} from '@shardline/testing';
+import { createWorker, InMemoryLeaseStore, type Worker } from '@shardline/worker';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from './helpers/fleet.js';
+
+let ddb: DynamoDBLocalServer;
+let s3: S3rverServer;
+let dynamodb: DynamoDBClient;
+let s3Client: S3Client;
+const servers: MultiShardStreamsServer[] = [];
+const streamsClients: DynamoDBStreamsClient[] = [];
+
+/** The archive of expired items: every REMOVE whose id starts with `expired-` is made by "TTL". */
+const isExpired = (keys: Record<string, unknown>) =>
+  String((keys.id as { S?: string } | undefined)?.S).startsWith('expired-');
+
+/** A sink that keeps the last state per item (a copy table), applying deletes. */
+class CopySink implements Sink {
+  readonly name = 'copy';
+  readonly items = new Map<string, Record<string, unknown> | undefined>();
+  readonly seen: ChangeRecord[] = [];
+  async write(records: readonly ChangeRecord[]): Promise<SinkRecordResult[]> {
+    for (const r of records) {
+      this.seen.push(r);
+      const id = String(r.keys?.id);
+      if (r.eventName === 'REMOVE') this.items.delete(id);
+      else this.items.set(id, r.newImage);
+    }
+    return records.map(() => ({ status: 'ok' }));
+  }
+}
+
+/** A table with a stream, the writes of the scenario, and a 2-shard stream server over it. */
+async function scenario(
+  table: string,
+): Promise<{ server: MultiShardStreamsServer; streams: DynamoDBStreamsClient }> {
+  const created = await dynamodb.send(
+    new CreateTableCommand({
+      TableName: table,
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    }),
+  );
+  const put = (id: string, kind: string) =>
+    dynamodb.send(
+      new PutItemCommand({ TableName: table, Item: { id: { S: id }, kind: { S: kind } } }),
+    );
+  const del = (id: string) =>
+    dynamodb.send(new DeleteItemCommand({ TableName: table, Key: { id: { S: id } } }));
+  for (let i = 0; i < 4; i++) await put(`expired-${i}`, 'session');
+  for (let i = 0; i < 4; i++) await put(`user-${i}`, i % 2 === 0 ? 'order' : 'draft');
+  for (let i = 0; i < 4; i++) await del(`expired-${i}`); // "TTL"
+  await del('user-0'); // a user's delete
+  const server = await startMultiShardStreamsServer({
+    source: ddb.clientConfig,
+    sourceStreamArn: created.TableDescription!.LatestStreamArn!,
+    shardCount: 2,
+    seed: 5,
+    timeToLiveDeletes: isExpired,
+  });
+  servers.push(server);
+  await server.sync();
+  const streams = new DynamoDBStreamsClient(server.clientConfig);
+  streamsClients.push(streams);
+  return { server, streams };
+}
+
+/** Every archived line of `bucket`. */
+async function archived(bucket: string): Promise<Record<string, unknown>[]> {
+  const page = await s3Client.send(new ListObjectsV2Command({ Bucket: bucket }));
+  const lines: Record<string, unknown>[] = [];
+  for (const { Key } of page.Contents ?? []) {
+    const object = await s3Client.send(new GetObjectCommand({ Bucket: bucket, Key }));
+    const text = gunzipSync(await object.Body!.transformToByteArray()).toString('utf8');
+    for (const line of text.split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+  }
+  return lines;
+}
+
+/**
+ * The outcome both runtimes must reach: the four expired items in the archive (REMOVEs marked as
+ * TTL deletes), none of them deleted from the copy, the user's delete applied there, drafts left out.
+ */
+async function expectArchivedAndCopied(bucket: string, copy: CopySink): Promise<void> {
+  const lines = await archived(bucket);
+  const expired = ['expired-0', 'expired-1', 'expired-2', 'expired-3'];
+  expect(lines.map((l) => (l.keys as { id: string }).id).sort()).toEqual(expired);
+  expect(lines.every((l) => l.eventName === 'REMOVE' && l.isTtlDelete === true)).toBe(true);
+  expect(copy.seen.some((r) => r.isTtlDelete)).toBe(false);
+  expect([...copy.items.keys()].sort()).toEqual([...expired, 'user-2']);
+}
+
+/** Patterns in the FilterCriteria form: keep every REMOVE, and orders (not drafts) otherwise. */
+const filters = {
+  Filters: [
+    { Pattern: JSON.stringify({ eventName: ['REMOVE'] }) },
+    { Pattern: JSON.stringify({ dynamodb: { NewImage: { kind: { S: ['order', 'session'] } } } }) },
+  ],
+};
+
+beforeAll(async () => {
+  ddb = await startDynamoDBLocal();
+  s3 = await startS3rver({ buckets: ['expired-lambda', 'expired-worker'] });
+  dynamodb = new DynamoDBClient(ddb.clientConfig);
+  s3Client = new S3Client(s3.clientConfig);
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of streamsClients) c.destroy();
+  for (const s of servers) await s.close();
+  s3Client?.destroy();
+  dynamodb?.destroy();
+  await s3?.stop();
+  await ddb?.stop();
+});
+
+describe('TTL deletes and filters through real paths', () => {
+  it('Lambda: archives TTL deletes in S3, applies user deletes, filters drafts, reports no failure', async () => {
+    // arrange: each shard's records as the Lambda events of its mapping
+    const { server, streams } = await scenario('LambdaItems');
+    const pages = await shardPages(streams, server.streamArn);
+    const events = [...pages.values()].map((records) => ({
+      Records: records.map(
+        (r) =>
+          toLambdaDynamoDBRecord(r as Record<string, unknown>, server.streamArn, 'us-east-1')
+            .lambda as DynamoDBRecord,
+      ),
+    }));
+    const copy = new CopySink();
+    const archive = new S3ArchiveSink({ client: s3Client, bucket: 'expired-lambda' });
+    const handler = createDynamoDBHandler({
+      sink: copy,
+      ttlDeletes: { routeTo: archive },
+      filters,
+      logger: silentLogger,
+    });
+    // act
+    const responses = [];
+    for (const event of events) responses.push(await handler(event));
+    // assert
+    const ttlInEvents = events
+      .flatMap((e) => e.Records)
+      .filter((r) => r.userIdentity?.type === 'Service');
+    expect(ttlInEvents).toHaveLength(4);
+    expect(responses.every((r) => r.batchItemFailures.length === 0)).toBe(true);
+    await expectArchivedAndCopied('expired-lambda', copy);
+    expect(copy.seen.map((r) => r.keys?.id)).not.toContain('user-1');
+  });
+
+  it('worker: same choices over a 2-shard stream; filtered and routed records are checkpointed past', async () => {
+    // arrange
+    const { server, streams } = await scenario('WorkerItems');
+    const copy = new CopySink();
+    const archive = new S3ArchiveSink({ client: s3Client, bucket: 'expired-worker' });
+    const store = new InMemoryLeaseStore();
+    const source = new DynamoDBStreamsSource({ client: streams, streamArn: server.streamArn });
+    const worker: Worker = createWorker({
+      applicationName: 'record-metadata',
+      sources: source,
+      leaseStore: store,
+      sink: copy,
+      ttlDeletes: { routeTo: archive },
+      filters,
+      initialPosition: 'TRIM_HORIZON',
+      commitIntervalMs: 50,
+      minReadIntervalMs: 10,
+      maxIdleDelayMs: 50,
+      takeIntervalMs: 100,
+      discoveryIntervalMs: 200,
+      logger: silentLogger,
+    });
+    const filtered: ShardlineEventMap['record.filtered'][] = [];
+    worker.events.on('record.filtered', (e) => filtered.push(e));
+    const expectedLast = await lastSequenceNumbers(streams, server.streamArn);
+    // act
+    await worker.start();
+    try {
+      await until(
+        async () => {
+          for (const [shardId, last] of expectedLast) {
+            const lease = await store.getLease(store.leaseKeyFor(server.streamArn, shardId));
+            const at = lease?.checkpoint;
+            if (typeof at !== 'object' || at === null || at.sequenceNumber !== last) return false;
+          }
+          return true;
+        },
+        60_000,
+        'every shard checkpointed at its last record',
+      );
+    } finally {
+      await worker.stop();
+    }
+    // assert
+    expect(server.shards().reduce((n, s) => n + s.recordCount, 0)).toBe(13);
+    await expectArchivedAndCopied('expired-worker', copy);
+    // the two drafts, each filtered once (a filtered record is never retried)
+    expect(filtered.map((e) => e.reason)).toEqual(['filter', 'filter']);
+    expect(new Set(filtered.map((e) => e.orderingKey))).toEqual(
+      new Set([canonicalKey({ id: { S: 'user-1' } }), canonicalKey({ id: { S: 'user-3' } })]),
+    );
+  }, 90_000);
+});
+
+/** Every record of each shard of the stream, read from the trim horizon (one page each). */
+async function shardPages(
+  streams: DynamoDBStreamsClient,
+  streamArn: string,
+): Promise<Map<string, _Record[]>> {
+  const described = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+  const pages = new Map<string, _Record[]>();
+  for (const shard of described.StreamDescription?.Shards ?? []) {
+    const iterator = await streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: streamArn,
+        ShardId: shard.ShardId!,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    );
+    const page = await streams.send(
+      new GetRecordsCommand({ ShardIterator: iterator.ShardIterator! }),
+    );
+    pages.set(shard.ShardId!, page.Records ?? []);
+  }
+  return pages;
+}
+
+/** The last sequence number of each shard (all shards are open: read to the end). */
+async function lastSequenceNumbers(
+  streams: DynamoDBStreamsClient,
+  streamArn: string,
+): Promise<Map<string, string>> {
+  const last = new Map<string, string>();
+  for (const [shardId, records] of await shardPages(streams, streamArn)) {
+    const seq = records.at(-1)?.dynamodb?.SequenceNumber;
+    if (seq) last.set(shardId, seq);
+  }
+  return last;
+}
