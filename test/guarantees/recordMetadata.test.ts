@@ -8,6 +8,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import {
+  type AttributeValue,
   CreateTableCommand,
   DeleteItemCommand,
   DynamoDBClient,
@@ -41,7 +42,12 @@ import {
   startS3rver,
   toLambdaDynamoDBRecord,
 } from '@shardline/testing';
-import { createWorker, InMemoryLeaseStore, type Worker } from '@shardline/worker';
+import {
+  createWorker,
+  InMemoryLeaseStore,
+  type Worker,
+  type WorkerOptions,
+} from '@shardline/worker';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from './helpers/fleet.js';
@@ -73,9 +79,31 @@ class CopySink implements Sink {
   }
 }
 
-/** A table with a stream, the writes of the scenario, and a 2-shard stream server over it. */
+/** Puts `item` (plain strings and numbers) into `table`. */
+function put(table: string, item: Record<string, string | number | boolean>) {
+  const wire: Record<string, AttributeValue> = {};
+  for (const [k, v] of Object.entries(item)) {
+    wire[k] =
+      typeof v === 'number' ? { N: String(v) } : typeof v === 'boolean' ? { BOOL: v } : { S: v };
+  }
+  return dynamodb.send(new PutItemCommand({ TableName: table, Item: wire }));
+}
+
+/** Four items deleted as by TTL, a user's delete, two drafts and an order. */
+async function ttlWrites(table: string): Promise<void> {
+  const del = (id: string) =>
+    dynamodb.send(new DeleteItemCommand({ TableName: table, Key: { id: { S: id } } }));
+  for (let i = 0; i < 4; i++) await put(table, { id: `expired-${i}`, kind: 'session' });
+  for (let i = 0; i < 4; i++)
+    await put(table, { id: `user-${i}`, kind: i % 2 === 0 ? 'order' : 'draft' });
+  for (let i = 0; i < 4; i++) await del(`expired-${i}`); // "TTL"
+  await del('user-0'); // a user's delete
+}
+
+/** A table with a stream, `writes` made to it, and a 2-shard stream server over it. */
 async function scenario(
   table: string,
+  writes: (table: string) => Promise<void>,
 ): Promise<{ server: MultiShardStreamsServer; streams: DynamoDBStreamsClient }> {
   const created = await dynamodb.send(
     new CreateTableCommand({
@@ -86,16 +114,7 @@ async function scenario(
       StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
     }),
   );
-  const put = (id: string, kind: string) =>
-    dynamodb.send(
-      new PutItemCommand({ TableName: table, Item: { id: { S: id }, kind: { S: kind } } }),
-    );
-  const del = (id: string) =>
-    dynamodb.send(new DeleteItemCommand({ TableName: table, Key: { id: { S: id } } }));
-  for (let i = 0; i < 4; i++) await put(`expired-${i}`, 'session');
-  for (let i = 0; i < 4; i++) await put(`user-${i}`, i % 2 === 0 ? 'order' : 'draft');
-  for (let i = 0; i < 4; i++) await del(`expired-${i}`); // "TTL"
-  await del('user-0'); // a user's delete
+  await writes(table);
   const server = await startMultiShardStreamsServer({
     source: ddb.clientConfig,
     sourceStreamArn: created.TableDescription!.LatestStreamArn!,
@@ -108,6 +127,53 @@ async function scenario(
   const streams = new DynamoDBStreamsClient(server.clientConfig);
   streamsClients.push(streams);
   return { server, streams };
+}
+
+/**
+ * Runs one worker over the stream until every shard's checkpoint is at its last record, and
+ * returns the record.filtered events it emitted.
+ */
+async function runWorkerToEnd(
+  server: MultiShardStreamsServer,
+  streams: DynamoDBStreamsClient,
+  options: Pick<WorkerOptions, 'sink' | 'ttlDeletes' | 'filters' | 'globalTables'>,
+): Promise<ShardlineEventMap['record.filtered'][]> {
+  const store = new InMemoryLeaseStore();
+  const source = new DynamoDBStreamsSource({ client: streams, streamArn: server.streamArn });
+  const worker: Worker = createWorker({
+    ...options,
+    applicationName: 'record-metadata',
+    sources: source,
+    leaseStore: store,
+    initialPosition: 'TRIM_HORIZON',
+    commitIntervalMs: 50,
+    minReadIntervalMs: 10,
+    maxIdleDelayMs: 50,
+    takeIntervalMs: 100,
+    discoveryIntervalMs: 200,
+    logger: silentLogger,
+  });
+  const filtered: ShardlineEventMap['record.filtered'][] = [];
+  worker.events.on('record.filtered', (e) => filtered.push(e));
+  const expectedLast = await lastSequenceNumbers(streams, server.streamArn);
+  await worker.start();
+  try {
+    await until(
+      async () => {
+        for (const [shardId, last] of expectedLast) {
+          const lease = await store.getLease(store.leaseKeyFor(server.streamArn, shardId));
+          const at = lease?.checkpoint;
+          if (typeof at !== 'object' || at === null || at.sequenceNumber !== last) return false;
+        }
+        return true;
+      },
+      60_000,
+      'every shard checkpointed at its last record',
+    );
+  } finally {
+    await worker.stop();
+  }
+  return filtered;
 }
 
 /** Every archived line of `bucket`. */
@@ -162,7 +228,7 @@ afterAll(async () => {
 describe('TTL deletes and filters through real paths', () => {
   it('Lambda: archives TTL deletes in S3, applies user deletes, filters drafts, reports no failure', async () => {
     // arrange: each shard's records as the Lambda events of its mapping
-    const { server, streams } = await scenario('LambdaItems');
+    const { server, streams } = await scenario('LambdaItems', ttlWrites);
     const pages = await shardPages(streams, server.streamArn);
     const events = [...pages.values()].map((records) => ({
       Records: records.map(
@@ -194,47 +260,15 @@ describe('TTL deletes and filters through real paths', () => {
 
   it('worker: same choices over a 2-shard stream; filtered and routed records are checkpointed past', async () => {
     // arrange
-    const { server, streams } = await scenario('WorkerItems');
+    const { server, streams } = await scenario('WorkerItems', ttlWrites);
     const copy = new CopySink();
     const archive = new S3ArchiveSink({ client: s3Client, bucket: 'expired-worker' });
-    const store = new InMemoryLeaseStore();
-    const source = new DynamoDBStreamsSource({ client: streams, streamArn: server.streamArn });
-    const worker: Worker = createWorker({
-      applicationName: 'record-metadata',
-      sources: source,
-      leaseStore: store,
+    // act
+    const filtered = await runWorkerToEnd(server, streams, {
       sink: copy,
       ttlDeletes: { routeTo: archive },
       filters,
-      initialPosition: 'TRIM_HORIZON',
-      commitIntervalMs: 50,
-      minReadIntervalMs: 10,
-      maxIdleDelayMs: 50,
-      takeIntervalMs: 100,
-      discoveryIntervalMs: 200,
-      logger: silentLogger,
     });
-    const filtered: ShardlineEventMap['record.filtered'][] = [];
-    worker.events.on('record.filtered', (e) => filtered.push(e));
-    const expectedLast = await lastSequenceNumbers(streams, server.streamArn);
-    // act
-    await worker.start();
-    try {
-      await until(
-        async () => {
-          for (const [shardId, last] of expectedLast) {
-            const lease = await store.getLease(store.leaseKeyFor(server.streamArn, shardId));
-            const at = lease?.checkpoint;
-            if (typeof at !== 'object' || at === null || at.sequenceNumber !== last) return false;
-          }
-          return true;
-        },
-        60_000,
-        'every shard checkpointed at its last record',
-      );
-    } finally {
-      await worker.stop();
-    }
     // assert
     expect(server.shards().reduce((n, s) => n + s.recordCount, 0)).toBe(13);
     await expectArchivedAndCopied('expired-worker', copy);
@@ -243,6 +277,35 @@ describe('TTL deletes and filters through real paths', () => {
     expect(new Set(filtered.map((e) => e.orderingKey))).toEqual(
       new Set([canonicalKey({ id: { S: 'user-1' } }), canonicalKey({ id: { S: 'user-3' } })]),
     );
+  }, 90_000);
+
+  it('worker, global tables 2017.11.29: drops bookkeeping MODIFYs and other Regions, strips aws:rep:*', async () => {
+    // arrange: the items as the 2017.11.29 replicator leaves them in DynamoDB Local
+    const rep = (region: string) => ({
+      'aws:rep:updateregion': region,
+      'aws:rep:updatetime': 1_764_000_000.25,
+      'aws:rep:deleting': false,
+    });
+    const { server, streams } = await scenario('GlobalItems', async (table) => {
+      await put(table, { id: 'g-1', n: 1 }); // a write here, before the replicator stamps it
+      await put(table, { id: 'g-1', n: 1, ...rep('us-east-1') }); // the stamp: bookkeeping only
+      await put(table, { id: 'g-2', n: 7, ...rep('eu-west-1') }); // replicated from elsewhere
+      await put(table, { id: 'g-3', n: 5, ...rep('us-east-1') }); // written here, stamped
+    });
+    const copy = new CopySink();
+    // act
+    const filtered = await runWorkerToEnd(server, streams, {
+      sink: copy,
+      globalTables: { version: '2017.11.29', onlyOrigin: { region: 'us-east-1' } },
+    });
+    // assert
+    expect(server.shards().reduce((n, s) => n + s.recordCount, 0)).toBe(4);
+    expect(Object.fromEntries(copy.items)).toEqual({
+      'g-1': { id: 'g-1', n: 1 },
+      'g-3': { id: 'g-3', n: 5 },
+    });
+    expect(filtered.map((e) => e.reason).sort()).toEqual(['other-region', 'replication']);
+    expect(copy.seen.every((r) => typeof r.region === 'string' && r.region.length > 0)).toBe(true);
   }, 90_000);
 });
 

@@ -5,11 +5,18 @@ import {
   InMemoryMetrics,
   silentLogger,
 } from '@shardline/core';
-import { makeDynamoDBEvent, makeDynamoDBRecord } from '@shardline/testing';
+import {
+  makeDynamoDBEvent,
+  makeDynamoDBRecord,
+  makeKinesisDynamoDBRecord,
+  makeKinesisEvent,
+  makeKinesisRecord,
+} from '@shardline/testing';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createDynamoDBHandler } from '../../src/dynamodb.js';
 import { createLambdaHandler } from '../../src/index.js';
+import { createKinesisHandler } from '../../src/kinesis.js';
 import { fakeContext, permanentError } from '../helpers/lambda.js';
 
 /** An order item; `status` decides whether the filter below keeps it. */
@@ -146,5 +153,96 @@ describe('TTL deletes in the Lambda handler', () => {
         windowHandler: (_rs, w) => w.state,
       }),
     ).toThrow(/ttlDeletes: 'skip'/);
+  });
+});
+
+describe('filters on Kinesis records', () => {
+  it('match the JSON payload under data and the metadata (partitionKey); non-JSON payloads do not match data', async () => {
+    // arrange
+    const records = [
+      makeKinesisRecord({ partitionKey: 'sensor-1', data: { temperature: 31 } }),
+      makeKinesisRecord({ partitionKey: 'sensor-2', data: { temperature: 12 } }),
+      makeKinesisRecord({ partitionKey: 'sensor-3', data: 'not json' }),
+      makeKinesisRecord({ partitionKey: 'probe-4', data: { temperature: 40 } }),
+    ];
+    const seen: string[] = [];
+    const handler = createKinesisHandler({
+      ...quiet,
+      filters: [
+        { partitionKey: [{ prefix: 'sensor-' }], data: { temperature: [{ numeric: ['>', 30] }] } },
+      ],
+      handler: (r) => void seen.push(String(r.partitionKey)),
+    });
+    // act
+    const response = await handler(makeKinesisEvent(records), fakeContext(10_000));
+    // assert
+    expect(response.batchItemFailures).toEqual([]);
+    expect(seen).toEqual(['sensor-1']);
+  });
+
+  it('match "Kinesis Data Streams for DynamoDB" payloads under data.dynamodb, in DynamoDB JSON', async () => {
+    // arrange
+    const at = 1_764_000_000_000;
+    const records = [
+      makeKinesisDynamoDBRecord({
+        keys: { id: 'a' },
+        newImage: { id: 'a', status: 'paid' },
+        approximateCreationDateTime: at,
+      }),
+      makeKinesisDynamoDBRecord({
+        keys: { id: 'b' },
+        newImage: { id: 'b', status: 'open' },
+        approximateCreationDateTime: at + 1,
+      }),
+    ];
+    const seen: string[] = [];
+    const handler = createKinesisHandler({
+      ...quiet,
+      payload: 'dynamodb',
+      filters: [
+        { data: { eventName: ['INSERT'], dynamodb: { NewImage: { status: { S: ['paid'] } } } } },
+      ],
+      handler: (r) => void seen.push(String(r.keys?.id)),
+    });
+    // act
+    const response = await handler(makeKinesisEvent(records), fakeContext(10_000));
+    // assert
+    expect(response.batchItemFailures).toEqual([]);
+    expect(seen).toEqual(['a']);
+  });
+});
+
+describe('global tables in the Lambda handler', () => {
+  it('2017.11.29: drops the bookkeeping MODIFY and hands images without aws:rep:*', async () => {
+    // arrange: a user write in us-east-1, then the replicator stamping it
+    const written = makeDynamoDBRecord({
+      keys: { id: 'a' },
+      oldImage: { id: 'a', n: 1 },
+      newImage: { id: 'a', n: 2 },
+      region: 'eu-west-1',
+    });
+    const stamped = makeDynamoDBRecord({
+      keys: { id: 'a' },
+      oldImage: { id: 'a', n: 2 },
+      newImage: {
+        id: 'a',
+        n: 2,
+        'aws:rep:updateregion': 'eu-west-1',
+        'aws:rep:updatetime': 1764000000.5,
+        'aws:rep:deleting': false,
+      },
+      region: 'eu-west-1',
+    });
+    const seen: unknown[] = [];
+    const handler = createDynamoDBHandler({
+      ...quiet,
+      globalTables: { version: '2017.11.29' },
+      handler: (r) => void seen.push([r.region, r.newImage]),
+    });
+    // act
+    const response = await handler(makeDynamoDBEvent([written, stamped]), fakeContext(10_000));
+    // assert
+    expect(response.batchItemFailures).toEqual([]);
+    expect(seen).toEqual([['eu-west-1', { id: 'a', n: 2 }]]);
   });
 });
