@@ -267,23 +267,31 @@ export class BatchProcessor {
     runOptions: RunOptions,
   ): Promise<RecordOutcome[]> {
     const outcomes = new Array<RecordOutcome>(records.length);
-    const kept: number[] = [];
+    // `kept` stays undefined while every record so far is kept: no index list on the common path.
+    let kept: number[] | undefined;
     const routed: number[] = [];
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
       const selection = selector.select(record);
-      if (selection === 'keep') kept.push(i);
-      else if (selection === 'route') routed.push(i);
+      if (selection === 'keep') {
+        kept?.push(i);
+        continue;
+      }
+      kept ??= Array.from({ length: i }, (_, j) => j);
+      if (selection === 'route') routed.push(i);
       else outcomes[i] = this.#filtered(record, selection);
     }
     const strip = selector.stripsReplicationAttributes;
-    if (kept.length > 0) {
+    if (kept === undefined || kept.length > 0) {
       const batch =
-        kept.length === records.length && !strip
-          ? records
+        kept === undefined
+          ? strip
+            ? records.map((r) => selector.view(r))
+            : records
           : kept.map((i) => (strip ? selector.view(records[i]!) : records[i]!));
       const ran = await this.#run(batch, runOptions);
-      for (let j = 0; j < kept.length; j++) outcomes[kept[j]!] = ran[j]!;
+      if (kept === undefined) for (let j = 0; j < ran.length; j++) outcomes[j] = ran[j]!;
+      else for (let j = 0; j < kept.length; j++) outcomes[kept[j]!] = ran[j]!;
     }
     if (routed.length > 0) {
       const route = this.#route!;

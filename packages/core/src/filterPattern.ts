@@ -102,8 +102,18 @@ function parsePattern(text: string): unknown {
   }
 }
 
+/** A compiled pattern object over a value already known to be an object, or `undefined`. */
+type ObjectTest = (value: Readonly<Record<string, unknown>> | undefined) => boolean;
+
 function compileObject(pattern: Readonly<Record<string, unknown>>, path: string): FilterPredicate {
-  const tests: ((value: Readonly<Record<string, unknown>> | undefined) => boolean)[] = [];
+  const test = compileFields(pattern, path);
+  return (input) => test(isPlainObject(input) ? input : undefined);
+}
+
+// The matcher runs for every record: indexed loops, one closure per field, the object check
+// once per level and a single field's test returned as is (no wrapper).
+function compileFields(pattern: Readonly<Record<string, unknown>>, path: string): ObjectTest {
+  const tests: ObjectTest[] = [];
   for (const [key, rule] of Object.entries(pattern)) {
     const at = path ? `${path}.${key}` : key;
     if (key === '$or') {
@@ -113,9 +123,12 @@ function compileObject(pattern: Readonly<Record<string, unknown>>, path: string)
         );
       }
       const branches = rule.map((branch, i) =>
-        compileObject(branch as Record<string, unknown>, `${at}[${i}]`),
+        compileFields(branch as Record<string, unknown>, `${at}[${i}]`),
       );
-      tests.push((value) => branches.some((branch) => branch(value)));
+      tests.push((value) => {
+        for (let i = 0; i < branches.length; i++) if (branches[i]!(value)) return true;
+        return false;
+      });
     } else if (Array.isArray(rule)) {
       const leaf = compileRules(rule, at);
       tests.push((value) => {
@@ -123,7 +136,7 @@ function compileObject(pattern: Readonly<Record<string, unknown>>, path: string)
         return leaf(field !== undefined, field);
       });
     } else if (isPlainObject(rule)) {
-      const nested = compileObject(rule, at);
+      const nested = compileFields(rule, at);
       tests.push((value) => {
         const field = value === undefined ? undefined : value[key];
         // A missing or non-object field leaves every nested field missing (`exists: false` matches).
@@ -140,9 +153,9 @@ function compileObject(pattern: Readonly<Record<string, unknown>>, path: string)
       `Filter pattern${path ? ` at "${path}"` : ''} is empty; give at least one field, like {"eventName": ["INSERT"]}.`,
     );
   }
-  return (input) => {
-    const value = isPlainObject(input) ? input : undefined;
-    for (const test of tests) if (!test(value)) return false;
+  if (tests.length === 1) return tests[0]!;
+  return (value) => {
+    for (let i = 0; i < tests.length; i++) if (!tests[i]!(value)) return false;
     return true;
   };
 }
@@ -155,16 +168,18 @@ function compileRules(rules: readonly unknown[], path: string): LeafTest {
     );
   }
   const compiled = rules.map((rule, i) => compileRule(rule, `${path}[${i}]`));
+  const onField = compiled.filter((c) => c.onField).map((c) => c.onField!);
+  const onValue = compiled.filter((c) => c.onValue).map((c) => c.onValue!);
   return (present, value) => {
-    for (const test of compiled) {
-      if (test.onField) {
-        if (test.onField(present, value)) return true;
-      } else if (Array.isArray(value)) {
-        for (const element of value) if (test.onValue!(element)) return true;
-      } else if (present && test.onValue!(value)) {
-        return true;
+    for (let i = 0; i < onField.length; i++) if (onField[i]!(present, value)) return true;
+    if (!present) return false;
+    if (Array.isArray(value)) {
+      for (let e = 0; e < value.length; e++) {
+        for (let i = 0; i < onValue.length; i++) if (onValue[i]!(value[e])) return true;
       }
+      return false;
     }
+    for (let i = 0; i < onValue.length; i++) if (onValue[i]!(value)) return true;
     return false;
   };
 }
