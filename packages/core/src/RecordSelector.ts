@@ -210,7 +210,10 @@ export class RecordSelector {
     return 'keep';
   }
 
-  /** The record as the handler or sink sees it (`aws:rep:*` stripped when asked). */
+  /**
+   * The record as the handler or sink sees it (`aws:rep:*` stripped when asked). The same view
+   * object for the same record, so a runtime can tell which records a handler finished.
+   */
   view(record: ChangeRecord): ChangeRecord {
     return this.#strip && !record.decodeError ? withoutReplicationAttributes(record) : record;
   }

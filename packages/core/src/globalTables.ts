@@ -36,11 +36,19 @@ export function isReplicationBookkeeping(record: ChangeRecord): boolean {
 /**
  * A view of `record` whose `newImage` and `oldImage` leave out the `aws:rep:*` attributes, so a
  * handler or sink sees the same items in every Region and with every global tables version.
- * Everything else (the keys, `raw`, ids, positions) is the record's own.
+ * Everything else (the keys, `raw`, ids, positions) is the record's own. The same view object
+ * for the same record, so a runtime can tell which records a handler finished.
  */
 export function withoutReplicationAttributes(record: ChangeRecord): ChangeRecord {
-  return new ReplicationStrippedRecord(record);
+  let view = views.get(record);
+  if (!view) {
+    view = new ReplicationStrippedRecord(record);
+    views.set(record, view);
+  }
+  return view;
 }
+
+const views = new WeakMap<ChangeRecord, ChangeRecord>();
 
 /** `image` without its `aws:rep:*` attributes (the same object when it has none). */
 export function stripReplicationAttributes(image: Item | undefined): Item | undefined {

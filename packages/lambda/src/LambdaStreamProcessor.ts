@@ -327,7 +327,11 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
         filtered(r) || deduper.check(r, staleChanges) ? SUCCEEDED : undefined,
       );
     }
-    return records.map((r) => (filtered(r) || this.#tracking.done.has(r) ? SUCCEEDED : undefined));
+    // The handler saw the selector's view of each record (the same object per record).
+    const seenAs = (r: ChangeRecord) => (selector ? selector.view(r) : r);
+    return records.map((r) =>
+      filtered(r) || this.#tracking.done.has(seenAs(r)) ? SUCCEEDED : undefined,
+    );
   }
 
   /** Wraps the user's handler or sink so that finished records are known even on a time-out. */

@@ -213,6 +213,27 @@ describe('filters on Kinesis records', () => {
 });
 
 describe('global tables in the Lambda handler', () => {
+  it('on a time-out without a deduper, knows which stripped records the handler finished', async () => {
+    // arrange
+    const records = [
+      makeDynamoDBRecord({ keys: { id: 'a' }, newImage: { id: 'a', 'aws:rep:updateregion': 'x' } }),
+      makeDynamoDBRecord({ keys: { id: 'b' }, newImage: { id: 'b', 'aws:rep:updateregion': 'x' } }),
+    ];
+    const handler = createDynamoDBHandler({
+      ...quiet,
+      deduper: false,
+      timeoutMarginMs: 100,
+      globalTables: { version: '2017.11.29' },
+      handler: (r) => (r.keys?.id === 'a' ? undefined : new Promise(() => {})),
+    });
+    // act
+    const response = await handler(makeDynamoDBEvent(records), fakeContext(300));
+    // assert
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: records[1]!.dynamodb!.SequenceNumber },
+    ]);
+  });
+
   it('2017.11.29: drops the bookkeeping MODIFY and hands images without aws:rep:*', async () => {
     // arrange: a user write in us-east-1, then the replicator stamping it
     const written = makeDynamoDBRecord({
