@@ -51,10 +51,7 @@ function kinesisInput(record: ChangeRecord): Json {
     partitionKey: record.partitionKey ?? lambda?.partitionKey ?? raw?.PartitionKey,
     sequenceNumber: record.sequenceNumber,
     approximateArrivalTimestamp:
-      lambda?.approximateArrivalTimestamp ??
-      (raw?.ApproximateArrivalTimestamp instanceof Date
-        ? raw.ApproximateArrivalTimestamp.getTime() / 1000
-        : undefined),
+      lambda?.approximateArrivalTimestamp ?? epochSeconds(raw?.ApproximateArrivalTimestamp),
   };
   if (lambda?.kinesisSchemaVersion !== undefined) {
     input.kinesisSchemaVersion = lambda.kinesisSchemaVersion;
@@ -71,7 +68,9 @@ function payloadJson(record: ChangeRecord, raw: Json | undefined, lambda: Json |
   }
   let bytes: Uint8Array | undefined = record.data;
   if (!bytes && typeof lambda?.data === 'string') bytes = Buffer.from(lambda.data, 'base64');
+  // GetRecords records: the SDK's bytes, or the base64 the Kinesis source keeps in `raw`.
   if (!bytes && raw?.Data instanceof Uint8Array) bytes = raw.Data;
+  if (!bytes && typeof raw?.Data === 'string') bytes = Buffer.from(raw.Data, 'base64');
   if (!bytes) return undefined;
   try {
     const parsed: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -79,4 +78,14 @@ function payloadJson(record: ChangeRecord, raw: Json | undefined, lambda: Json |
   } catch {
     return undefined;
   }
+}
+
+/** A GetRecords arrival time (a Date, or the ISO string the Kinesis source keeps) in epoch s. */
+function epochSeconds(value: unknown): number | undefined {
+  if (value instanceof Date) return value.getTime() / 1000;
+  if (typeof value === 'string') {
+    const ms = Date.parse(value);
+    return Number.isNaN(ms) ? undefined : ms / 1000;
+  }
+  return undefined;
 }
