@@ -21,23 +21,34 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  KinesisClient,
+  PutRecordsCommand,
+} from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import {
   type ChangeRecord,
   canonicalKey,
   type ShardlineEventMap,
+  type ShardSource,
   type Sink,
   type SinkRecordResult,
   silentLogger,
 } from '@shardline/core';
 import { DynamoDBStreamsSource } from '@shardline/dynamodb-streams';
+import { KinesisSource } from '@shardline/kinesis';
 import { createDynamoDBHandler } from '@shardline/lambda/dynamodb';
 import { S3ArchiveSink } from '@shardline/sink-s3';
 import {
   type DynamoDBLocalServer,
+  type KinesaliteServer,
   type MultiShardStreamsServer,
+  makeKinesisDynamoDBRecord,
   type S3rverServer,
   startDynamoDBLocal,
+  startKinesalite,
   startMultiShardStreamsServer,
   startS3rver,
   toLambdaDynamoDBRecord,
@@ -54,6 +65,7 @@ import { until } from './helpers/fleet.js';
 
 let ddb: DynamoDBLocalServer;
 let s3: S3rverServer;
+let kinesaliteServer: KinesaliteServer;
 let dynamodb: DynamoDBClient;
 let s3Client: S3Client;
 const servers: MultiShardStreamsServer[] = [];
@@ -134,12 +146,11 @@ async function scenario(
  * returns the record.filtered events it emitted.
  */
 async function runWorkerToEnd(
-  server: MultiShardStreamsServer,
-  streams: DynamoDBStreamsClient,
-  options: Pick<WorkerOptions, 'sink' | 'ttlDeletes' | 'filters' | 'globalTables'>,
+  source: ShardSource,
+  expectedLast: ReadonlyMap<string, string>,
+  options: Pick<WorkerOptions, 'sink' | 'handler' | 'ttlDeletes' | 'filters' | 'globalTables'>,
 ): Promise<ShardlineEventMap['record.filtered'][]> {
   const store = new InMemoryLeaseStore();
-  const source = new DynamoDBStreamsSource({ client: streams, streamArn: server.streamArn });
   const worker: Worker = createWorker({
     ...options,
     applicationName: 'record-metadata',
@@ -155,13 +166,12 @@ async function runWorkerToEnd(
   });
   const filtered: ShardlineEventMap['record.filtered'][] = [];
   worker.events.on('record.filtered', (e) => filtered.push(e));
-  const expectedLast = await lastSequenceNumbers(streams, server.streamArn);
   await worker.start();
   try {
     await until(
       async () => {
         for (const [shardId, last] of expectedLast) {
-          const lease = await store.getLease(store.leaseKeyFor(server.streamArn, shardId));
+          const lease = await store.getLease(store.leaseKeyFor(source.streamId, shardId));
           const at = lease?.checkpoint;
           if (typeof at !== 'object' || at === null || at.sequenceNumber !== last) return false;
         }
@@ -212,6 +222,7 @@ const filters = {
 beforeAll(async () => {
   ddb = await startDynamoDBLocal();
   s3 = await startS3rver({ buckets: ['expired-lambda', 'expired-worker'] });
+  kinesaliteServer = await startKinesalite();
   dynamodb = new DynamoDBClient(ddb.clientConfig);
   s3Client = new S3Client(s3.clientConfig);
 }, 60_000);
@@ -222,6 +233,7 @@ afterAll(async () => {
   s3Client?.destroy();
   dynamodb?.destroy();
   await s3?.stop();
+  await kinesaliteServer?.stop();
   await ddb?.stop();
 });
 
@@ -264,11 +276,15 @@ describe('TTL deletes and filters through real paths', () => {
     const copy = new CopySink();
     const archive = new S3ArchiveSink({ client: s3Client, bucket: 'expired-worker' });
     // act
-    const filtered = await runWorkerToEnd(server, streams, {
-      sink: copy,
-      ttlDeletes: { routeTo: archive },
-      filters,
-    });
+    const filtered = await runWorkerToEnd(
+      dynamoDBSource(streams, server),
+      await lastSequenceNumbers(streams, server.streamArn),
+      {
+        sink: copy,
+        ttlDeletes: { routeTo: archive },
+        filters,
+      },
+    );
     // assert
     expect(server.shards().reduce((n, s) => n + s.recordCount, 0)).toBe(13);
     await expectArchivedAndCopied('expired-worker', copy);
@@ -294,10 +310,14 @@ describe('TTL deletes and filters through real paths', () => {
     });
     const copy = new CopySink();
     // act
-    const filtered = await runWorkerToEnd(server, streams, {
-      sink: copy,
-      globalTables: { version: '2017.11.29', onlyOrigin: { region: 'us-east-1' } },
-    });
+    const filtered = await runWorkerToEnd(
+      dynamoDBSource(streams, server),
+      await lastSequenceNumbers(streams, server.streamArn),
+      {
+        sink: copy,
+        globalTables: { version: '2017.11.29', onlyOrigin: { region: 'us-east-1' } },
+      },
+    );
     // assert
     expect(server.shards().reduce((n, s) => n + s.recordCount, 0)).toBe(4);
     expect(Object.fromEntries(copy.items)).toEqual({
@@ -307,7 +327,77 @@ describe('TTL deletes and filters through real paths', () => {
     expect(filtered.map((e) => e.reason).sort()).toEqual(['other-region', 'replication']);
     expect(copy.seen.every((r) => typeof r.region === 'string' && r.region.length > 0)).toBe(true);
   }, 90_000);
+
+  it('worker on Kinesis Data Streams for DynamoDB (kinesalite): filters on data.dynamodb, skips TTL deletes, checkpoints past both', async () => {
+    // arrange: the payloads DynamoDB puts on the stream, in two shards
+    const kinesis = new KinesisClient(kinesaliteServer.clientConfig);
+    await kinesis.send(new CreateStreamCommand({ StreamName: 'orders-cdc', ShardCount: 2 }));
+    while (
+      (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'orders-cdc' })))
+        .StreamDescriptionSummary?.StreamStatus !== 'ACTIVE'
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const at = Date.now();
+    const changes = [
+      makeKinesisDynamoDBRecord({
+        keys: { id: 'a' },
+        newImage: { id: 'a', status: 'paid' },
+        approximateCreationDateTime: at,
+      }),
+      makeKinesisDynamoDBRecord({
+        keys: { id: 'b' },
+        newImage: { id: 'b', status: 'open' },
+        approximateCreationDateTime: at + 1,
+      }),
+      makeKinesisDynamoDBRecord({
+        keys: { id: 'c' },
+        oldImage: { id: 'c', status: 'paid' },
+        approximateCreationDateTime: at + 2,
+        ttl: true,
+      }),
+      makeKinesisDynamoDBRecord({
+        keys: { id: 'd' },
+        oldImage: { id: 'd', status: 'paid' },
+        approximateCreationDateTime: at + 3,
+      }),
+    ];
+    const put = await kinesis.send(
+      new PutRecordsCommand({
+        StreamName: 'orders-cdc',
+        Records: changes.map((c) => ({
+          PartitionKey: c.kinesis.partitionKey,
+          Data: Buffer.from(c.kinesis.data, 'base64'),
+        })),
+      }),
+    );
+    const expectedLast = new Map<string, string>();
+    for (const entry of put.Records ?? []) expectedLast.set(entry.ShardId!, entry.SequenceNumber!);
+    const applied: string[] = [];
+    // act
+    const filtered = await runWorkerToEnd(
+      new KinesisSource({ client: kinesis, streamName: 'orders-cdc', payload: 'dynamodb' }),
+      expectedLast,
+      {
+        handler: (r) => void applied.push(`${r.eventName} ${String(r.keys?.id)}`),
+        ttlDeletes: 'skip',
+        filters: [
+          { data: { dynamodb: { NewImage: { status: { S: ['paid'] } } } } },
+          { data: { eventName: ['REMOVE'] } },
+        ],
+      },
+    );
+    kinesis.destroy();
+    // assert
+    expect(applied.sort()).toEqual(['INSERT a', 'REMOVE d']);
+    expect(filtered.map((e) => e.reason).sort()).toEqual(['filter', 'ttl-delete']);
+  }, 90_000);
 });
+
+/** The worker's source over the multi-shard server. */
+function dynamoDBSource(streams: DynamoDBStreamsClient, server: MultiShardStreamsServer) {
+  return new DynamoDBStreamsSource({ client: streams, streamArn: server.streamArn });
+}
 
 /** Every record of each shard of the stream, read from the trim horizon (one page each). */
 async function shardPages(
