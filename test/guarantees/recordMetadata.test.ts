@@ -328,6 +328,37 @@ describe('TTL deletes and filters through real paths', () => {
     expect(copy.seen.every((r) => typeof r.region === 'string' && r.region.length > 0)).toBe(true);
   }, 90_000);
 
+  it('worker, global tables 2019.11.21: applies only the writes stamped with its Region, deletes by the old image', async () => {
+    // arrange: writers in two Regions stamp writtenIn; one item predates the stamping
+    const { server, streams } = await scenario('Global2019Items', async (table) => {
+      await put(table, { id: 'a', writtenIn: 'us-east-1' });
+      await put(table, { id: 'b', writtenIn: 'eu-west-1' });
+      await put(table, { id: 'c' });
+      for (const id of ['a', 'b']) {
+        await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: { id: { S: id } } }));
+      }
+    });
+    const copy = new CopySink();
+    // act
+    const filtered = await runWorkerToEnd(
+      dynamoDBSource(streams, server),
+      await lastSequenceNumbers(streams, server.streamArn),
+      {
+        sink: copy,
+        globalTables: {
+          version: '2019.11.21',
+          onlyOrigin: { region: 'us-east-1', attribute: 'writtenIn', unstamped: 'skip' },
+        },
+      },
+    );
+    // assert
+    expect(copy.seen.map((r) => `${r.eventName} ${String(r.keys?.id)}`)).toEqual([
+      'INSERT a',
+      'REMOVE a',
+    ]);
+    expect(filtered.map((e) => e.reason)).toEqual(['other-region', 'other-region', 'other-region']);
+  }, 90_000);
+
   it('worker on Kinesis Data Streams for DynamoDB (kinesalite): filters on data.dynamodb, skips TTL deletes, checkpoints past both', async () => {
     // arrange: the payloads DynamoDB puts on the stream, in two shards
     const kinesis = new KinesisClient(kinesaliteServer.clientConfig);
