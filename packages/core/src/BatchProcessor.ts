@@ -16,6 +16,12 @@ import { KeyedDispatcher } from './KeyedDispatcher.js';
 import { type Logger, silentLogger } from './Logger.js';
 import { type Metrics, noopMetrics } from './metrics.js';
 import { isDone, type RecordOutcome, SUCCEEDED } from './RecordOutcome.js';
+import {
+  type FilterReason,
+  type RecordSelectionOptions,
+  RecordSelector,
+  reportFiltered,
+} from './RecordSelector.js';
 import { RetryPolicy, type RetryPolicyOptions, sleep } from './RetryPolicy.js';
 
 /** What a handler is told besides the record. */
@@ -34,8 +40,12 @@ export type RecordHandler = (record: ChangeRecord, context: HandlerContext) => u
  */
 export type KeyBatchHandler = (records: ChangeRecord[], context: HandlerContext) => unknown;
 
-/** Options of a {@link BatchProcessor}: give exactly one of `handler`, `keyBatchHandler`, `sink`. */
-export interface BatchProcessorOptions {
+/**
+ * Options of a {@link BatchProcessor}: give exactly one of `handler`, `keyBatchHandler`, `sink`.
+ * `filters`, `ttlDeletes` and `globalTables` (see {@link RecordSelectionOptions}) choose, before
+ * any of them runs, which records they get.
+ */
+export interface BatchProcessorOptions extends RecordSelectionOptions {
   /** Called once per record, serially within a key, concurrently across keys. */
   readonly handler?: RecordHandler;
   /** Called once per key with that key's records of the batch. */
@@ -100,6 +110,8 @@ export interface BatchResult {
   readonly parked: number;
   readonly failed: number;
   readonly blocked: number;
+  /** Records left out by `filters`, `ttlDeletes: 'skip'` or `globalTables` (done). */
+  readonly filtered: number;
 }
 
 /**
@@ -123,6 +135,10 @@ export class BatchProcessor {
   readonly #events: EventBus | undefined;
   readonly #metrics: Metrics;
   readonly #logger: Logger;
+  /** Filters, TTL and global tables choices; absent when none is configured. */
+  readonly #selector: RecordSelector | undefined;
+  /** Writes the records `ttlDeletes: { routeTo }` sends to its sink. */
+  readonly #route: BatchProcessor | undefined;
 
   constructor(options: BatchProcessorOptions) {
     const modes = [options.handler, options.keyBatchHandler, options.sink].filter(
@@ -145,6 +161,20 @@ export class BatchProcessor {
     this.#events = options.events;
     this.#metrics = options.metrics ?? noopMetrics;
     this.#logger = options.logger ?? silentLogger;
+    this.#selector = RecordSelector.from(options);
+    const routeTo = this.#selector?.routeTo;
+    this.#route = routeTo
+      ? new BatchProcessor({
+          sink: routeTo,
+          retry: this.#retry,
+          ...(options.failureDestination ? { failureDestination: options.failureDestination } : {}),
+          // Its own memory: a routed delete must never count as a newer change of the main target.
+          deduper: this.#deduper ? new Deduper() : false,
+          ...(options.events ? { events: options.events } : {}),
+          metrics: this.#metrics,
+          logger: this.#logger,
+        })
+      : undefined;
   }
 
   /** Processes one batch of one shard, given in shard order. Never throws for record failures. */
@@ -159,17 +189,16 @@ export class BatchProcessor {
       signal: options.signal,
       deadline: options.deadline === undefined ? undefined : new Deadline(options.deadline),
     };
-    let outcomes: RecordOutcome[];
-    if (this.#sink) outcomes = await this.#processWithSink(this.#sink, records, runOptions);
-    else if (this.#keyBatchHandler)
-      outcomes = await this.#processGroups(this.#keyBatchHandler, records, runOptions);
-    else outcomes = await this.#processRecords(this.#handler!, records, runOptions);
+    const outcomes = this.#selector
+      ? await this.#runSelected(this.#selector, records, runOptions)
+      : await this.#run(records, runOptions);
 
     let succeeded = 0;
     let duplicates = 0;
     let parked = 0;
     let failed = 0;
     let blocked = 0;
+    let filtered = 0;
     let firstNotDone = -1;
     for (let i = 0; i < outcomes.length; i++) {
       const outcome = outcomes[i]!;
@@ -191,6 +220,9 @@ export class BatchProcessor {
         case 'blocked':
           blocked++;
           break;
+        case 'filtered':
+          filtered++;
+          break;
       }
     }
     const durationMs = Date.now() - started;
@@ -211,7 +243,69 @@ export class BatchProcessor {
       blocked,
       durationMs,
     });
-    return { outcomes, firstNotDone, succeeded, duplicates, parked, failed, blocked };
+    return { outcomes, firstNotDone, succeeded, duplicates, parked, failed, blocked, filtered };
+  }
+
+  /** Runs `records` through the handler, per-key handler or sink. */
+  #run(records: readonly ChangeRecord[], runOptions: RunOptions): Promise<RecordOutcome[]> {
+    if (this.#sink) return this.#processWithSink(this.#sink, records, runOptions);
+    if (this.#keyBatchHandler)
+      return this.#processGroups(this.#keyBatchHandler, records, runOptions);
+    return this.#processRecords(this.#handler!, records, runOptions);
+  }
+
+  // ─── record selection (filters, TTL deletes, global tables) ───────────────────────────
+
+  /**
+   * Leaves out the records the selector filters (done at once), runs the kept ones, then the
+   * routed TTL deletes through the route's sink. The route is its own target: its records keep
+   * their order among themselves, and a failure there holds the checkpoint like any other.
+   */
+  async #runSelected(
+    selector: RecordSelector,
+    records: readonly ChangeRecord[],
+    runOptions: RunOptions,
+  ): Promise<RecordOutcome[]> {
+    const outcomes = new Array<RecordOutcome>(records.length);
+    // `kept` stays undefined while every record so far is kept: no index list on the common path.
+    let kept: number[] | undefined;
+    const routed: number[] = [];
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      const selection = selector.select(record);
+      if (selection === 'keep') {
+        kept?.push(i);
+        continue;
+      }
+      kept ??= Array.from({ length: i }, (_, j) => j);
+      if (selection === 'route') routed.push(i);
+      else outcomes[i] = this.#filtered(record, selection);
+    }
+    const strip = selector.stripsReplicationAttributes;
+    if (kept === undefined || kept.length > 0) {
+      const batch =
+        kept === undefined
+          ? strip
+            ? records.map((r) => selector.view(r))
+            : records
+          : kept.map((i) => (strip ? selector.view(records[i]!) : records[i]!));
+      const ran = await this.#run(batch, runOptions);
+      if (kept === undefined) for (let j = 0; j < ran.length; j++) outcomes[j] = ran[j]!;
+      else for (let j = 0; j < kept.length; j++) outcomes[kept[j]!] = ran[j]!;
+    }
+    if (routed.length > 0) {
+      const route = this.#route!;
+      const ran = await route.#run(
+        routed.map((i) => records[i]!),
+        runOptions,
+      );
+      for (let j = 0; j < routed.length; j++) outcomes[routed[j]!] = ran[j]!;
+    }
+    return outcomes;
+  }
+
+  #filtered(record: ChangeRecord, reason: FilterReason): RecordOutcome {
+    return reportFiltered(record, reason, { metrics: this.#metrics, events: this.#events });
   }
 
   // ─── handler mode ─────────────────────────────────────────────────────────────────────

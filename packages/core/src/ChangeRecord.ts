@@ -93,8 +93,20 @@ export interface ChangeRecord {
   readonly version: bigint | undefined;
   /** Size of the change in bytes, as the source reports it. */
   readonly sizeBytes: number;
-  /** True for a REMOVE made by DynamoDB Time to Live (userIdentity dynamodb.amazonaws.com). */
+  /**
+   * True for a REMOVE made by DynamoDB Time to Live: the record's `userIdentity` has type
+   * `Service` and principal id `dynamodb.amazonaws.com` (both are checked, in the spelling of
+   * each source: `type`/`principalId` in Lambda DynamoDB events, `Type`/`PrincipalId` in SDK v3
+   * GetRecords results). A user's delete has no `userIdentity`. What the pipeline does with these is the `ttlDeletes` option.
+   */
   readonly isTtlDelete: boolean;
+  /**
+   * The AWS Region the record was read in (`awsRegion` of Lambda records, GetRecords records
+   * and "Kinesis Data Streams for DynamoDB" payloads). With global tables each replica's stream
+   * has its own records: this is the replica's Region, not the Region that made the change (see
+   * the `globalTables` option for that).
+   */
+  readonly region: string | undefined;
   /** The record exactly as the source delivered it. */
   readonly raw: unknown;
   /**

@@ -1,3 +1,5 @@
+import type { FilterReason } from './RecordSelector.js';
+
 /** What happened to one record of a batch. */
 export const OutcomeStatus = {
   /** The handler or sink applied it. */
@@ -10,6 +12,11 @@ export const OutcomeStatus = {
   Failed: 'failed',
   /** Not run because an earlier record of the same key failed in this batch. Not done. */
   Blocked: 'blocked',
+  /**
+   * Left out before the handler by a filter, `ttlDeletes: 'skip'` or a global tables option.
+   * Counts as done: checkpointed, never retried, never sent to the failure destination.
+   */
+  Filtered: 'filtered',
 } as const;
 /** One of {@link OutcomeStatus}. */
 export type OutcomeStatus = (typeof OutcomeStatus)[keyof typeof OutcomeStatus];
@@ -26,7 +33,8 @@ export type RecordOutcome =
       readonly reason: 'key-failed' | 'deadline' | 'aborted';
       /** The sequence number of the failed record of the same key, for `key-failed`. */
       readonly blockedBy?: string;
-    };
+    }
+  | { readonly status: 'filtered'; readonly reason: FilterReason };
 
 /** The shared outcome object for a success: no allocation per record on the hot path. */
 export const SUCCEEDED: RecordOutcome = Object.freeze({ status: OutcomeStatus.Succeeded });
@@ -37,6 +45,7 @@ export function isDone(outcome: RecordOutcome | undefined): boolean {
     outcome !== undefined &&
     (outcome.status === 'succeeded' ||
       outcome.status === 'duplicate' ||
-      outcome.status === 'parked')
+      outcome.status === 'parked' ||
+      outcome.status === 'filtered')
   );
 }

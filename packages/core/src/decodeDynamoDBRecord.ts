@@ -133,6 +133,22 @@ export function decodeDynamoDBRecordSafely(
   }
 }
 
+/**
+ * Whether a stream record's `userIdentity` is DynamoDB's Time to Live process: type `Service`
+ * and principal id `dynamodb.amazonaws.com`, both, as the DynamoDB Streams API documents them
+ * (`Identity`: "For Time To Live, the type is Service", "the principalId is
+ * dynamodb.amazonaws.com"). Either spelling of the members is read: `type`/`principalId`
+ * (Lambda DynamoDB events) and `Type`/`PrincipalId` (the API's member names, which SDK v3
+ * GetRecords keeps); a "Kinesis Data Streams for DynamoDB" payload may carry either.
+ */
+export function isTimeToLiveIdentity(identity: DynamoDBStreamRecordLike['userIdentity']): boolean {
+  if (identity == null || typeof identity !== 'object') return false;
+  return (
+    (identity.type ?? identity.Type) === 'Service' &&
+    (identity.principalId ?? identity.PrincipalId) === 'dynamodb.amazonaws.com'
+  );
+}
+
 /** Table name from a DynamoDB table or stream ARN (`arn:…:table/NAME/stream/…`). */
 export function tableNameFromArn(arn: string | undefined): string | undefined {
   if (!arn) return undefined;
@@ -165,6 +181,7 @@ class DynamoDBChangeRecord implements ChangeRecord {
   readonly version: bigint | undefined;
   readonly sizeBytes: number;
   readonly isTtlDelete: boolean;
+  readonly region: string | undefined;
   readonly raw: unknown;
   /** The DynamoDB record the images are read from (also `raw`, unless the context wraps it). */
   readonly #stream: DynamoDBStreamRecordLike;
@@ -227,11 +244,8 @@ class DynamoDBChangeRecord implements ChangeRecord {
     this.streamViewType = ddb.StreamViewType as StreamViewType | undefined;
     this.tableName = raw.tableName ?? tableNameFromArn(raw.eventSourceARN ?? context.streamId);
     this.sizeBytes = ddb.SizeBytes ?? 0;
-    const identity = raw.userIdentity;
-    this.isTtlDelete =
-      eventName === 'REMOVE' &&
-      identity != null &&
-      (identity.principalId ?? identity.PrincipalId) === 'dynamodb.amazonaws.com';
+    this.isTtlDelete = eventName === 'REMOVE' && isTimeToLiveIdentity(raw.userIdentity);
+    this.region = raw.awsRegion;
     const unit = context.creationTimeUnit ?? 's';
     const creation = ddb.ApproximateCreationDateTime;
     this.approximateCreationTimeMs = creationTimeMs(creation, unit, context, sequenceNumber);

@@ -1,3 +1,4 @@
+import type { FilterReason } from './RecordSelector.js';
 import type { StreamPosition } from './sequenceNumbers.js';
 
 /**
@@ -62,6 +63,17 @@ export interface ShardlineEventMap {
     error: Error;
   };
   'record.duplicate': { shardId: string; sequenceNumber: string; reason: 'seen' | 'stale' };
+  /**
+   * A record left out before the handler or sink: it matched no `filters` pattern, was a TTL
+   * delete with `ttlDeletes: 'skip'`, global tables bookkeeping, or written in another Region
+   * (`globalTables.onlyOrigin`). It is done: checkpointed, never retried, never parked.
+   */
+  'record.filtered': {
+    shardId: string;
+    sequenceNumber: string;
+    orderingKey: string;
+    reason: FilterReason;
+  };
   /**
    * A KPL user record whose hash key lies outside the hash key range of the shard it was read
    * from: its aggregate was put with an outdated shard map (after a reshard). The KPL puts such

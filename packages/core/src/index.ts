@@ -71,6 +71,7 @@ export {
   type DynamoDBStreamRecordLike,
   decodeDynamoDBRecord,
   decodeDynamoDBRecordSafely,
+  isTimeToLiveIdentity,
   tableNameFromArn,
 } from './decodeDynamoDBRecord.js';
 export {
@@ -102,6 +103,21 @@ export {
   FanOutSink,
   type FanOutSinkOptions,
 } from './FanOutSink.js';
+export { filterInputOf } from './filterInput.js';
+export {
+  compileFilterCriteria,
+  compileFilterPattern,
+  type FilterCriteriaInput,
+  type FilterPattern,
+  type FilterPredicate,
+} from './filterPattern.js';
+export {
+  isReplicationBookkeeping,
+  REPLICATION_ATTRIBUTE_PREFIX,
+  REPLICATION_UPDATE_REGION,
+  stripReplicationAttributes,
+  withoutReplicationAttributes,
+} from './globalTables.js';
 export {
   type FailureDestinationMemory,
   InMemoryFailureDestination,
@@ -126,6 +142,18 @@ export {
   type PollingShardIteratorOptions,
 } from './PollingShardIterator.js';
 export { isDone, OutcomeStatus, type RecordOutcome, SUCCEEDED } from './RecordOutcome.js';
+export {
+  FilterReason,
+  flushOfSinks,
+  type GlobalTablesOptions,
+  type GlobalTablesVersion,
+  type RecordSelectionOptions,
+  RecordSelector,
+  reportFiltered,
+  type Selection,
+  type TtlDeletes,
+  ttlRouteOf,
+} from './RecordSelector.js';
 export {
   DEFAULT_RETRY,
   ExhaustedAction,

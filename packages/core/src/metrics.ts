@@ -7,6 +7,8 @@ export type MetricLabels = Readonly<Record<string, string>>;
  *
  * Names used by Shardline: `records_in_total`, `records_out_total`, `records_failed_total`,
  * `records_parked_total`, `records_retried_total`, `records_duplicate_total`,
+ * `records_filtered_total` (labels `shard`, `reason`: `filter`, `ttl-delete`, `replication`,
+ * `other-region`),
  * `batch_duration_ms` (observe), `iterator_age_ms` (gauge, label `shard`),
  * `kpl_user_records_out_of_range_total` (labels `shard`, `action`: `delivered` or `skipped`;
  * the sequence and sub-sequence numbers are in the `record.outOfRange` event and the log line,

@@ -46,6 +46,7 @@ export function undecodableRecord(
     version: undefined,
     sizeBytes: 0,
     isTtlDelete: false,
+    region: undefined,
     raw,
     decodeError: error,
   };

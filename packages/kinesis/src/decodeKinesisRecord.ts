@@ -197,6 +197,8 @@ function decodeUserRecord(
     version: undefined,
     sizeBytes: data.byteLength,
     isTtlDelete: false,
+    // Lambda Kinesis records carry the Region; GetRecords records do not.
+    region: (original as { awsRegion?: string } | null)?.awsRegion,
     raw: original,
   };
   if (!context.orderingKey) return record;

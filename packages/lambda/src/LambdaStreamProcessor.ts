@@ -4,12 +4,18 @@ import {
   ConfigurationError,
   consoleWarningLogger,
   Deduper,
+  type EventBus,
   type FailureDestination,
+  type FilterReason,
+  flushOfSinks,
   type KeyBatchHandler,
   type Logger,
+  type Metrics,
   type RecordHandler,
   type RecordOutcome,
+  RecordSelector,
   RetryPolicy,
+  reportFiltered,
   type Sink,
   type SinkRecordResult,
   type StaleChanges,
@@ -18,6 +24,7 @@ import {
   staleChangesOf,
   toError,
   toFailedRecord,
+  ttlRouteOf,
 } from '@shardline/core';
 import type { EventDecoder } from './EventDecoder.js';
 import { type ItemIdentifiers, resolveBatchItemFailures } from './resolveBatchItemFailures.js';
@@ -58,7 +65,12 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
   readonly #processor: BatchProcessor | undefined;
   readonly #windowHandler: WindowHandler<S> | undefined;
   readonly #sink: Sink | undefined;
+  /** Flushes the sink and a TTL route's sink before answering; absent when none buffers. */
+  readonly #flush: ((signal?: AbortSignal) => Promise<void>) | undefined;
+  /** Filters, TTL and global tables choices (applied by the processor; also in window mode). */
+  readonly #selector: RecordSelector | undefined;
   readonly #retry: RetryPolicy;
+  readonly #reporting: { readonly metrics?: Metrics; readonly events?: EventBus };
   readonly #failureDestination: FailureDestination | undefined;
   readonly #timeoutMarginMs: number | undefined;
   readonly #logger: Logger;
@@ -93,6 +105,17 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
     this.#logger = options.logger ?? consoleWarningLogger({ component: 'shardline-lambda' });
     this.#windowHandler = options.windowHandler;
     this.#sink = options.sink;
+    this.#flush = flushOfSinks(options.sink, ttlRouteOf(options.ttlDeletes));
+    this.#selector = RecordSelector.from(options);
+    this.#reporting = {
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.events ? { events: options.events } : {}),
+    };
+    if (options.windowHandler && this.#selector?.routeTo) {
+      throw new ConfigurationError(
+        "ttlDeletes: { routeTo } needs handler, keyBatchHandler or sink; a windowHandler folds every record into its state. Use ttlDeletes: 'skip', or test record.isTtlDelete in the window handler.",
+      );
+    }
     this.#staleChanges = staleChangesOf(options);
     if (!options.windowHandler) {
       this.#deduper = options.deduper === false ? undefined : (options.deduper ?? new Deduper());
@@ -265,14 +288,14 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
         });
       }
     }
-    const sink = this.#sink;
-    if (sink?.flush) {
+    const flush = this.#flush;
+    if (flush) {
       try {
-        await sink.flush(signal);
+        await flush(signal);
       } catch (error) {
         // What the sink buffered is lost: nothing written in this invocation counts as done.
         this.#logger.error(
-          { err: toError(error), sink: sink.name },
+          { err: toError(error), sink: this.#sink?.name },
           'sink flush failed; the batch is reported from its first record and redelivered',
         );
         // Remembered on the sink's ok, but never durable: the redelivery must be applied again.
@@ -289,14 +312,26 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
   /** The outcomes that are certain when time ran out: finished calls only. */
   #provenOutcomes(records: readonly ChangeRecord[]): (RecordOutcome | undefined)[] {
     // A sink that buffers may not have written what it acknowledged: prove nothing for it.
-    if (this.#sink?.flush) return new Array(records.length);
+    if (this.#flush) return new Array(records.length);
     const deduper = this.#deduper;
+    const selector = this.#selector;
+    // A filtered record is done by decision alone: the same decision holds on redelivery.
+    const filtered = (r: ChangeRecord) => {
+      const selection = selector?.select(r);
+      return selection !== undefined && selection !== 'keep' && selection !== 'route';
+    };
     if (deduper) {
       // For a delta target a stale record is not proof of anything: only one seen is done.
       const staleChanges = this.#staleChanges;
-      return records.map((r) => (deduper.check(r, staleChanges) ? SUCCEEDED : undefined));
+      return records.map((r) =>
+        filtered(r) || deduper.check(r, staleChanges) ? SUCCEEDED : undefined,
+      );
     }
-    return records.map((r) => (this.#tracking.done.has(r) ? SUCCEEDED : undefined));
+    // The handler saw the selector's view of each record (the same object per record).
+    const seenAs = (r: ChangeRecord) => (selector ? selector.view(r) : r);
+    return records.map((r) =>
+      filtered(r) || this.#tracking.done.has(seenAs(r)) ? SUCCEEDED : undefined,
+    );
   }
 
   /** Wraps the user's handler or sink so that finished records are known even on a time-out. */
@@ -367,6 +402,17 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
           break;
         }
         outcomes[i] = SUCCEEDED;
+        continue;
+      }
+      const selector = this.#selector;
+      if (selector) {
+        const selection = selector.select(record);
+        if (selection !== 'keep') {
+          // Filtered out: done, and not folded into the window state.
+          outcomes[i] = reportFiltered(record, selection as FilterReason, this.#reporting);
+          continue;
+        }
+        live.push(selector.view(record));
         continue;
       }
       live.push(record);

@@ -26,5 +26,9 @@ export {
   type ReshardHook,
   startEventSourceMapping,
 } from './eventSourceMapping.js';
-export { type MappedStreamRecord, orderingKeyHash } from './lambdaStreamEvents.js';
+export {
+  type MappedStreamRecord,
+  orderingKeyHash,
+  toLambdaDynamoDBRecord,
+} from './lambdaStreamEvents.js';
 export { freePort, waitForHttp } from './ports.js';

@@ -62,7 +62,14 @@ export function toLambdaDynamoDBRecord(
     },
     eventSourceARN: eventSourceArn,
   };
-  if (record.userIdentity) lambda.userIdentity = wire(record.userIdentity);
+  const identity = record.userIdentity as Record<string, unknown> | null | undefined;
+  if (identity) {
+    // Lambda spells the members type / principalId; the API (and SDK v3) Type / PrincipalId.
+    lambda.userIdentity = {
+      type: identity.type ?? identity.Type,
+      principalId: identity.principalId ?? identity.PrincipalId,
+    };
+  }
   return {
     lambda,
     sequenceNumber: String(dynamodb.SequenceNumber ?? ''),

@@ -39,6 +39,8 @@ export interface MakeDynamoDBRecordOptions {
   streamArn?: string;
   approximateCreationDateTime?: number;
   eventId?: string;
+  /** The record's `awsRegion`. @default 'us-east-1' */
+  region?: string;
 }
 
 const marshallOptions = { removeUndefinedValues: true, convertClassInstanceToMap: true } as const;
@@ -68,7 +70,7 @@ export function makeDynamoDBRecord(options: MakeDynamoDBRecordOptions): DynamoDB
     eventName,
     eventVersion: '1.1',
     eventSource: 'aws:dynamodb',
-    awsRegion: 'us-east-1',
+    awsRegion: options.region ?? 'us-east-1',
     dynamodb: {
       ApproximateCreationDateTime:
         options.approximateCreationDateTime ?? Math.floor(Date.now() / 1000),
@@ -156,6 +158,10 @@ export interface MakeKinesisDynamoDBRecordOptions {
   sequenceNumber?: string;
   shardId?: string;
   streamArn?: string;
+  /** Marks a REMOVE as made by DynamoDB TTL (`userIdentity` type Service, dynamodb.amazonaws.com). */
+  ttl?: boolean;
+  /** The payload's `awsRegion`. @default 'us-east-1' */
+  region?: string;
 }
 
 /**
@@ -173,10 +179,10 @@ export function makeKinesisDynamoDBRecord(
     options.eventName ??
     (options.oldImage && options.newImage ? 'MODIFY' : options.newImage ? 'INSERT' : 'REMOVE');
   const payload = {
-    awsRegion: 'us-east-1',
+    awsRegion: options.region ?? 'us-east-1',
     eventID: options.eventId ?? randomUUID(),
     eventName,
-    userIdentity: null,
+    userIdentity: options.ttl ? { type: 'Service', principalId: 'dynamodb.amazonaws.com' } : null,
     recordFormat: 'application/json',
     tableName: options.tableName ?? 'Votes',
     dynamodb: {

@@ -24,6 +24,7 @@ export {
   type StartDynamoDBLocalOptions,
   startDynamoDBLocal,
   startEventSourceMapping,
+  toLambdaDynamoDBRecord,
   waitForHttp,
 } from '@shardline/local';
 export type { MessageAttributeValue } from './awsQuery.js';

@@ -37,6 +37,13 @@ export interface MultiShardStreamsOptions {
   readonly seed?: number;
   /** How often the source stream is read, in ms. @default 50 */
   readonly pollIntervalMs?: number;
+  /**
+   * Picks the REMOVEs to deliver as Time to Live deletes, by their Keys (DynamoDB JSON): those
+   * records get the `userIdentity` the DynamoDB Streams API documents for TTL,
+   * `{ PrincipalId: 'dynamodb.amazonaws.com', Type: 'Service' }`. DynamoDB Local's own TTL
+   * sweeps run rarely and at no set time, so a test deletes the item itself and names it here.
+   */
+  readonly timeToLiveDeletes?: (keys: Record<string, unknown>) => boolean;
 }
 
 /** A running multi-shard DynamoDB Streams server. */
@@ -192,7 +199,13 @@ export async function startMultiShardStreamsServer(
       (s) => s.endingSequenceNumber === undefined && hash >= s.low && hash < s.high,
     );
     if (!shard) throw new Error(`No open shard for key hash ${hash}: the shard graph is broken.`);
-    const json = JSON.parse(JSON.stringify(record, wireReplacer)) as unknown;
+    const ttl =
+      record.eventName === 'REMOVE' &&
+      options.timeToLiveDeletes?.(dynamodb.Keys as Record<string, unknown>) === true;
+    const delivered = ttl
+      ? { ...record, userIdentity: { PrincipalId: 'dynamodb.amazonaws.com', Type: 'Service' } }
+      : record;
+    const json = JSON.parse(JSON.stringify(delivered, wireReplacer)) as unknown;
     shard.records.push({ seq, at: Date.now(), json, bytes: JSON.stringify(json).length });
     lastSeq = seq;
   };

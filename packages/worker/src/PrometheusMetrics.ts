@@ -22,6 +22,10 @@ const NAMES: Record<string, { name: string; help: string }> = {
     name: 'shardline_records_duplicate_total',
     help: 'Redelivered or stale records dropped.',
   },
+  records_filtered_total: {
+    name: 'shardline_records_filtered_total',
+    help: 'Records left out before the handler (label reason: filter, ttl-delete, replication, other-region).',
+  },
   batch_retries_total: {
     name: 'shardline_batch_retries_total',
     help: 'Pages whose unfinished records were tried again.',

@@ -8,6 +8,7 @@ import {
   ConfigurationError,
   EventBus,
   type FailureDestination,
+  flushOfSinks,
   type KeyBatchHandler,
   type Lease,
   LeaseLostError,
@@ -15,6 +16,8 @@ import {
   type Logger,
   type Metrics,
   type RecordHandler,
+  type RecordSelectionOptions,
+  RecordSelector,
   type RetryPolicy,
   type RetryPolicyOptions,
   ShardConsumer,
@@ -24,6 +27,7 @@ import {
   sleep,
   staleChangesOf,
   toError,
+  ttlRouteOf,
 } from '@shardline/core';
 import { DynamoDBLeaseStore } from '@shardline/store-dynamodb';
 import { type MonotonicClock, monotonicNow } from './clock.js';
@@ -45,7 +49,13 @@ export type InitialPosition =
   | { readonly type: 'AT_TIMESTAMP'; readonly timestamp: Date };
 
 /** Options of {@link createWorker}. Give exactly one of `handler`, `keyBatchHandler`, `sink`. */
-export interface WorkerOptions {
+/**
+ * Options of {@link createWorker}. `filters`, `ttlDeletes` and `globalTables` (core's
+ * `RecordSelectionOptions`) mean what they mean in the Lambda handler: records they leave out
+ * are counted (`shardline_records_filtered_total{reason}`, the `record.filtered` event) and
+ * checkpointed, never retried or parked.
+ */
+export interface WorkerOptions extends RecordSelectionOptions {
   /** The application: names the lease table by default, and every log line. */
   readonly applicationName: string;
   /** One stream or several (leases are keyed by stream and shard). */
@@ -179,6 +189,7 @@ export class Worker {
       );
     }
     staleChangesOf(options); // a bad effect fails here, not when the first shard starts
+    RecordSelector.from(options); // so do malformed filters, ttlDeletes and globalTables
     const sources = Array.isArray(options.sources)
       ? (options.sources as readonly ShardSource[])
       : [options.sources as ShardSource];
@@ -502,7 +513,7 @@ export class Worker {
     const o = this.#options;
     const logger = this.#log.child({ component: 'shard-consumer', shardId: lease.shardId });
     let checkpoint: Checkpoint | undefined = lease.checkpoint;
-    const flush = o.sink?.flush?.bind(o.sink);
+    const flush = flushOfSinks(o.sink, ttlRouteOf(o.ttlDeletes));
     for (let attempt = 1; ; attempt++) {
       const signal = run.controller.signal;
       if (signal.aborted && !run.handover) break;
@@ -515,6 +526,9 @@ export class Worker {
         ...(o.keyBatchHandler ? { keyBatchHandler: o.keyBatchHandler } : {}),
         ...(o.sink ? { sink: o.sink } : {}),
         ...(o.effect ? { effect: o.effect } : {}),
+        ...(o.filters ? { filters: o.filters } : {}),
+        ...(o.ttlDeletes ? { ttlDeletes: o.ttlDeletes } : {}),
+        ...(o.globalTables ? { globalTables: o.globalTables } : {}),
         concurrency: o.concurrency,
         retry: o.retry,
         failureDestination: o.failureDestination,

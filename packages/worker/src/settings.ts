@@ -1,4 +1,9 @@
-import { ConfigurationError } from '@shardline/core';
+import {
+  ConfigurationError,
+  compileFilterCriteria,
+  errorMessage,
+  type FilterCriteriaInput,
+} from '@shardline/core';
 import { z } from 'zod';
 import type { InitialPosition } from './Worker.js';
 
@@ -9,6 +14,21 @@ const count = (what: string) =>
     .string()
     .regex(/^[1-9]\d*$/, `must be a whole number of at least 1 (${what})`)
     .transform(Number);
+
+/** Lambda event filtering patterns as JSON: a FilterCriteria object or a list of patterns. */
+const filterCriteria = z.string().transform((text, ctx): FilterCriteriaInput => {
+  try {
+    const parsed = JSON.parse(text) as FilterCriteriaInput;
+    compileFilterCriteria(parsed);
+    return parsed;
+  } catch (error) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a FilterCriteria object ({"Filters":[{"Pattern":"…"}]}) or a JSON list of patterns: ${errorMessage(error)}`,
+    });
+    return z.NEVER;
+  }
+});
 
 /** Every `SHARDLINE_*` variable the worker reads, with what it sets. */
 const schema = {
@@ -47,6 +67,8 @@ const schema = {
   SHARDLINE_CONCURRENCY: count('keys processed at once per shard, e.g. 10').optional(),
   SHARDLINE_COMMIT_INTERVAL_MS: ms('checkpoint period, e.g. 5000').optional(),
   SHARDLINE_COMMIT_EVERY_RECORDS: count('records between checkpoints, e.g. 1000').optional(),
+  SHARDLINE_FILTERS: filterCriteria.optional(),
+  SHARDLINE_TTL_DELETES: z.enum(['apply', 'skip']).optional(),
 };
 
 /** Names of the `SHARDLINE_*` variables the worker knows. */
@@ -72,6 +94,10 @@ export interface WorkerSettings {
   readonly concurrency?: number;
   readonly commitIntervalMs?: number;
   readonly commitEveryRecords?: number;
+  /** `SHARDLINE_FILTERS`: Lambda filter patterns (a FilterCriteria object or a list), as JSON. */
+  readonly filters?: FilterCriteriaInput;
+  /** `SHARDLINE_TTL_DELETES`: `apply` or `skip` (routing to a sink is set in code). */
+  readonly ttlDeletes?: 'apply' | 'skip';
 }
 
 /**
@@ -142,6 +168,8 @@ export function loadWorkerSettings<E extends Record<string, z.ZodType>>(
     concurrency: v.SHARDLINE_CONCURRENCY,
     commitIntervalMs: v.SHARDLINE_COMMIT_INTERVAL_MS,
     commitEveryRecords: v.SHARDLINE_COMMIT_EVERY_RECORDS,
+    filters: v.SHARDLINE_FILTERS,
+    ttlDeletes: v.SHARDLINE_TTL_DELETES,
   };
   for (const k of Object.keys(settings)) if (settings[k] === undefined) delete settings[k];
   const extraOut: Record<string, unknown> = {};

@@ -174,6 +174,7 @@ export function fakeRecord(
     version: undefined,
     sizeBytes: 1,
     isTtlDelete: false,
+    region: undefined,
     raw: undefined,
   };
 }

@@ -109,6 +109,42 @@ describe('decodeDynamoDBRecord', () => {
     expect(user.isTtlDelete).toBe(false);
   });
 
+  it.each([
+    ['Lambda', { type: 'Service', principalId: 'dynamodb.amazonaws.com' }, true],
+    ['API / SDK v3', { Type: 'Service', PrincipalId: 'dynamodb.amazonaws.com' }, true],
+    ['principal only', { principalId: 'dynamodb.amazonaws.com' }, false],
+    ['type only', { type: 'Service', principalId: 'someone' }, false],
+    ['IAM user', { type: 'IAMUser', principalId: 'dynamodb.amazonaws.com' }, false],
+    ['null', null, false],
+  ])(
+    'isTtlDelete needs both type Service and principal dynamodb.amazonaws.com (%s)',
+    (_shape, userIdentity, expected) => {
+      // arrange
+      const raw = sample({ NewImage: undefined }, { eventName: 'REMOVE', userIdentity });
+      // act
+      const record = decodeDynamoDBRecord(raw, context);
+      // assert
+      expect(record.isTtlDelete).toBe(expected);
+    },
+  );
+
+  it('a MODIFY is never a TTL delete, whatever its userIdentity', () => {
+    // arrange
+    const raw = sample(
+      {},
+      { userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' } },
+    );
+    // act / assert
+    expect(decodeDynamoDBRecord(raw, context).isTtlDelete).toBe(false);
+  });
+
+  it('exposes the awsRegion of the record as region', () => {
+    // act
+    const record = decodeDynamoDBRecord(sample(), context);
+    // assert
+    expect(record.region).toBe('us-west-2');
+  });
+
   it('decodes KEYS_ONLY and NEW_IMAGE stream views', () => {
     const keysOnly = decodeDynamoDBRecord(
       sample({ NewImage: undefined, OldImage: undefined, StreamViewType: 'KEYS_ONLY' }),

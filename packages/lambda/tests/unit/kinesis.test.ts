@@ -1,5 +1,10 @@
 import { InMemoryFailureDestination, silentLogger } from '@shardline/core';
-import { makeDynamoDBEvent, makeKinesisEvent, makeKinesisRecord } from '@shardline/testing';
+import {
+  makeDynamoDBEvent,
+  makeKinesisDynamoDBRecord,
+  makeKinesisEvent,
+  makeKinesisRecord,
+} from '@shardline/testing';
 import type { DynamoDBStreamEvent, KinesisStreamEvent, KinesisStreamHandler } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createLambdaHandler } from '../../src/index.js';
@@ -152,6 +157,41 @@ describe('Kinesis events', () => {
         { id: 'record-1qit2y819gi', data: 'data-x6aq7ckdpgk' },
         1731924555370,
       ],
+    ]);
+  });
+
+  it('tells TTL deletes from user deletes in "Kinesis Data Streams for DynamoDB" payloads, with the Region', async () => {
+    // arrange
+    const at = 1_764_000_000_000;
+    const event = makeKinesisEvent([
+      makeKinesisDynamoDBRecord({
+        keys: { id: 'a' },
+        oldImage: { id: 'a' },
+        approximateCreationDateTime: at,
+        ttl: true,
+        region: 'eu-west-1',
+      }),
+      makeKinesisDynamoDBRecord({
+        keys: { id: 'b' },
+        oldImage: { id: 'b' },
+        approximateCreationDateTime: at + 1,
+      }),
+    ]);
+    const seen: unknown[] = [];
+    const handler = createKinesisHandler({
+      logger: silentLogger,
+      payload: 'dynamodb',
+      handler: (r) => {
+        seen.push([r.keys, r.eventName, r.isTtlDelete, r.region]);
+      },
+    });
+    // act
+    const response = await handler(event, fakeContext(30_000));
+    // assert
+    expect(response.batchItemFailures).toEqual([]);
+    expect(seen).toEqual([
+      [{ id: 'a' }, 'REMOVE', true, 'eu-west-1'],
+      [{ id: 'b' }, 'REMOVE', false, 'us-east-1'],
     ]);
   });
 

@@ -75,6 +75,36 @@ describe('loadWorkerSettings', () => {
     expect(() => loadWorkerSettings(env)).toThrow(message);
   });
 
+  it('reads SHARDLINE_FILTERS (a FilterCriteria object, as JSON) and SHARDLINE_TTL_DELETES', () => {
+    // arrange
+    const criteria = { Filters: [{ Pattern: '{"eventName":["INSERT"]}' }] };
+    const env = {
+      SHARDLINE_APPLICATION_NAME: 'app',
+      SHARDLINE_FILTERS: JSON.stringify(criteria),
+      SHARDLINE_TTL_DELETES: 'skip',
+    };
+    // act
+    const settings = loadWorkerSettings(env);
+    // assert
+    expect(settings).toMatchObject({ filters: criteria, ttlDeletes: 'skip' });
+  });
+
+  it.each([
+    [
+      { SHARDLINE_FILTERS: '{eventName:' },
+      /SHARDLINE_FILTERS=.* is invalid: must be a FilterCriteria/,
+    ],
+    [
+      { SHARDLINE_FILTERS: '[{"eventName":"INSERT"}]' },
+      /SHARDLINE_FILTERS=.* is invalid: .*a field takes a rule list/,
+    ],
+    [{ SHARDLINE_TTL_DELETES: 'archive' }, /SHARDLINE_TTL_DELETES="archive" is invalid/],
+  ])('rejects a malformed %j naming the variable and the pattern problem', (env, message) => {
+    expect(() => loadWorkerSettings({ SHARDLINE_APPLICATION_NAME: 'app', ...env })).toThrow(
+      message,
+    );
+  });
+
   it("validates a service's own SHARDLINE_* variables the same way", () => {
     const settings = loadWorkerSettings(
       { SHARDLINE_APPLICATION_NAME: 'app', SHARDLINE_SOURCE_TABLE: 'orders' },
