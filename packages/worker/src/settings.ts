@@ -38,6 +38,7 @@ const schema = {
   SHARDLINE_CONCURRENCY: count('keys processed at once per shard, e.g. 10').optional(),
   SHARDLINE_COMMIT_INTERVAL_MS: ms('checkpoint period, e.g. 5000').optional(),
   SHARDLINE_COMMIT_EVERY_RECORDS: count('records between checkpoints, e.g. 1000').optional(),
+  SHARDLINE_IDLE_POLL_INTERVAL_MS: ms('time between reads of an idle shard, e.g. 250').optional(),
 };
 
 /** Names of the `SHARDLINE_*` variables the worker knows. */
@@ -62,6 +63,7 @@ export interface WorkerSettings {
   readonly concurrency?: number;
   readonly commitIntervalMs?: number;
   readonly commitEveryRecords?: number;
+  readonly idlePollIntervalMs?: number;
 }
 
 /**
@@ -122,6 +124,7 @@ export function loadWorkerSettings<E extends Record<string, z.ZodType>>(
     concurrency: v.SHARDLINE_CONCURRENCY,
     commitIntervalMs: v.SHARDLINE_COMMIT_INTERVAL_MS,
     commitEveryRecords: v.SHARDLINE_COMMIT_EVERY_RECORDS,
+    idlePollIntervalMs: v.SHARDLINE_IDLE_POLL_INTERVAL_MS,
   };
   for (const k of Object.keys(settings)) if (settings[k] === undefined) delete settings[k];
   const extraOut: Record<string, unknown> = {};
