@@ -86,6 +86,12 @@ function medians(rates: Map<string, number[]>): Map<string, number> {
   return result;
 }
 
+/** The number given as `--name=N` on the command line, else `fallback`. */
+export function flag(name: string, fallback: number): number {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return arg ? Number(arg.split('=')[1]) : fallback;
+}
+
 /** Formats a rate in records/s. */
 export function rate(value: number): string {
   return `${Math.round(value).toLocaleString('en-US')} rec/s`;

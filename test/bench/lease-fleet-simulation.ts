@@ -4,9 +4,22 @@
  * and writes per shard per minute at steady state — next to KCL 2's scan-every-taker-run
  * pattern computed for the same fleet.
  *
- * Run: npx tsx --conditions=source test/bench/lease-fleet-simulation.ts
+ * Then the memory of one real worker (createWorker: a ShardConsumer, BatchProcessor and dedup
+ * window per shard) that owns all 1000 shards of a generated stream, each shard with
+ * `--records-per-shard` records (default 1000) and polled while idle: its RSS against 1 GB.
+ *
+ * Run: npx tsx --conditions=source test/bench/lease-fleet-simulation.ts [--records-per-shard=1000]
  */
-import { InMemoryLeaseStore, LeaseCoordinator } from '@shardline/worker';
+import {
+  type ChangeRecord,
+  decodeDynamoDBRecord,
+  type ShardIterator,
+  type ShardSource,
+  silentLogger,
+  sleep,
+} from '@shardline/core';
+import { createWorker, InMemoryLeaseStore, LeaseCoordinator } from '@shardline/worker';
+import { flag } from './harness.js';
 
 const SHARDS = 1000;
 const WORKERS = 20;
@@ -129,3 +142,93 @@ for (const w of [20, 100]) {
     `  model at ${w} workers × ${perWorkerShards} shards: KCL 2 ${kcl.toFixed(0)} RCU/min (∝ W²), Shardline ${ours.toFixed(0)} RCU/min (∝ W, + one scan per fleet change)`,
   );
 }
+
+// ─── one worker owning every shard: memory ─────────────────────────────────────────────────
+
+const RECORDS_PER_SHARD = flag('records-per-shard', 1000);
+const PAGE = 100;
+
+/**
+ * Open shards whose records are made as they are read (nothing held by the source, so the RSS
+ * is the worker's): `records` per shard, then empty pages.
+ */
+function generatedStream(shards: number, records: number): ShardSource {
+  const streamId =
+    'arn:aws:dynamodb:us-east-1:123456789012:table/Mem/stream/2026-01-01T00:00:00.000';
+  const ids = Array.from({ length: shards }, (_, i) => `shardId-${String(i).padStart(12, '0')}`);
+  const make = (shardId: string, i: number): ChangeRecord =>
+    decodeDynamoDBRecord(
+      {
+        eventID: `${shardId}-${i}`,
+        eventName: 'MODIFY',
+        dynamodb: {
+          Keys: { pk: { S: `${shardId}/k${i % 50}` } },
+          NewImage: {
+            pk: { S: `${shardId}/k${i % 50}` },
+            n: { N: String(i) },
+            note: { S: 'x'.repeat(200) },
+          },
+          SequenceNumber: String(100_000_000_000_000_000_000n + BigInt(i)),
+          SizeBytes: 260,
+          StreamViewType: 'NEW_IMAGE',
+        },
+      },
+      { streamId, shardId },
+    );
+  return {
+    kind: 'dynamodb-streams',
+    streamId,
+    listShards: async () =>
+      ids.map((shardId) => ({
+        shardId,
+        parentShardIds: [],
+        startingSequenceNumber: undefined,
+        endingSequenceNumber: undefined,
+      })),
+    openShard: async (shardId): Promise<ShardIterator> => {
+      let next = 0;
+      return {
+        next: async () => {
+          const count = Math.min(PAGE, records - next);
+          const page = Array.from({ length: count }, (_, j) => make(shardId, next + j));
+          next += count;
+          return { records: page, millisBehindLatest: 0, shardEnded: false };
+        },
+      };
+    },
+  };
+}
+
+const rssBefore = process.memoryUsage().rss;
+let handled = 0;
+const memoryWorker = createWorker({
+  applicationName: 'memory',
+  sources: generatedStream(SHARDS, RECORDS_PER_SHARD),
+  leaseStore: new InMemoryLeaseStore(),
+  handler: () => {
+    handled++;
+  },
+  logger: silentLogger,
+});
+await memoryWorker.start();
+const startedAt = performance.now();
+let rssMax = 0;
+while (handled < SHARDS * RECORDS_PER_SHARD) {
+  rssMax = Math.max(rssMax, process.memoryUsage().rss);
+  if (performance.now() - startedAt > 600_000)
+    throw new Error(`only ${handled} records handled in 10 min`);
+  await sleep(200);
+}
+const owned = memoryWorker.ownedLeaseKeys().length;
+const rssBusy = rssMax;
+// Ten seconds of idle polling on every shard (4 reads/s each) after the records are done.
+let rssIdle = 0;
+for (let i = 0; i < 20; i++) {
+  await sleep(500);
+  rssIdle = Math.max(rssIdle, process.memoryUsage().rss);
+}
+rssMax = Math.max(rssBusy, rssIdle);
+await memoryWorker.stop();
+console.log(
+  `one worker owning ${owned} of ${SHARDS} shards, ${handled.toLocaleString('en-US')} records handled (${RECORDS_PER_SHARD} per shard, so ${RECORDS_PER_SHARD} ids in each dedup window), then 10 s idle: RSS max ${(rssMax / 1024 / 1024).toFixed(0)} MB (${(rssBusy / 1024 / 1024).toFixed(0)} MB while reading, ${(rssIdle / 1024 / 1024).toFixed(0)} MB idle; ${((rssMax / 1024 ** 3) * 100).toFixed(0)} % of the 1 GB target, ${((rssMax - rssBefore) / SHARDS / 1024).toFixed(0)} KB per shard above the ${(rssBefore / 1024 / 1024).toFixed(0)} MB before the worker)`,
+);

@@ -103,8 +103,15 @@ export class CheckpointTracker {
     this.#resolved = this.#positions[head - 1];
     this.#resolvedSinceCommit += head - this.#head;
     this.#head = head;
-    // Drop the resolved prefix now and then, so memory stays bounded by what is in flight.
-    if (head > 1024 && head * 2 > this.#positions.length) {
+    // Positions are often whole records (a ChangeRecord is a StreamPosition), images and all:
+    // keep none once done. Everything registered is done (a page finished): forget it all.
+    if (head === this.#positions.length) {
+      this.#positions.length = 0;
+      this.#done.length = 0;
+      this.#base += head;
+      this.#head = 0;
+    } else if (head > 1024 && head * 2 > this.#positions.length) {
+      // Records still in flight: drop the resolved prefix now and then (amortized).
       this.#positions.splice(0, head);
       this.#done.splice(0, head);
       this.#base += head;

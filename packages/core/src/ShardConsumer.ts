@@ -40,9 +40,26 @@ export interface ShardConsumerOptions {
    * (Kinesis allows 5 GetRecords/s per shard, shared by all consumers). @default 200
    */
   readonly minReadIntervalMs?: number;
-  /** Wait after the first empty read, in ms; doubles per empty read up to `maxIdleDelayMs`. @default 250 */
+  /**
+   * How often an idle shard is read, in ms: after a read that returned no records, the next
+   * read starts this long after that one started. This is the freshness/cost trade-off: a
+   * change to an idle shard waits on average half of it, at most all of it, and every idle
+   * shard costs `3_600_000 / idlePollIntervalMs` GetRecords calls per hour. The default, 250
+   * (4 reads/s, 14,400/h), is the rate of Lambda's event source mapping on DynamoDB Streams. On
+   * Kinesis it uses 4 of the 5 reads/s a shard allows all its polling consumers together: with
+   * another polling consumer on the stream, raise it (1000 is Lambda's Kinesis rate). A shard
+   * with records is read again at once (paced by `minReadIntervalMs` only).
+   * @default 250
+   */
+  readonly idlePollIntervalMs?: number;
+  /** @deprecated The former name of `idlePollIntervalMs`; used only when that is not given. */
   readonly idleDelayMs?: number;
-  /** Longest wait between reads of an idle shard, in ms. @default 2000 */
+  /**
+   * Longest wait between reads of an idle shard, in ms. Above `idlePollIntervalMs`, the wait
+   * doubles per consecutive empty read up to this (fewer calls on shards idle for long, at the
+   * cost of freshness when they wake up); below it, it caps the poll interval.
+   * @default idlePollIntervalMs (a constant interval, no backoff)
+   */
   readonly maxIdleDelayMs?: number;
   /** First backoff after a throttling error, in ms (full jitter, doubling). @default 250 */
   readonly throttleBaseDelayMs?: number;
@@ -61,8 +78,7 @@ export interface ShardConsumerOptions {
 /** Defaults of {@link ShardConsumer}. */
 export const DEFAULT_SHARD_CONSUMER = {
   minReadIntervalMs: 200,
-  idleDelayMs: 250,
-  maxIdleDelayMs: 2000,
+  idlePollIntervalMs: 250,
   throttleBaseDelayMs: 250,
   maxBackoffMs: 10_000,
   prefetch: true,
@@ -88,8 +104,9 @@ export interface ShardConsumerResult {
  * - A page whose records are not all done is retried (unfinished records only, with backoff)
  *   until they are done or the consumer is stopped: a failing batch is never skipped (KCL's
  *   issue #10 is exactly that skip). The checkpoint never passes an unfinished record.
- * - Reads are paced (`minReadIntervalMs`), idle shards are polled slowly, busy or lagging ones
- *   at once, and throttling backs off with full jitter.
+ * - Reads are paced (`minReadIntervalMs`), idle shards are polled every `idlePollIntervalMs`
+ *   (Lambda's 4 reads/s by default), busy or lagging ones at once, and throttling backs off with
+ *   full jitter.
  * - On stop (`signal`), the page in hand is finished, the checkpoint committed, and `run` returns;
  *   a second signal (`abortSignal`) interrupts the page too (a lost lease, a shutdown deadline).
  * - A `LeaseLostError` from a commit stops the loop at once and is rethrown.
@@ -107,6 +124,7 @@ export class ShardConsumer {
   constructor(options: ShardConsumerOptions) {
     for (const name of [
       'minReadIntervalMs',
+      'idlePollIntervalMs',
       'idleDelayMs',
       'maxIdleDelayMs',
       'throttleBaseDelayMs',
@@ -306,7 +324,9 @@ export class ShardConsumer {
     const { source, shardId } = this.#options;
     const minInterval = this.#options.minReadIntervalMs ?? DEFAULT_SHARD_CONSUMER.minReadIntervalMs;
     for (let attempt = 1; ; attempt++) {
-      const wait = Math.max(this.#idleDelayMs, this.#lastReadAt + minInterval - Date.now());
+      // Both intervals count from the start of the previous read, so an idle shard costs
+      // exactly 1000 / idlePollIntervalMs reads per second however long a read takes.
+      const wait = this.#lastReadAt + Math.max(minInterval, this.#idleDelayMs) - Date.now();
       try {
         if (wait > 0) await sleep(wait, signal);
       } catch {
@@ -351,11 +371,15 @@ export class ShardConsumer {
 
   #afterRead(page: ShardReadResult): void {
     const { source, shardId } = this.#options;
-    const base = this.#options.idleDelayMs ?? DEFAULT_SHARD_CONSUMER.idleDelayMs;
-    const max = this.#options.maxIdleDelayMs ?? DEFAULT_SHARD_CONSUMER.maxIdleDelayMs;
-    // Adaptive pacing: an empty shard is polled slowly, a busy or lagging one at once.
+    const base =
+      this.#options.idlePollIntervalMs ??
+      this.#options.idleDelayMs ??
+      DEFAULT_SHARD_CONSUMER.idlePollIntervalMs;
+    const max = this.#options.maxIdleDelayMs ?? base;
+    // An empty shard is polled every `base` ms (growing to `max` when that is larger), a busy
+    // or lagging one at once.
     if (page.records.length === 0 && !page.shardEnded) {
-      this.#idleDelayMs = this.#idleDelayMs === 0 ? base : Math.min(max, this.#idleDelayMs * 2);
+      this.#idleDelayMs = Math.min(max, this.#idleDelayMs === 0 ? base : this.#idleDelayMs * 2);
     } else {
       this.#idleDelayMs = 0;
     }

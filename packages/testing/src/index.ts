@@ -59,6 +59,7 @@ export {
   type StartKinesaliteOptions,
   startKinesalite,
 } from './kinesalite.js';
+export { startKinesaliteProcess } from './kinesaliteProcess.js';
 export {
   deliverLikeLambda,
   LAMBDA_UNKNOWN_SHARD_ID,

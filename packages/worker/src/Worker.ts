@@ -119,7 +119,23 @@ export interface WorkerOptions extends RecordSelectionOptions {
   readonly commitIntervalMs?: number;
   /** Least time between two reads of a shard, in ms. @default 200 */
   readonly minReadIntervalMs?: number;
-  /** Longest wait between reads of an idle shard, in ms. @default 2000 */
+  /**
+   * How often each idle shard is read, in ms: the freshness/cost setting. A change to an idle
+   * shard waits at most this long before a read picks it up (half of it on average), and every
+   * idle shard this worker owns costs `3_600_000 / idlePollIntervalMs` GetRecords calls per hour.
+   * The default, 250, is Lambda's DynamoDB Streams rate: 4 reads/s, 14,400 calls per shard per
+   * hour. Kinesis allows 5 GetRecords/s per shard shared by every polling consumer, so at 250
+   * this worker leaves 1/s to the others: raise it (Lambda polls Kinesis at 1000) when other
+   * consumers poll the same stream. A shard with records is read again at once, paced by
+   * `minReadIntervalMs`. Env: `SHARDLINE_IDLE_POLL_INTERVAL_MS`.
+   * @default 250
+   */
+  readonly idlePollIntervalMs?: number;
+  /**
+   * Longest wait between reads of an idle shard, in ms. Above `idlePollIntervalMs` the wait
+   * doubles per consecutive empty read up to this (fewer calls, slower wake-up); below it, it
+   * caps the interval. @default idlePollIntervalMs (a constant interval, no backoff)
+   */
   readonly maxIdleDelayMs?: number;
   /** The root logger. @default a pino logger at `info` */
   readonly logger?: Logger;
@@ -551,6 +567,7 @@ export class Worker {
         commitEveryRecords: o.commitEveryRecords,
         commitIntervalMs: o.commitIntervalMs,
         minReadIntervalMs: o.minReadIntervalMs,
+        idlePollIntervalMs: o.idlePollIntervalMs,
         maxIdleDelayMs: o.maxIdleDelayMs,
         events: this.events,
         metrics: this.#metrics,

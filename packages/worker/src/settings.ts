@@ -69,6 +69,7 @@ const schema = {
   SHARDLINE_COMMIT_EVERY_RECORDS: count('records between checkpoints, e.g. 1000').optional(),
   SHARDLINE_FILTERS: filterCriteria.optional(),
   SHARDLINE_TTL_DELETES: z.enum(['apply', 'skip']).optional(),
+  SHARDLINE_IDLE_POLL_INTERVAL_MS: ms('time between reads of an idle shard, e.g. 250').optional(),
 };
 
 /** Names of the `SHARDLINE_*` variables the worker knows. */
@@ -98,6 +99,7 @@ export interface WorkerSettings {
   readonly filters?: FilterCriteriaInput;
   /** `SHARDLINE_TTL_DELETES`: `apply` or `skip` (routing to a sink is set in code). */
   readonly ttlDeletes?: 'apply' | 'skip';
+  readonly idlePollIntervalMs?: number;
 }
 
 /**
@@ -170,6 +172,7 @@ export function loadWorkerSettings<E extends Record<string, z.ZodType>>(
     commitEveryRecords: v.SHARDLINE_COMMIT_EVERY_RECORDS,
     filters: v.SHARDLINE_FILTERS,
     ttlDeletes: v.SHARDLINE_TTL_DELETES,
+    idlePollIntervalMs: v.SHARDLINE_IDLE_POLL_INTERVAL_MS,
   };
   for (const k of Object.keys(settings)) if (settings[k] === undefined) delete settings[k];
   const extraOut: Record<string, unknown> = {};
