@@ -72,7 +72,8 @@ export function parseDestination(
       destination: new S3FailureDestination({
         client,
         bucket: s3[1]!,
-        ...(s3[2] ? { prefix: s3[2] } : {}),
+        // A folder, as people type it: s3://bucket/failures/app and …/app/ name the same one.
+        ...(s3[2] ? { prefix: s3[2].endsWith('/') ? s3[2] : `${s3[2]}/` } : {}),
       }),
     };
   }

@@ -1,6 +1,9 @@
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { consoleWarningLogger, ShardGraph, sleep, toFailedRecord } from '@shardline/core';
 import { DynamoDBStreamsSource } from '@shardline/dynamodb-streams';
@@ -15,10 +18,12 @@ import {
   voteSummaryTableDefinition,
 } from '@shardline/example-vote-aggregation';
 import { SqsFailureDestination } from '@shardline/failure-sqs';
+import { S3FailureDestination } from '@shardline/sink-s3';
 import {
   type DynamoDBLocalServer,
   type SqsDouble,
   startDynamoDBLocal,
+  startS3rver,
   startSqsDouble,
 } from '@shardline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -349,6 +354,71 @@ describe('shardline replay', () => {
     expect(Object.values(await readSummary(dynamodb, 'ReplaySummary'))).toEqual([1]);
     expect(sqs.messages(QueueUrl!)).toHaveLength(0);
     sqsClient.destroy();
+  });
+
+  it('reads an s3:// destination whose prefix has no trailing slash', async () => {
+    // arrange: park one record under failures/votes/ on s3rver
+    const s3 = await startS3rver({ buckets: ['parked-votes'] });
+    const s3Client = new S3Client(s3.clientConfig);
+    try {
+      await dynamodb.send(new CreateTableCommand(voteSummaryTableDefinition('S3ReplaySummary')));
+      await dynamodb.send(
+        new CreateTableCommand(voteLedgerTableDefinition(ledgerTableFor('S3ReplaySummary'))),
+      );
+      const source = await DynamoDBStreamsSource.fromTable({
+        client: streams,
+        dynamodb,
+        tableName: 'Votes',
+      });
+      const shard = new ShardGraph(await source.listShards()).shards()[0]!;
+      const page = await (await source.openShard(shard.shardId, { type: 'TRIM_HORIZON' })).next();
+      const parked = page.records.find((r) => r.eventName === 'INSERT')!;
+      await new S3FailureDestination({
+        client: s3Client,
+        bucket: 'parked-votes',
+        prefix: 'failures/votes/',
+      }).send([toFailedRecord(parked, new Error('summary table was throttled'), 3)]);
+
+      // act: the prefix as people type it, without the slash
+      const run = await spawnCli(
+        ['replay', '--from', 's3://parked-votes/failures/votes', '--to', CONSUMER, '--json'],
+        {
+          ...process.env,
+          SUMMARY_TABLE: 'S3ReplaySummary',
+          AWS_ENDPOINT_URL_S3: s3.endpoint,
+          AWS_S3_FORCE_PATH_STYLE: 'true',
+          // s3rver knows one key pair; DynamoDB Local takes any
+          AWS_ACCESS_KEY_ID: s3.clientConfig.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: s3.clientConfig.credentials.secretAccessKey,
+        },
+      );
+
+      // assert
+      expect(run.code, run.stderr).toBe(ExitCode.Ok);
+      expect(JSON.parse(run.stdout)).toMatchObject({ received: 1, acknowledged: 1, failed: 0 });
+    } finally {
+      s3Client.destroy();
+      await s3.stop();
+    }
+  });
+
+  it('says what to export when the --to module has no replay target', async () => {
+    // arrange: a consumer module that exports only a worker factory
+    const dir = mkdtempSync(join(tmpdir(), 'shardline-replay-'));
+    const module = join(dir, 'consumer.mjs');
+    writeFileSync(module, 'export function createWorker() { return {}; }\n');
+    try {
+      // act
+      const run = await cli(['replay', '--from', 'sqs:http://127.0.0.1:9/q', '--to', module]);
+
+      // assert
+      expect(run.code).toBe(ExitCode.Usage);
+      expect(run.stderr).toContain('does not export a replay target');
+      expect(run.stderr).toContain('Export `replay` as { sink }');
+      expect(run.stderr).not.toContain('TypeError');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects a destination it cannot read', async () => {
