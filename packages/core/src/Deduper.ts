@@ -111,7 +111,7 @@ export class Deduper {
 
   /** Records that `record` was applied. */
   remember(record: DedupRecord): void {
-    if (this.#maxEventIds > 0 && !this.#ids.has(record.eventId)) this.#ids.set(record.eventId, 0);
+    if (this.#maxEventIds > 0) this.#ids.add(record.eventId);
     if (record.version !== undefined && this.#maxKeyVersions > 0) {
       const item = itemKey(record);
       if (item === undefined) return;

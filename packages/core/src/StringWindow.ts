@@ -129,6 +129,21 @@ export class StringWindow {
   set(key: string, value: number): void {
     const present = this.#find(key);
     if (present !== -1) this.#kill(present);
+    this.#insert(key, value);
+  }
+
+  /**
+   * Holds `key` (value 0) as the newest entry unless it is held already; returns whether it was
+   * added. One lookup, where `has` then `set` takes two.
+   */
+  add(key: string): boolean {
+    if (this.#find(key) !== -1) return false;
+    this.#insert(key, 0);
+    return true;
+  }
+
+  /** Files `key`, which is not held, as the newest entry (`#lastHash` is its hash). */
+  #insert(key: string, value: number): void {
     if (this.#maxEntries === 0) return;
     if (this.#count === this.#capacity) {
       if (this.#capacity < this.#maxEntries) {

@@ -168,6 +168,17 @@ describe('StringWindow', () => {
     expect([window.has(keyOf(50)), window.get(keyOf(51))]).toEqual([false, 51]);
   });
 
+  it('adds a key only when it is not held, keeping its place and value', () => {
+    // arrange
+    const window = new StringWindow(2);
+    window.set('a', 5);
+    // act
+    const added = [window.add('a'), window.add('b'), window.add('c')];
+    // assert: 'a' kept its value and its place, so it was the oldest and 'c' pushed it out
+    expect(added).toEqual([false, true, true]);
+    expect([window.has('a'), window.get('b'), window.get('c')]).toEqual([false, 0, 0]);
+  });
+
   it('holds nothing with maxEntries 0, and names a bad size', () => {
     const none = new StringWindow(0);
     none.set('a', 1);
