@@ -8,6 +8,16 @@ const INITIAL_ENTRIES = 1024;
 const MAX_PROBES = 32;
 /** Keys whose characters are copied into the arena at once. */
 const PENDING_KEYS = 256;
+/**
+ * The arrays of a window that holds nothing yet, shared and never written (the first key
+ * allocates a window's own): a Lambda container built per invocation, as in the benchmark,
+ * does not allocate a dozen empty typed arrays per deduper.
+ */
+const NO_SLOTS = new Int32Array(2);
+const NO_ENTRIES = new Int32Array(0);
+const NO_FLAGS = new Uint8Array(0);
+const NO_VALUES = new Float64Array(0);
+const NO_BYTES = Buffer.alloc(0);
 /** A code unit a latin1 byte cannot hold. */
 const WIDE_CHARACTER = /[\u0100-\uffff]/;
 
@@ -42,15 +52,15 @@ export class StringWindow {
   /** Entries the ring has room for now: grows by doubling up to `maxEntries`. */
   #capacity = 0;
   /** Open addressing, linear probing: entry index + 1, or 0 for an empty slot. */
-  #index = new Int32Array(2);
-  #mask = 1;
-  #hash = new Int32Array(0);
-  #offset = new Int32Array(0);
+  #index = NO_SLOTS;
+  #mask = NO_SLOTS.length - 1;
+  #hash = NO_ENTRIES;
+  #offset = NO_ENTRIES;
   /** Code units of the key; -1 for a key held as a string (`#wideKeys`). */
-  #length = new Int32Array(0);
-  #dead = new Uint8Array(0);
-  #value = new Float64Array(0);
-  #bytes: Buffer = Buffer.alloc(0);
+  #length = NO_ENTRIES;
+  #dead = NO_FLAGS;
+  #value = NO_VALUES;
+  #bytes = NO_BYTES;
   #writeAt = 0;
   #oldest = 0;
   /** Entries in the ring, live and dead. */

@@ -179,6 +179,25 @@ describe('StringWindow', () => {
     expect([window.has('a'), window.get('b'), window.get('c')]).toEqual([false, 0, 0]);
   });
 
+  it('keeps windows apart: a new window holds nothing of what another was given', () => {
+    // arrange: empty windows start on shared empty arrays
+    const first = new StringWindow(10);
+    const second = new StringWindow(10);
+    // act
+    first.set('a', 1);
+    first.delete('a');
+    first.set('b', 2);
+    // assert
+    expect([second.has('a'), second.has('b'), second.size, new StringWindow(10).has('b')]).toEqual([
+      false,
+      false,
+      0,
+      false,
+    ]);
+    second.set('c', 3);
+    expect([first.get('b'), first.has('c'), second.get('c')]).toEqual([2, false, 3]);
+  });
+
   it('holds nothing with maxEntries 0, and names a bad size', () => {
     const none = new StringWindow(0);
     none.set('a', 1);
