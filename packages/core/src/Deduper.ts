@@ -9,7 +9,7 @@ export interface DeduperOptions {
    * How many event ids to remember, the most recently applied ones; older ids are forgotten
    * first. The default holds every record of the largest batch a Lambda event source mapping
    * sends (BatchSize 10,000), so a redelivery of the previous batch is dropped whole. Raise it
-   * when duplicates arrive further apart; each id costs about 52 bytes (a 32-character
+   * when duplicates arrive further apart; each id costs about 60 bytes (a 32-character
    * DynamoDB `eventID`) to 90 bytes (a Kinesis shard:sequence id).
    * @default 10_000
    */

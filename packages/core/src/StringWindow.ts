@@ -13,7 +13,7 @@ const PENDING_KEYS = 256;
  * allocates a window's own): a Lambda container built per invocation, as in the benchmark,
  * does not allocate a dozen empty typed arrays per deduper.
  */
-const NO_SLOTS = new Int32Array(2);
+const NO_SLOTS = new Int32Array(4);
 const NO_ENTRIES = new Int32Array(0);
 const NO_FLAGS = new Uint8Array(0);
 const NO_VALUES = new Float64Array(0);
@@ -31,7 +31,7 @@ const WIDE_CHARACTER = /[\u0100-\uffff]/;
  * garbage collector walked every retained string. Here an entry is its characters copied into
  * one byte arena (latin1; a key with a code unit above 255 is kept as a string instead, which
  * event ids and item keys of ASCII names never need) plus 13 bytes of typed arrays (21 with a
- * value) and 6–8 bytes of open-addressing index: about 52 bytes for a 32-character DynamoDB
+ * value) and 12–16 bytes of open-addressing index: about 60 bytes for a 32-character DynamoDB
  * `eventID`, none of it visible to the garbage collector.
  *
  * Lookups are exact: the 32-bit hash only selects the slot and rejects most non-matches; a hit
@@ -51,9 +51,13 @@ export class StringWindow {
   readonly #withValues: boolean;
   /** Entries the ring has room for now: grows by doubling up to `maxEntries`. */
   #capacity = 0;
-  /** Open addressing, linear probing: entry index + 1, or 0 for an empty slot. */
+  /**
+   * Open addressing, linear probing, two numbers a slot: entry index + 1 (0: empty) and the
+   * entry's hash, side by side, so a probe and a deletion read one array, not the entry arrays
+   * at random (cache misses that made a full window cost more than an empty one).
+   */
   #index = NO_SLOTS;
-  #mask = NO_SLOTS.length - 1;
+  #mask = NO_SLOTS.length / 2 - 1;
   #hash = NO_ENTRIES;
   #offset = NO_ENTRIES;
   /** Code units of the key; -1 for a key held as a string (`#wideKeys`). */
@@ -197,10 +201,9 @@ export class StringWindow {
     const index = this.#index;
     const mask = this.#mask;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
-      const held = index[slot]!;
+      const held = index[2 * slot]!;
       if (held === 0) return -1;
-      const entry = held - 1;
-      if (this.#hash[entry] === h && this.#equals(entry, key)) return entry;
+      if (index[2 * slot + 1] === h && this.#equals(held - 1, key)) return held - 1;
     }
   }
 
@@ -256,12 +259,14 @@ export class StringWindow {
     const index = this.#index;
     const mask = this.#mask;
     let probes = 0;
-    let slot = this.#hash[entry]! & mask;
-    while (index[slot] !== 0) {
+    const h = this.#hash[entry]!;
+    let slot = h & mask;
+    while (index[2 * slot] !== 0) {
       slot = (slot + 1) & mask;
       probes++;
     }
-    index[slot] = entry + 1;
+    index[2 * slot] = entry + 1;
+    index[2 * slot + 1] = h;
     return probes;
   }
 
@@ -270,15 +275,16 @@ export class StringWindow {
     const index = this.#index;
     const mask = this.#mask;
     let hole = this.#hash[entry]! & mask;
-    while (index[hole] !== entry + 1) hole = (hole + 1) & mask;
-    index[hole] = 0;
+    while (index[2 * hole] !== entry + 1) hole = (hole + 1) & mask;
+    index[2 * hole] = 0;
     // Backward-shift deletion: move up every later entry of the probe run that may fill the hole.
-    for (let slot = (hole + 1) & mask; index[slot] !== 0; slot = (slot + 1) & mask) {
-      const home = this.#hash[index[slot]! - 1]! & mask;
+    for (let slot = (hole + 1) & mask; index[2 * slot] !== 0; slot = (slot + 1) & mask) {
+      const home = index[2 * slot + 1]! & mask;
       const stays = hole <= slot ? home > hole && home <= slot : home > hole || home <= slot;
       if (stays) continue;
-      index[hole] = index[slot]!;
-      index[slot] = 0;
+      index[2 * hole] = index[2 * slot]!;
+      index[2 * hole + 1] = index[2 * slot + 1]!;
+      index[2 * slot] = 0;
       hole = slot;
     }
     this.#dead[entry] = 1;
@@ -384,7 +390,7 @@ export class StringWindow {
       at += size;
       count++;
     }
-    // Load factor at most 2/3: short probe sequences, 6–8 bytes of index per entry.
+    // Load factor at most 2/3: short probe sequences, 12–16 bytes of index per entry.
     let slots = 2;
     while (slots < capacity * 1.5) slots *= 2;
     this.#capacity = capacity;
@@ -398,7 +404,7 @@ export class StringWindow {
     this.#writeAt = at;
     this.#oldest = 0;
     this.#count = count;
-    this.#index = new Int32Array(slots);
+    this.#index = new Int32Array(2 * slots);
     this.#mask = slots - 1;
     for (let entry = 0; entry < count; entry++) this.#insertIndex(entry);
   }
