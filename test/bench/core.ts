@@ -5,7 +5,7 @@
  * Shardline: decode + dedup + keyed dispatch (per-key order) + checkpoint tracking.
  * Powertools: processPartialResponse with BatchProcessor(EventType.DynamoDBStreams).
  *
- * Run: npx tsx test/bench/core.ts
+ * Run: npx tsx --expose-gc test/bench/core.ts   (--expose-gc for the dedup memory rows)
  */
 import {
   EventType,
@@ -18,6 +18,7 @@ import {
   type ChangeRecord,
   CheckpointTracker,
   DEFAULT_MAX_EVENT_IDS,
+  DEFAULT_MAX_KEY_VERSIONS,
   Deduper,
   decodeDynamoDBRecordSafely,
 } from '@shardline/core';
@@ -99,6 +100,52 @@ let nextEventId = 0;
 const newBatch = (): DynamoDBRecord[] =>
   batch.map((r) => ({ ...r, eventID: `evt-${(nextEventId++).toString(16).padStart(32, '0')}` }));
 
+/** Shards whose dedup windows the memory rows fill, for a per-shard average. */
+const MEMORY_SHARDS = 20;
+
+/**
+ * Heap plus typed-array bytes that full dedup windows hold, per shard, in MB: `MEMORY_SHARDS`
+ * dedupers, each sent as many done records as both its windows hold (every record a new event
+ * id and a new item), measured after a forced GC. `undefined` without `--expose-gc`.
+ */
+function dedupMemoryPerShardMB(eventId: (shard: number, i: number) => string): number | undefined {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return undefined;
+  const used = () => {
+    gc();
+    gc();
+    const memory = process.memoryUsage();
+    return memory.heapUsed + memory.arrayBuffers;
+  };
+  const before = used();
+  const dedupers: Deduper[] = [];
+  const records = Math.max(DEFAULT_MAX_EVENT_IDS, DEFAULT_MAX_KEY_VERSIONS);
+  for (let shard = 0; shard < MEMORY_SHARDS; shard++) {
+    const deduper = new Deduper();
+    for (let i = 0; i < records; i++) {
+      deduper.remember({
+        eventId: eventId(shard, i),
+        version: BigInt(1_764_000_000_000_000 + i),
+        tableName: 'Votes',
+        marshalledKeys: { UserID: { S: `user-${shard}-${i}` } },
+      });
+    }
+    dedupers.push(deduper);
+  }
+  const after = used();
+  if (dedupers.some((d) => d.size.eventIds !== DEFAULT_MAX_EVENT_IDS)) {
+    throw new Error('a memory-bench dedup window is not full');
+  }
+  return (after - before) / MEMORY_SHARDS / 1e6;
+}
+
+/** A DynamoDB Streams `eventID`: 32 hex digits, a new string per record as a parsed event has. */
+const dynamoDBEventId = (shard: number, i: number) =>
+  `${shard.toString(16).padStart(8, '0')}${i.toString(16).padStart(24, '0')}`;
+/** A Kinesis record's event id, `shardId:sequenceNumber` (56 digits). */
+const kinesisEventId = (shard: number, i: number) =>
+  `shardId-${String(shard).padStart(12, '0')}:4959033827149025660855969253836157109592157598${String(i).padStart(10, '0')}`;
+
 async function main(): Promise<void> {
   console.log(
     `Core vs Powertools batch: ${RECORDS} DynamoDB records, ${KEYS} keys, ~${itemBytes}-byte items (old and new image), Node ${process.version}`,
@@ -159,6 +206,11 @@ async function main(): Promise<void> {
   const idealMeasured =
     RECORDS / (Math.max(perKey, RECORDS / CONCURRENCY) * (measuredSleepMs / 1000));
 
+  const memoryDynamoDB = dedupMemoryPerShardMB(dynamoDBEventId);
+  const memoryKinesis = dedupMemoryPerShardMB(kinesisEventId);
+  const mb = (value: number | undefined) =>
+    value === undefined ? 'run with --expose-gc' : `${value.toFixed(2)} MB per shard`;
+
   const s = (m: Map<string, number>, k: string) => m.get(k)!;
   table([
     ['case', 'shardline', 'peer', 'ratio', 'target'],
@@ -181,7 +233,21 @@ async function main(): Promise<void> {
       rate(s(dedup, 'full')),
       `${rate(s(dedup, 'empty'))} (the same with an empty window)`,
       `${(s(dedup, 'full') / s(dedup, 'empty')).toFixed(2)}x`,
-      '-',
+      '>= 0.8x',
+    ],
+    [
+      'dedup memory, full',
+      mb(memoryDynamoDB),
+      `${DEFAULT_MAX_EVENT_IDS} DynamoDB eventIDs + ${DEFAULT_MAX_KEY_VERSIONS} item versions`,
+      '',
+      '<= 1 MB',
+    ],
+    [
+      '',
+      mb(memoryKinesis),
+      `${DEFAULT_MAX_EVENT_IDS} Kinesis shard:sequence ids + ${DEFAULT_MAX_KEY_VERSIONS} item versions`,
+      '',
+      '',
     ],
     [
       `1 ms I/O, c=${CONCURRENCY}`,

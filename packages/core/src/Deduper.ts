@@ -1,26 +1,40 @@
 import type { ChangeRecord } from './ChangeRecord.js';
 import { ConfigurationError } from './errors.js';
 import { itemKey } from './itemKey.js';
-import { OldestEntries } from './OldestEntries.js';
+import { StringWindow } from './StringWindow.js';
 
 /** Options of a {@link Deduper}. */
 export interface DeduperOptions {
   /**
-   * How many event ids to remember. Older ids are forgotten first (bounded memory).
-   * @default 100_000
+   * How many event ids to remember, the most recently applied ones; older ids are forgotten
+   * first. The default holds every record of the largest batch a Lambda event source mapping
+   * sends (BatchSize 10,000), so a redelivery of the previous batch is dropped whole. Raise it
+   * when duplicates arrive further apart; each id costs about 60 bytes (a 32-character
+   * DynamoDB `eventID`) to 90 bytes (a Kinesis shard:sequence id).
+   * @default 10_000
    */
   readonly maxEventIds?: number;
   /**
-   * How many items' newest applied versions to remember (for sources that reorder).
-   * @default 100_000
+   * How many items' newest applied versions to remember (the stale check of last-writer-wins
+   * targets, for sources that reorder): a change older than one applied to its item is caught
+   * while fewer than this many other items were changed in between. About 60 bytes an item.
+   * @default 4096
    */
   readonly maxKeyVersions?: number;
 }
 
-/** Default window sizes of the {@link Deduper}. */
-export const DEFAULT_MAX_EVENT_IDS = 100_000;
-/** @see DEFAULT_MAX_EVENT_IDS */
-export const DEFAULT_MAX_KEY_VERSIONS = 100_000;
+/**
+ * Default size of the {@link Deduper}'s event id window: one Lambda batch at its largest
+ * (BatchSize 10,000 for DynamoDB Streams and Kinesis).
+ */
+export const DEFAULT_MAX_EVENT_IDS = 10_000;
+/**
+ * Default size of the {@link Deduper}'s item version window. Smaller than the id window: the
+ * shipped last-writer-wins sink refuses older versions itself (OpenSearch external versions),
+ * so this window only saves writes, and reordering by Kinesis Data Streams for DynamoDB spans
+ * changes written close together.
+ */
+export const DEFAULT_MAX_KEY_VERSIONS = 4096;
 
 /** Why a record is a duplicate, or `undefined` when it is not. */
 export type DuplicateReason = 'seen' | 'stale' | undefined;
@@ -50,14 +64,17 @@ export type StaleChanges = 'drop' | 'apply';
  * Versions are kept per item ({@link itemKey}: table and primary key), never per ordering key: a
  * custom ordering key may group several items, whose versions do not compare.
  *
+ * Both windows are {@link StringWindow}s: typed arrays, exact on every hit, under 1 MB together
+ * at the defaults. What the defaults are sized to catch, and why the sinks no longer need more,
+ * is in the package README ("What the dedup window catches").
+ *
  * A record is remembered only once it is done (`remember`), never when first seen: a record that
  * fails and comes back is not a duplicate, so dedup never drops a first application.
  */
 export class Deduper {
-  readonly #ids = new Set<string>();
-  readonly #versions = new Map<string, bigint>();
-  readonly #oldestIds = new OldestEntries(this.#ids);
-  readonly #leastRecentKeys = new OldestEntries(this.#versions);
+  readonly #ids: StringWindow;
+  /** Newest applied version per item, as a number (see `versionNumber`). */
+  readonly #versions: StringWindow;
   readonly #maxEventIds: number;
   readonly #maxKeyVersions: number;
 
@@ -74,6 +91,8 @@ export class Deduper {
         );
       }
     }
+    this.#ids = new StringWindow(this.#maxEventIds, false);
+    this.#versions = new StringWindow(this.#maxKeyVersions);
   }
 
   /**
@@ -85,26 +104,21 @@ export class Deduper {
     if (staleChanges === 'drop' && record.version !== undefined && this.#versions.size > 0) {
       const item = itemKey(record);
       const newest = item === undefined ? undefined : this.#versions.get(item);
-      if (newest !== undefined && record.version < newest) return 'stale';
+      if (newest !== undefined && versionNumber(record.version) < newest) return 'stale';
     }
     return undefined;
   }
 
   /** Records that `record` was applied. */
   remember(record: DedupRecord): void {
-    if (this.#maxEventIds > 0) {
-      this.#ids.add(record.eventId);
-      this.#oldestIds.trimTo(this.#maxEventIds);
-    }
+    if (this.#maxEventIds > 0) this.#ids.add(record.eventId);
     if (record.version !== undefined && this.#maxKeyVersions > 0) {
       const item = itemKey(record);
       if (item === undefined) return;
       const newest = this.#versions.get(item);
-      if (newest === undefined || record.version > newest) {
-        this.#versions.delete(item); // re-insert: most recently used last
-        this.#versions.set(item, record.version);
-        this.#leastRecentKeys.trimTo(this.#maxKeyVersions);
-      }
+      const version = versionNumber(record.version);
+      // set moves the item to the newest end: least-recently-updated items are forgotten first.
+      if (newest === undefined || version > newest) this.#versions.set(item, version);
     }
   }
 
@@ -116,13 +130,28 @@ export class Deduper {
     this.#ids.delete(record.eventId);
     if (record.version === undefined) return;
     const item = itemKey(record);
-    if (item !== undefined && this.#versions.get(item) === record.version) {
+    if (item !== undefined && this.#versions.get(item) === versionNumber(record.version)) {
       this.#versions.delete(item);
     }
+  }
+
+  /** Bytes the two windows hold (typed arrays, allocated up front for the configured maxima). */
+  get byteLength(): number {
+    return this.#ids.byteLength + this.#versions.byteLength;
   }
 
   /** Entries held now (ids, item versions): never above the configured maxima. */
   get size(): { eventIds: number; keyVersions: number } {
     return { eventIds: this.#ids.size, keyVersions: this.#versions.size };
   }
+}
+
+/**
+ * A version as a double. Rounding is monotonic (`a <= b` implies `Number(a) <= Number(b)`), so
+ * `Number(a) < Number(b)` still proves `a < b`: a change is never called stale by rounding.
+ * Versions are creation times in µs (below 2^53, exact) in practice; two beyond 2^53 that round
+ * alike compare equal, and the older one is then applied, never wrongly dropped.
+ */
+function versionNumber(version: bigint): number {
+  return Number(version);
 }

@@ -180,6 +180,7 @@ export {
   StreamReadError,
   toStreamReadError,
 } from './StreamReadError.js';
+export { StringWindow, sampledHash, stringHash } from './StringWindow.js';
 export {
   comparePositions,
   compareSequenceNumbers,

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, Deduper } from '../../src/index.js';
+import {
+  ConfigurationError,
+  DEFAULT_MAX_EVENT_IDS,
+  DEFAULT_MAX_KEY_VERSIONS,
+  Deduper,
+  sampledHash,
+} from '../../src/index.js';
 
 describe('Deduper', () => {
   it('never drops the first occurrence, and drops a repeat of an applied record', () => {
@@ -69,5 +75,74 @@ describe('Deduper', () => {
   it('names a bad window size in its error', () => {
     expect(() => new Deduper({ maxEventIds: -1 })).toThrow(ConfigurationError);
     expect(() => new Deduper({ maxEventIds: -1 })).toThrow(/maxEventIds must be a whole number/);
+  });
+});
+
+describe('Deduper default window', () => {
+  /** A DynamoDB Streams eventID: 32 hex digits. */
+  const eventId = (i: number) => i.toString(16).padStart(32, '0');
+  const record = (i: number) => ({
+    eventId: eventId(i),
+    version: undefined,
+    tableName: 'Votes',
+    marshalledKeys: undefined,
+  });
+
+  it('drops a redelivery of a whole Lambda batch at its largest (10,000 records)', () => {
+    // arrange: two earlier batches, then the batch that is redelivered
+    const deduper = new Deduper();
+    for (let i = 0; i < 30_000; i++) deduper.remember(record(i));
+    // act
+    const redelivered = Array.from({ length: 10_000 }, (_, i) => deduper.check(record(20_000 + i)));
+    // assert
+    expect(redelivered.every((reason) => reason === 'seen')).toBe(true);
+    expect(deduper.check(record(19_999))).toBeUndefined();
+    expect(deduper.size.eventIds).toBe(DEFAULT_MAX_EVENT_IDS);
+  });
+
+  it('holds a full default window in under 1 MB', () => {
+    // arrange
+    const deduper = new Deduper();
+    // act: every record a new event id and a new item, as many as both windows hold
+    for (let i = 0; i < DEFAULT_MAX_EVENT_IDS; i++) {
+      deduper.remember({
+        ...record(i),
+        version: BigInt(i),
+        marshalledKeys: { id: { S: `u${i}` } },
+      });
+    }
+    // assert
+    expect(deduper.size).toEqual({
+      eventIds: DEFAULT_MAX_EVENT_IDS,
+      keyVersions: DEFAULT_MAX_KEY_VERSIONS,
+    });
+    expect(deduper.byteLength).toBeLessThan(1_000_000);
+  });
+
+  it('never drops a record whose event id only shares a hash with an applied one', () => {
+    // arrange: two 32-character event ids that differ only where the sampled hash does not look
+    const pair = ['a1' + '0'.repeat(30), 'a2' + '0'.repeat(30)] as const;
+    expect(sampledHash(pair[0])).toBe(sampledHash(pair[1]));
+    const deduper = new Deduper();
+    // act
+    deduper.remember({ ...record(0), eventId: pair[0] });
+    // assert
+    expect(deduper.check({ ...record(0), eventId: pair[1] })).toBeUndefined();
+    expect(deduper.check({ ...record(0), eventId: pair[0] })).toBe('seen');
+  });
+
+  it('never calls a newer change stale when versions beyond 2^53 round alike', () => {
+    // arrange
+    const deduper = new Deduper();
+    const change = (version: bigint) => ({
+      eventId: `v${version}`,
+      version,
+      tableName: 'Votes',
+      marshalledKeys: { id: { S: 'x' } },
+    });
+    deduper.remember(change(2n ** 60n + 1n));
+    // act, assert: 2^60 + 2 rounds to the same double, and is newer
+    expect(deduper.check(change(2n ** 60n + 2n), 'drop')).toBeUndefined();
+    expect(deduper.check(change(2n ** 60n - 4096n), 'drop')).toBe('stale');
   });
 });

@@ -79,6 +79,34 @@ describe('KeyedDispatcher', () => {
     expect(peak).toBe(3);
   });
 
+  it('after a batch goes async, starts the remaining keys in order, never more than the limit at once', async () => {
+    // arrange: keys a-c finish synchronously, the rest await; 'e' twice (a chain of two)
+    const records = batchOf(['a', 'b', 'c', 'd', 'e', 'f', 'e', 'g', 'h', 'i']);
+    const started: string[] = [];
+    let running = 0;
+    let peak = 0;
+    const dispatcher = new KeyedDispatcher({ concurrency: 2 });
+    // act
+    const outcomes = await dispatcher.dispatch(records, (record) => {
+      const key = record.orderingKey.slice(-1); // 'id=S:a' → 'a'
+      started.push(key);
+      if (key < 'd') return SUCCEEDED;
+      running++;
+      peak = Math.max(peak, running);
+      return new Promise((resolve) =>
+        setTimeout(() => {
+          running--;
+          resolve(SUCCEEDED);
+        }, 2),
+      );
+    });
+    // assert
+    expect(peak).toBe(2);
+    expect(outcomes.every((o) => o === SUCCEEDED)).toBe(true);
+    expect(started.filter((k) => k !== 'e').join('')).toBe('abcdfghi');
+    expect(started.filter((k) => k === 'e')).toHaveLength(2);
+  });
+
   it('rejects a concurrency that is not a whole number of at least 1', () => {
     expect(() => new KeyedDispatcher({ concurrency: 0 })).toThrow(ConfigurationError);
     expect(() => new KeyedDispatcher({ concurrency: 1.5 })).toThrow(
