@@ -59,6 +59,13 @@ export {
   startKinesalite,
 } from './kinesalite.js';
 export {
+  type FanOutConsumer,
+  type FanOutSubscribeCall,
+  type KinesisFanOutDouble,
+  type KinesisFanOutDoubleOptions,
+  startKinesisFanOutDouble,
+} from './kinesisFanOutDouble.js';
+export {
   deliverLikeLambda,
   LAMBDA_UNKNOWN_SHARD_ID,
   type LambdaDeliveryOptions,
