@@ -74,7 +74,11 @@ export {
   type LambdaShard,
   readLambdaShards,
 } from './lambdaDelivery.js';
-export { type MappedStreamRecord, orderingKeyHash } from './lambdaStreamEvents.js';
+export {
+  type MappedStreamRecord,
+  orderingKeyHash,
+  toLambdaKinesisRecord,
+} from './lambdaStreamEvents.js';
 export {
   type MultiShardStreamsOptions,
   type MultiShardStreamsServer,
