@@ -5,6 +5,7 @@ import {
   type SubscribeToShardEventStream,
 } from '@aws-sdk/client-kinesis';
 import {
+  awsErrorCode,
   type ChangeRecord,
   DataTrimmedError,
   type IteratorReacquiredReport,
@@ -159,6 +160,8 @@ export class KinesisFanOutShardIterator implements ShardIterator {
       return this.#subscription;
     } catch (error) {
       close();
+      // The consumer was deregistered: a restarted read looks it up (or registers it) again.
+      if (awsErrorCode(error) === 'ResourceNotFoundException') this.#fanOut.forget(consumerArn);
       throw toStreamReadError(error, 'SubscribeToShard', FAN_OUT_RETRIABLE_CODES, this.#shardId);
     }
   }

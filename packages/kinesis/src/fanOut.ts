@@ -47,6 +47,11 @@ export const FAN_OUT_RETRIABLE_CODES: ReadonlySet<string> = new Set([
 export interface FanOutContext {
   /** The consumer's ARN: registered (or found by name) once, then ACTIVE. */
   consumerArn(signal?: AbortSignal): Promise<string>;
+  /**
+   * Forgets `consumerArn` (the service no longer knows it: the consumer was deregistered), so
+   * the next {@link FanOutContext.consumerArn} looks the consumer up, or registers it, again.
+   */
+  forget(consumerArn: string): void;
   /** The pacer of a shard's subscribe calls (one per second per shard for this consumer). */
   subscribePacer(shardId: string): CallPacer;
 }
@@ -67,16 +72,28 @@ export interface FanOutContextOptions {
  */
 export function createFanOutContext(options: FanOutContextOptions): FanOutContext {
   let arn: Promise<string> | undefined;
+  let resolved: string | undefined;
   const pacers = new Map<string, CallPacer>();
   return {
     consumerArn(signal) {
       if (!arn) {
         arn = ensureConsumer(options, signal);
-        arn.catch(() => {
-          arn = undefined;
-        });
+        arn.then(
+          (value) => {
+            resolved = value;
+          },
+          () => {
+            arn = undefined;
+          },
+        );
       }
       return arn;
+    },
+    forget(consumerArn) {
+      if (resolved !== consumerArn) return;
+      options.logger.warn({ consumerArn }, 'the fan-out consumer is gone; it is looked up again');
+      resolved = undefined;
+      arn = undefined;
     },
     subscribePacer(shardId) {
       let pacer = pacers.get(shardId);

@@ -1,4 +1,5 @@
 import {
+  DeregisterStreamConsumerCommand,
   KinesisClient,
   ListShardsCommand,
   PutRecordCommand,
@@ -268,6 +269,41 @@ describe('KinesisSource fan-out retrieval', () => {
     expect(all.records.map(text)).toEqual([...range(0, 5, 'u'), 'after']);
     expect(all.records.slice(0, 5).map((r) => r.subSequenceNumber)).toEqual([0, 1, 2, 3, 4]);
     expect(resumed.records.map(text)).toEqual(['u3', 'u4', 'after']);
+  });
+});
+
+describe('KinesisSource fan-out consumer', () => {
+  it('fails a read when its consumer was deregistered, and registers it again for the next open', async () => {
+    // arrange
+    const name = await stream();
+    await put(name, ...range(0, 3));
+    const source = await fanOutSource(name);
+    const stop = new AbortController();
+    const first = await source.openShard('shardId-000000000000', { type: 'TRIM_HORIZON' });
+    const before = await readRecords(first, 3, stop.signal);
+    stop.abort();
+    const oldArn = (await consumerArnOf(name))!;
+    const oldConsumer = efo.consumers.get(oldArn);
+    await client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: oldArn }));
+    // act
+    const failed = await first.next().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    const again = await source.openShard('shardId-000000000000', {
+      type: 'AFTER_SEQUENCE_NUMBER',
+      sequenceNumber: before.records[2]!.sequenceNumber,
+    });
+    await put(name, 'v3');
+    const after = await readRecords(again, 1);
+    // assert
+    expect(failed).toBeInstanceOf(StreamReadError);
+    expect((failed as StreamReadError).code).toBe('ResourceNotFoundException');
+    expect((failed as StreamReadError).retriable).toBe(false);
+    const newArn = await consumerArnOf(name);
+    expect(newArn).toBeDefined();
+    expect(efo.consumers.get(newArn!)).not.toBe(oldConsumer); // registered anew
+    expect(after.records.map(text)).toEqual(['v3']);
   });
 });
 
