@@ -135,6 +135,8 @@ export async function startKinesisFanOutDouble(
   const recordsPerEvent = options.recordsPerEvent ?? 1000;
   const consumers = new Map<string, FanOutConsumer>();
   const subscriptions = new Set<Subscription>();
+  /** Consumer|shard keys of subscribe calls being set up (their subscription not open yet). */
+  const opening = new Set<string>();
   const lastSubscribeAt = new Map<string, number>();
   const subscribeCalls: FanOutSubscribeCall[] = [];
   const sessions = new Set<Http2Session>();
@@ -252,6 +254,7 @@ export async function startKinesisFanOutDouble(
     const position = (input.StartingPosition ?? {}) as Record<string, unknown>;
     const call = { consumerArn, shardId, startingPosition: position, at: Date.now() };
     const key = `${consumerArn}|${shardId}`;
+    let reserved = false;
     try {
       const consumer = consumerOf(input);
       if (consumer.status !== 'ACTIVE') {
@@ -259,7 +262,10 @@ export async function startKinesisFanOutDouble(
           message: `Consumer ${consumer.consumerName} is ${consumer.status}, not ACTIVE.`,
         });
       }
-      if ([...subscriptions].some((s) => s.consumerArn === consumerArn && s.shardId === shardId)) {
+      if (
+        opening.has(key) ||
+        [...subscriptions].some((s) => s.consumerArn === consumerArn && s.shardId === shardId)
+      ) {
         throw new ServiceError('ResourceInUseException', {
           message: `Another subscription of ${consumer.consumerName} holds shard ${shardId}.`,
         });
@@ -270,6 +276,9 @@ export async function startKinesisFanOutDouble(
           message: `More than one SubscribeToShard call in ${minSubscribeIntervalMs} ms for ${shardId}.`,
         });
       }
+      // Held from here, so a concurrent call is refused while this one opens.
+      opening.add(key);
+      reserved = true;
       const streamName = streamNameOf(consumer.streamArn);
       const { ShardIterator } = (await kinesis('GetShardIterator', {
         StreamName: streamName,
@@ -289,8 +298,12 @@ export async function startKinesisFanOutDouble(
       if (continuation === undefined && position.Type === 'TRIM_HORIZON') {
         continuation = await shardStartingSequenceNumber(streamName, shardId);
       }
-      await serve(stream, consumerArn, shardId, streamName, ShardIterator, continuation);
+      const served = serve(stream, consumerArn, shardId, streamName, ShardIterator, continuation);
+      opening.delete(key); // the subscription is open (serve adds it before its first await)
+      reserved = false;
+      await served;
     } catch (error) {
+      if (reserved) opening.delete(key);
       const code = error instanceof ServiceError ? error.code : 'InternalFailure';
       subscribeCalls.push({ ...call, outcome: code });
       if (!stream.headersSent) answerError(stream, error);

@@ -147,6 +147,30 @@ describe('Kinesis fan-out double', () => {
     expect(efo.openSubscriptions()).toEqual([]);
   });
 
+  it('grants one of two concurrent subscribe calls for a shard, refusing the other', async () => {
+    // arrange
+    const streamArn = await streamWith(['a']);
+    const consumerArn = await activeConsumer(streamArn, 'race');
+    const input = {
+      ConsumerARN: consumerArn,
+      ShardId: SHARD,
+      StartingPosition: { Type: 'TRIM_HORIZON' as const },
+    };
+    const stop = new AbortController();
+    // act
+    const outcomes = await Promise.all(
+      [0, 1].map(() =>
+        client.send(new SubscribeToShardCommand(input), { abortSignal: stop.signal }).then(
+          () => 'ok',
+          (error: Error) => error.name,
+        ),
+      ),
+    );
+    stop.abort();
+    // assert
+    expect(outcomes.sort()).toEqual(['ResourceInUseException', 'ok']);
+  });
+
   it('drops the connection of a subscription: the SDK ends its event stream, with no error', async () => {
     // arrange
     const streamArn = await streamWith(['a']);
