@@ -394,6 +394,15 @@ function fanOutOf(
       "retrieval 'fan-out' needs the stream ARN (consumers are registered on it): give streamArn, or use KinesisSource.create({ streamName }) to look it up.",
     );
   }
+  // SubscribeToShard needs HTTP/2; a handler says its protocol in `metadata.handlerProtocol`.
+  const protocol = (
+    options.client.config as { requestHandler?: { metadata?: { handlerProtocol?: string } } }
+  ).requestHandler?.metadata?.handlerProtocol;
+  if (protocol !== undefined && !protocol.startsWith('h2')) {
+    throw new ConfigurationError(
+      `retrieval 'fan-out' needs a client that speaks HTTP/2 (SubscribeToShard is HTTP/2 only), but its requestHandler speaks ${protocol}: build the KinesisClient with the default handler or requestHandler: new NodeHttp2Handler().`,
+    );
+  }
   const activationTimeoutMs = wholeIn(
     'consumerActivationTimeoutMs',
     options.consumerActivationTimeoutMs,

@@ -1,5 +1,6 @@
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { ConfigurationError } from '@shardline/core';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { describe, expect, it } from 'vitest';
 import { KinesisSource, type KinesisSourceOptions } from '../../src/index.js';
 
@@ -7,6 +8,20 @@ const client = new KinesisClient({ region: 'us-east-1' });
 const streamArn = 'arn:aws:kinesis:us-east-1:123456789012:stream/orders';
 
 describe('KinesisSource retrieval options', () => {
+  it('refuses fan-out over an HTTP/1.1 client, naming the handler to use', () => {
+    // arrange
+    const http1 = new KinesisClient({ region: 'us-east-1', requestHandler: new NodeHttpHandler() });
+    // act
+    const build = () =>
+      new KinesisSource({ client: http1, streamArn, retrieval: 'fan-out', consumerName: 'app' });
+    // assert
+    expect(build).toThrow(ConfigurationError);
+    expect(build).toThrow(
+      /needs a client that speaks HTTP\/2 .* speaks http\/1.1: .*NodeHttp2Handler/,
+    );
+    expect(() => new KinesisSource({ client: http1, streamArn })).not.toThrow();
+  });
+
   it('accepts polling by default and fan-out with a consumer name and the stream ARN', () => {
     // act / assert
     expect(() => new KinesisSource({ client, streamArn })).not.toThrow();
