@@ -8,6 +8,16 @@ export {
   type KinesisRecordLike,
   type KinesisSdkRecord,
 } from './decodeKinesisRecord.js';
+export {
+  createFanOutContext,
+  ensureConsumer,
+  FAN_OUT_RETRIABLE_CODES,
+  type FanOutContext,
+  type FanOutContextOptions,
+  KinesisRetrieval,
+  MIN_SUBSCRIBE_INTERVAL_MS,
+} from './fanOut.js';
+export { KinesisFanOutShardIterator } from './KinesisFanOutShardIterator.js';
 export { KinesisShardIterator } from './KinesisShardIterator.js';
 export {
   DEFAULT_KINESIS_SOURCE,

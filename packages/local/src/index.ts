@@ -30,5 +30,6 @@ export {
   type MappedStreamRecord,
   orderingKeyHash,
   toLambdaDynamoDBRecord,
+  toLambdaKinesisRecord,
 } from './lambdaStreamEvents.js';
 export { freePort, waitForHttp } from './ports.js';

@@ -25,6 +25,7 @@ export {
   startDynamoDBLocal,
   startEventSourceMapping,
   toLambdaDynamoDBRecord,
+  toLambdaKinesisRecord,
   waitForHttp,
 } from '@shardline/local';
 export type { MessageAttributeValue } from './awsQuery.js';
@@ -60,6 +61,13 @@ export {
   startKinesalite,
 } from './kinesalite.js';
 export { startKinesaliteProcess } from './kinesaliteProcess.js';
+export {
+  type FanOutConsumer,
+  type FanOutSubscribeCall,
+  type KinesisFanOutDouble,
+  type KinesisFanOutDoubleOptions,
+  startKinesisFanOutDouble,
+} from './kinesisFanOutDouble.js';
 export {
   deliverLikeLambda,
   LAMBDA_UNKNOWN_SHARD_ID,
