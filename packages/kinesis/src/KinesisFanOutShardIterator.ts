@@ -24,12 +24,16 @@ interface Subscription {
   readonly events: AsyncIterator<SubscribeToShardEventStream>;
   /** Ends the subscription (closes its HTTP/2 stream). */
   readonly close: () => void;
+  /** When it was opened (epoch ms): it is renewed `renewSubscriptionAfterMs` later. */
+  readonly startedAt: number;
 }
 
 /**
  * Reads one Kinesis shard through enhanced fan-out: `SubscribeToShard` over HTTP/2, one pushed
  * `SubscribeToShardEvent` per `next`.
  *
+ * - A subscription is renewed `renewSubscriptionAfterMs` (4 m 50 s) after it started, before
+ *   the service's 5-minute end, between two events.
  * - The subscription resumes AFTER the last event's `ContinuationSequenceNumber` whenever it
  *   ends: normally (the service ends each one after 5 minutes), on a dropped connection (which
  *   the SDK also reports as a normal end of the event stream), or with an error (thrown as a
@@ -102,6 +106,18 @@ export class KinesisFanOutShardIterator implements ShardIterator {
   async next(signal?: AbortSignal): Promise<ShardReadResult> {
     if (this.#ended) return this.#endPage([], undefined);
     for (;;) {
+      if (
+        this.#subscription &&
+        Date.now() - this.#subscription.startedAt >= this.#fanOut.renewAfterMs
+      ) {
+        // Renew before the service ends it: the next one resumes after the last event handed
+        // out, so the records the closed stream still held are sent again, none lost or repeated.
+        this.#closeSubscription();
+        this.#settings.metrics.increment('fan_out_subscriptions_renewed_total', 1, {
+          shard: this.#shardId,
+          reason: 'ahead',
+        });
+      }
       const subscription = this.#subscription ?? (await this.#subscribe(signal));
       let step: IteratorResult<SubscribeToShardEventStream>;
       try {
@@ -115,6 +131,7 @@ export class KinesisFanOutShardIterator implements ShardIterator {
         this.#closeSubscription();
         this.#settings.metrics.increment('fan_out_subscriptions_renewed_total', 1, {
           shard: this.#shardId,
+          reason: 'ended',
         });
         continue;
       }
@@ -155,7 +172,7 @@ export class KinesisFanOutShardIterator implements ShardIterator {
       );
       if (!output.EventStream) throw new Error('SubscribeToShard answered without an EventStream');
       const events = output.EventStream[Symbol.asyncIterator]();
-      this.#subscription = { events, close };
+      this.#subscription = { events, close, startedAt: Date.now() };
       this.#log.debug({ position: this.#position }, 'subscribed');
       return this.#subscription;
     } catch (error) {

@@ -100,6 +100,14 @@ export interface KinesisSourceOptions {
   readonly consumerName?: string;
   /** How long to wait for a fan-out consumer to be ACTIVE, in ms. @default 60_000 */
   readonly consumerActivationTimeoutMs?: number;
+  /**
+   * Fan-out: renew a subscription this long after it started, before the service ends it (AWS
+   * ends every subscription after 5 minutes), between two events: the new one resumes after the
+   * last event handed out, so nothing is lost or repeated, and the switch happens when this
+   * reader chooses rather than when the service cuts the stream. 1000…300_000 ms.
+   * @default 290_000
+   */
+  readonly renewSubscriptionAfterMs?: number;
   readonly events?: EventBus;
   readonly metrics?: Metrics;
   readonly logger?: Logger;
@@ -121,6 +129,7 @@ export const DEFAULT_KINESIS_SOURCE = {
   listShardsAttempts: 10,
   retrieval: KinesisRetrieval.Polling,
   consumerActivationTimeoutMs: 60_000,
+  renewSubscriptionAfterMs: 290_000,
 } as const;
 
 /** Resolved settings shared with the shard iterators. */
@@ -354,9 +363,13 @@ function fanOutOf(
   }
   const { consumerName } = options;
   if (retrieval === KinesisRetrieval.Polling) {
-    if (consumerName !== undefined || options.consumerActivationTimeoutMs !== undefined) {
+    if (
+      consumerName !== undefined ||
+      options.consumerActivationTimeoutMs !== undefined ||
+      options.renewSubscriptionAfterMs !== undefined
+    ) {
       throw new ConfigurationError(
-        "consumerName and consumerActivationTimeoutMs are used only with retrieval: 'fan-out'; add it, or remove them.",
+        "consumerName, consumerActivationTimeoutMs and renewSubscriptionAfterMs are used only with retrieval: 'fan-out'; add it, or remove them.",
       );
     }
     return undefined;
@@ -387,11 +400,19 @@ function fanOutOf(
     0,
     3_600_000,
   );
+  const renewAfterMs = wholeIn(
+    'renewSubscriptionAfterMs',
+    options.renewSubscriptionAfterMs,
+    DEFAULT_KINESIS_SOURCE.renewSubscriptionAfterMs,
+    1000,
+    300_000,
+  );
   return createFanOutContext({
     client: options.client,
     streamArn,
     consumerName,
     activationTimeoutMs,
+    renewAfterMs,
     logger,
   });
 }

@@ -54,6 +54,8 @@ export interface FanOutContext {
   forget(consumerArn: string): void;
   /** The pacer of a shard's subscribe calls (one per second per shard for this consumer). */
   subscribePacer(shardId: string): CallPacer;
+  /** How long after it started a subscription is renewed (before the service's 5-minute end). */
+  readonly renewAfterMs: number;
 }
 
 /** Settings of {@link createFanOutContext}. */
@@ -63,6 +65,8 @@ export interface FanOutContextOptions {
   readonly consumerName: string;
   /** How long to wait for the consumer to be ACTIVE, in ms. */
   readonly activationTimeoutMs: number;
+  /** How long after it started a subscription is renewed, in ms. */
+  readonly renewAfterMs: number;
   readonly logger: Logger;
 }
 
@@ -75,6 +79,7 @@ export function createFanOutContext(options: FanOutContextOptions): FanOutContex
   let resolved: string | undefined;
   const pacers = new Map<string, CallPacer>();
   return {
+    renewAfterMs: options.renewAfterMs,
     consumerArn(signal) {
       if (!arn) {
         arn = ensureConsumer(options, signal);

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import {
   type ChangeRecord,
+  InMemoryMetrics,
   type ShardIterator,
   type ShardReadResult,
   StreamReadError,
@@ -123,6 +124,44 @@ describe('KinesisSource fan-out retrieval', () => {
     expect(records[0]!.shardId).toBe('shardId-000000000000');
     expect(pages.every((p) => typeof p.millisBehindLatest === 'number')).toBe(true);
     expect(b).toBeDefined();
+  });
+
+  it('renews a subscription itself before the service ends it, without loss or repeat', async () => {
+    // arrange: the service would keep the subscription for 5 minutes; the source renews it
+    // after 1.5 s (renewSubscriptionAfterMs), as it does at 4 m 50 s by default
+    const name = await stream();
+    const metrics = new InMemoryMetrics();
+    const source = await KinesisSource.create({
+      client,
+      streamName: name,
+      retrieval: 'fan-out',
+      consumerName: `app-${name}`,
+      renewSubscriptionAfterMs: 1500,
+      metrics,
+    });
+    const iterator = await source.openShard('shardId-000000000000', { type: 'TRIM_HORIZON' });
+    const writing = (async () => {
+      for (let i = 0; i < 40; i++) {
+        await put(name, `v${i}`);
+        await sleep(100);
+      }
+    })();
+    // act
+    const { records } = await readRecords(iterator, 40);
+    await writing;
+    // assert
+    expect(records.map(text)).toEqual(range(0, 40));
+    const ok = subscribeCallsOf((await consumerArnOf(name))!).filter((x) => x.outcome === 'ok');
+    expect(ok.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < ok.length; i++) {
+      expect(ok[i]!.startingPosition.Type).toBe('AFTER_SEQUENCE_NUMBER');
+    }
+    expect(
+      metrics.counter('fan_out_subscriptions_renewed_total', {
+        shard: 'shardId-000000000000',
+        reason: 'ahead',
+      }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('renews an ended subscription after the continuation, paced, without loss or repeat', async () => {
