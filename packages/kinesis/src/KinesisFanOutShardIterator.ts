@@ -10,15 +10,14 @@ import {
   DataTrimmedError,
   type IteratorReacquiredReport,
   type Logger,
-  reportDataTrimmed,
   type ShardIterator,
   type ShardReadResult,
   type StartPosition,
   toStreamReadError,
 } from '@shardline/core';
-import { decodeKinesisSdkRecord } from './decodeKinesisRecord.js';
 import { FAN_OUT_RETRIABLE_CODES, type FanOutContext } from './fanOut.js';
 import type { KinesisSettings } from './KinesisSource.js';
+import { KinesisPageDecoder, resumePointOf } from './kinesisPages.js';
 
 interface Subscription {
   readonly events: AsyncIterator<SubscribeToShardEventStream>;
@@ -55,13 +54,12 @@ export class KinesisFanOutShardIterator implements ShardIterator {
   readonly #settings: KinesisSettings;
   readonly #fanOut: FanOutContext;
   readonly #shardId: string;
-  readonly #hashKeyRange: { startingHashKey: string; endingHashKey: string } | undefined;
   readonly #findChildren: (signal?: AbortSignal) => Promise<string[]>;
   readonly #log: Logger;
   readonly #report: IteratorReacquiredReport;
   #position: StartingPosition;
-  /** As in polling: the record the subscription was opened AT, which must come first. */
-  #resumeAt: { sequenceNumber: string; sub: number; check: boolean } | undefined;
+  /** Decodes events as polling decodes pages (the record a checkpoint opened AT comes first). */
+  readonly #pages: KinesisPageDecoder;
   #subscription: Subscription | undefined;
   #ended = false;
   #childShardIds: string[] | undefined;
@@ -78,7 +76,6 @@ export class KinesisFanOutShardIterator implements ShardIterator {
     this.#settings = settings;
     this.#fanOut = fanOut;
     this.#shardId = shardId;
-    this.#hashKeyRange = hashKeyRange;
     this.#findChildren = findChildren;
     this.#log = settings.logger.child({ shardId, retrieval: 'fan-out' });
     this.#report = {
@@ -89,13 +86,8 @@ export class KinesisFanOutShardIterator implements ShardIterator {
       shardId,
     };
     this.#position = startingPosition(start);
-    if (start.type === 'AFTER_SEQUENCE_NUMBER' || start.type === 'AT_SEQUENCE_NUMBER') {
-      this.#resumeAt = {
-        sequenceNumber: start.sequenceNumber,
-        sub: start.type === 'AT_SEQUENCE_NUMBER' ? -1 : (start.subSequenceNumber ?? Infinity),
-        check: start.sequenceNumber !== startingSequenceNumber,
-      };
-    }
+    this.#pages = new KinesisPageDecoder(settings, shardId, hashKeyRange, this.#report);
+    this.#pages.resumeAt = resumePointOf(start, startingSequenceNumber);
   }
 
   /** Resolves the consumer (registers it and waits for ACTIVE when needed). */
@@ -194,49 +186,28 @@ export class KinesisFanOutShardIterator implements ShardIterator {
 
   async #toPage(event: SubscribeToShardEvent, signal?: AbortSignal): Promise<ShardReadResult> {
     const raw = event.Records ?? [];
-    const context = {
-      streamId: this.#settings.streamId,
-      shardId: this.#shardId,
-      payload: this.#settings.payload,
-      hashKeyRange: this.#hashKeyRange,
-      outOfRangeRecordPolicy: this.#settings.outOfRangeRecordPolicy,
-      events: this.#settings.events,
-      metrics: this.#settings.metrics,
-      logger: this.#log,
-      ...(this.#settings.orderingKey ? { orderingKey: this.#settings.orderingKey } : {}),
-    };
-    let records: ChangeRecord[] = [];
-    for (const record of raw) records.push(...decodeKinesisSdkRecord(record, context));
-    const resume = this.#resumeAt;
-    if (resume && raw.length > 0) {
-      this.#resumeAt = undefined;
-      if (raw[0]!.SequenceNumber !== resume.sequenceNumber) {
-        if (resume.check) this.#onTrimmed(resume.sequenceNumber, raw[0]!.SequenceNumber);
-      } else if (resume.sub >= 0) {
-        records = records.filter(
-          (r) =>
-            r.sequenceNumber !== resume.sequenceNumber ||
-            (r.subSequenceNumber !== undefined && r.subSequenceNumber > resume.sub),
-        );
+    const shardEnds = (event.ChildShards?.length ?? 0) > 0;
+    let records: ChangeRecord[];
+    try {
+      records = this.#pages.decode(raw, shardEnds);
+    } catch (error) {
+      if (error instanceof DataTrimmedError) {
+        // Subscribe again AT the same record after a restart: the shard stays stopped.
+        this.#position = { Type: 'AT_SEQUENCE_NUMBER', SequenceNumber: error.fromSequenceNumber };
+        this.#closeSubscription();
       }
+      throw error;
     }
     const continuation = event.ContinuationSequenceNumber ?? raw[raw.length - 1]?.SequenceNumber;
     // Before the record a checkpoint opened AT has come, the position stays AT it.
-    if (continuation && !this.#resumeAt) {
+    if (continuation && !this.#pages.resumeAt) {
       this.#position = { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: continuation };
     }
     const millisBehindLatest = event.MillisBehindLatest;
-    if (!event.ChildShards || event.ChildShards.length === 0) {
-      return { records, millisBehindLatest, shardEnded: false };
-    }
-    if (this.#resumeAt) {
-      const { sequenceNumber, check } = this.#resumeAt;
-      this.#resumeAt = undefined;
-      if (check) this.#onTrimmed(sequenceNumber, undefined);
-    }
+    if (!shardEnds) return { records, millisBehindLatest, shardEnded: false };
     this.#ended = true;
     this.#closeSubscription();
-    this.#childShardIds = event.ChildShards.map((c) => c.ShardId!).filter(Boolean);
+    this.#childShardIds = (event.ChildShards ?? []).map((c) => c.ShardId!).filter(Boolean);
     if (this.#childShardIds.length === 0) {
       try {
         this.#childShardIds = await this.#findChildren(signal);
@@ -249,18 +220,6 @@ export class KinesisFanOutShardIterator implements ShardIterator {
 
   #endPage(records: ChangeRecord[], millisBehindLatest: number | undefined): ShardReadResult {
     return { records, millisBehindLatest, shardEnded: true, childShardIds: this.#childShardIds };
-  }
-
-  /** The record at `afterSequenceNumber` is gone: report, then stop or read on, per policy. */
-  #onTrimmed(afterSequenceNumber: string, resumedAtSequenceNumber: string | undefined): void {
-    const policy = this.#settings.trimmedDataPolicy;
-    reportDataTrimmed({ ...this.#report, policy }, afterSequenceNumber, resumedAtSequenceNumber);
-    if (policy === 'stop') {
-      // Subscribe again AT the same record after a restart: the shard stays stopped.
-      this.#position = { Type: 'AT_SEQUENCE_NUMBER', SequenceNumber: afterSequenceNumber };
-      this.#closeSubscription();
-      throw new DataTrimmedError(this.#shardId, afterSequenceNumber);
-    }
   }
 }
 

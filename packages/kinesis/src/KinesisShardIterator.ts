@@ -3,16 +3,9 @@ import {
   GetShardIteratorCommand,
   type GetShardIteratorCommandInput,
 } from '@aws-sdk/client-kinesis';
-import {
-  type ChangeRecord,
-  DataTrimmedError,
-  type PolledPage,
-  PollingShardIterator,
-  reportDataTrimmed,
-  type StartPosition,
-} from '@shardline/core';
-import { decodeKinesisSdkRecord } from './decodeKinesisRecord.js';
+import { type PolledPage, PollingShardIterator, type StartPosition } from '@shardline/core';
 import type { KinesisSettings } from './KinesisSource.js';
+import { KinesisPageDecoder, resumePointOf } from './kinesisPages.js';
 import { KINESIS_RETRIABLE_CODES } from './retriableCodes.js';
 
 /**
@@ -38,14 +31,8 @@ import { KINESIS_RETRIABLE_CODES } from './retriableCodes.js';
  */
 export class KinesisShardIterator extends PollingShardIterator {
   readonly #settings: KinesisSettings;
-  readonly #hashKeyRange: { startingHashKey: string; endingHashKey: string } | undefined;
   readonly #startingSequenceNumber: string | undefined;
-  /**
-   * While set, the iterator was opened AT this record, which must come first: `sub` is the last
-   * user record of it already done (-1: none, an AT position; Infinity: all, an AFTER position);
-   * `check` is false for the shard's own starting sequence number, which names no record.
-   */
-  #resumeAt: { sequenceNumber: string; sub: number; check: boolean } | undefined;
+  readonly #pages: KinesisPageDecoder;
 
   constructor(
     settings: KinesisSettings,
@@ -67,8 +54,8 @@ export class KinesisShardIterator extends PollingShardIterator {
       logger: settings.logger,
     });
     this.#settings = settings;
-    this.#hashKeyRange = hashKeyRange;
     this.#startingSequenceNumber = startingSequenceNumber;
+    this.#pages = new KinesisPageDecoder(settings, shardId, hashKeyRange, this.report);
   }
 
   protected async getShardIterator(
@@ -84,14 +71,7 @@ export class KinesisShardIterator extends PollingShardIterator {
       new GetShardIteratorCommand(input),
       signal ? { abortSignal: signal } : {},
     );
-    this.#resumeAt =
-      from.type === 'AFTER_SEQUENCE_NUMBER' || from.type === 'AT_SEQUENCE_NUMBER'
-        ? {
-            sequenceNumber: from.sequenceNumber,
-            sub: from.type === 'AT_SEQUENCE_NUMBER' ? -1 : (from.subSequenceNumber ?? Infinity),
-            check: from.sequenceNumber !== this.#startingSequenceNumber,
-          }
-        : undefined;
+    this.#pages.resumeAt = resumePointOf(from, this.#startingSequenceNumber);
     return output.ShardIterator;
   }
 
@@ -104,59 +84,13 @@ export class KinesisShardIterator extends PollingShardIterator {
       signal ? { abortSignal: signal } : {},
     );
     const raw = output.Records ?? [];
-    const context = {
-      streamId: this.#settings.streamId,
-      shardId: this.shardId,
-      payload: this.#settings.payload,
-      hashKeyRange: this.#hashKeyRange,
-      outOfRangeRecordPolicy: this.#settings.outOfRangeRecordPolicy,
-      events: this.#settings.events,
-      metrics: this.#settings.metrics,
-      logger: this.log,
-      ...(this.#settings.orderingKey ? { orderingKey: this.#settings.orderingKey } : {}),
-    };
-    let records: ChangeRecord[] = [];
-    for (const record of raw) {
-      const decoded = decodeKinesisSdkRecord(record, context);
-      if (decoded.length === 1) records.push(decoded[0]!);
-      else for (const r of decoded) records.push(r);
-    }
-    const resume = this.#resumeAt;
-    // Under the 'stop' policy #onTrimmed throws with #resumeAt still set, so a read again with
-    // the same iterator is refused again.
-    if (resume && raw.length > 0) {
-      // The first record AT a position is the position's own record, unless it was trimmed.
-      if (raw[0]!.SequenceNumber !== resume.sequenceNumber) {
-        if (resume.check) this.#onTrimmed(resume.sequenceNumber, raw[0]!.SequenceNumber);
-      } else if (resume.sub >= 0) {
-        records = records.filter(
-          (r) =>
-            r.sequenceNumber !== resume.sequenceNumber ||
-            (r.subSequenceNumber !== undefined && r.subSequenceNumber > resume.sub),
-        );
-      }
-      this.#resumeAt = undefined;
-    }
-    if (!output.NextShardIterator && resume && this.#resumeAt) {
-      // The shard ended without the position's record: it was trimmed with whatever followed.
-      if (resume.check) this.#onTrimmed(resume.sequenceNumber, undefined);
-      this.#resumeAt = undefined;
-    }
     return {
-      records,
+      records: this.#pages.decode(raw, !output.NextShardIterator),
       lastSequenceNumber: raw[raw.length - 1]?.SequenceNumber,
       millisBehindLatest: output.MillisBehindLatest,
       nextIterator: output.NextShardIterator ?? undefined,
       childShardIds: (output.ChildShards ?? []).map((c) => c.ShardId!).filter(Boolean),
     };
-  }
-
-  /** The record at `afterSequenceNumber` is gone: report, then stop or read on, per policy. */
-  #onTrimmed(afterSequenceNumber: string, resumedAtSequenceNumber: string | undefined): void {
-    const policy = this.#settings.trimmedDataPolicy;
-    reportDataTrimmed({ ...this.report, policy }, afterSequenceNumber, resumedAtSequenceNumber);
-    // Under 'stop' the position is kept: a restart reads it again and stays stopped.
-    if (policy === 'stop') throw new DataTrimmedError(this.shardId, afterSequenceNumber);
   }
 }
 
