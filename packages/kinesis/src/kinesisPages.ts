@@ -29,7 +29,9 @@ export function resumePointOf(
   return {
     sequenceNumber: from.sequenceNumber,
     sub: from.type === 'AT_SEQUENCE_NUMBER' ? -1 : (from.subSequenceNumber ?? Infinity),
-    check: from.sequenceNumber !== startingSequenceNumber,
+    // Checked only AFTER a record read before (a checkpoint, or the last record of a page): an
+    // AT position a user gives may be any valid sequence number, naming no record.
+    check: from.type === 'AFTER_SEQUENCE_NUMBER' && from.sequenceNumber !== startingSequenceNumber,
   };
 }
 
@@ -90,8 +92,15 @@ export class KinesisPageDecoder {
       }
       this.resumeAt = undefined;
     } else if (resume && shardEnds) {
-      // The shard ended without the position's record: it was trimmed with whatever followed.
-      if (resume.check) this.#onTrimmed(resume.sequenceNumber, undefined);
+      // The shard ended before the position's record showed: it may have been trimmed with
+      // whatever followed, but an empty last page cannot prove it, and stopping here would hold
+      // the children back for good. Said, not acted on.
+      if (resume.check) {
+        this.#report.log.warn(
+          { afterSequenceNumber: resume.sequenceNumber },
+          'the shard ended before the checkpoint record was read again; records after it may have been trimmed (not proven by an empty page, so the shard ends normally)',
+        );
+      }
       this.resumeAt = undefined;
     }
     return records;

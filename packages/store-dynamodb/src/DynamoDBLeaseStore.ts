@@ -203,7 +203,11 @@ export class DynamoDBLeaseStore implements LeaseStore {
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return leases;
+    // A shard's superseded duplicate lease (see #toLease) is not offered: it would be taken and
+    // read beside the live one.
+    return leases.filter(
+      (l) => this.#keyByShard.get(shardKey(l.streamId, l.shardId)) === l.leaseKey,
+    );
   }
 
   async getLease(leaseKey: string): Promise<Lease | undefined> {
@@ -389,6 +393,9 @@ export class DynamoDBLeaseStore implements LeaseStore {
     await this.#client.send(
       new DeleteItemCommand({ TableName: this.#table, Key: { [A.LeaseKey]: { S: leaseKey } } }),
     );
+    for (const [indexKey, key] of this.#keyByShard) {
+      if (key === leaseKey) this.#keyByShard.delete(indexKey);
+    }
   }
 
   async commitCheckpoint(
@@ -660,7 +667,17 @@ export class DynamoDBLeaseStore implements LeaseStore {
         this.#identifierByStream.set(known, identifier);
       }
     }
-    this.#keyByShard.set(shardKey(streamId, shardId), leaseKey);
+    // One shard, two leases (a bare key and an identifier-keyed one): a table whose second
+    // stream was added under a version that orphaned the bare keys and made new ones. The
+    // identifier-keyed lease is the one read since; it wins whichever the scan shows first.
+    const indexKey = shardKey(streamId, shardId);
+    const seen = this.#keyByShard.get(indexKey);
+    if (
+      seen === undefined ||
+      (keyIdentifier !== undefined && identifierOfKey(seen) === undefined)
+    ) {
+      this.#keyByShard.set(indexKey, leaseKey);
+    }
     const start = item[A.StartingHashKey]?.S;
     const end = item[A.EndingHashKey]?.S;
     return {

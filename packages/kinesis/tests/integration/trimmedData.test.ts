@@ -209,6 +209,20 @@ describe('KinesisSource: a checkpoint older than the trim horizon', () => {
     ]);
   });
 
+  it('does not check an AT_SEQUENCE_NUMBER start, which may name no record', async () => {
+    // arrange: the position's record is gone, but the user asked to start AT it
+    const { stream, oldSeqs } = await streamWithGap(['one', 'two'], ['three']);
+    const { source: created, trimmed } = sourceFor(stream);
+    const source = await created;
+    // act
+    const page = await (
+      await source.openShard(shardId, { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: oldSeqs[0]! })
+    ).next();
+    // assert
+    expect(page.records.map(text)).toEqual(['three']);
+    expect(trimmed).toEqual([]);
+  });
+
   it('rejects an unknown policy with the allowed values', () => {
     expect(
       () =>

@@ -157,6 +157,39 @@ describe('DynamoDBLeaseStore: lease key forms', () => {
     );
   });
 
+  it('offers one lease per shard when a bare key and an identifier-keyed one both exist (an older version orphaned the bare one)', async () => {
+    // arrange: both forms of ORDERS' shard 0, as left by a second stream added before this fix
+    const tableName = await table();
+    await put(tableName, {
+      leaseKey: { S: 'shardId-000000000000' },
+      leaseCounter: { N: '5' },
+      checkpoint: { S: '111' },
+      checkpointSubSequenceNumber: { N: '0' },
+    });
+    await put(tableName, {
+      leaseKey: { S: `${ORDERS}:shardId-000000000000` },
+      leaseCounter: { N: '9' },
+      checkpoint: { S: '999' },
+      checkpointSubSequenceNumber: { N: '0' },
+      streamName: { S: ORDERS },
+      shardId: { S: 'shardId-000000000000' },
+    });
+    const multi = store(tableName, {
+      multiStream: true,
+      streamId: ORDERS,
+      streams: [ORDERS, PAYMENTS],
+    });
+    // act
+    const listed = await multi.listLeases();
+    // assert: the identifier-keyed lease, the one read since, whatever the scan order
+    expect(listed.map((l) => [l.leaseKey, l.checkpoint])).toEqual([
+      [`${ORDERS}:shardId-000000000000`, { sequenceNumber: '999', subSequenceNumber: 0 }],
+    ]);
+    expect(multi.leaseKeyFor(ORDERS, 'shardId-000000000000')).toBe(
+      `${ORDERS}:shardId-000000000000`,
+    );
+  });
+
   it('keeps the first stream’s checkpoints when a second stream is added (bare shard-id keys stay that stream’s)', async () => {
     // arrange: the table served ORDERS alone (single-stream keys)
     const tableName = await table();
