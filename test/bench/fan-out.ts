@@ -26,11 +26,8 @@ import {
 import { BatchProcessor, ShardConsumer, type ShardSource, sleep } from '@shardline/core';
 import { KinesisSource } from '@shardline/kinesis';
 import { startKinesalite, startKinesisFanOutDouble } from '@shardline/testing';
+import { flag } from './harness.js';
 
-function flag(name: string, fallback: number): number {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return arg ? Number(arg.split('=')[1]) : fallback;
-}
 const RECORDS = flag('records', 20_000);
 const RUNS = flag('runs', 3);
 const LATENCY_RECORDS = flag('latency', 250);

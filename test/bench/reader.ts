@@ -14,8 +14,6 @@
  * readers. Each reader drains the whole stream from TRIM_HORIZON; runs alternate, best of N.
  */
 
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import {
   BatchWriteItemCommand,
   CreateTableCommand,
@@ -37,13 +35,10 @@ import {
 import { BatchProcessor, ShardConsumer, type ShardSource } from '@shardline/core';
 import { DynamoDBStreamsSource } from '@shardline/dynamodb-streams';
 import { KinesisSource } from '@shardline/kinesis';
-import { freePort, localClientConfig, startDynamoDBLocal, waitForHttp } from '@shardline/testing';
+import { startDynamoDBLocal, startKinesaliteProcess } from '@shardline/testing';
+import { flag } from './harness.js';
 
-/** `--records=N` and `--runs=N` override the defaults. */
-function flag(name: string, fallback: number): number {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return arg ? Number(arg.split('=')[1]) : fallback;
-}
+// `--records=N` and `--runs=N` override the defaults.
 const RECORDS = flag('records', 20_000);
 const RUNS = flag('runs', 7);
 /** Runs of the 1 ms rows (each drain takes 2 s or more). */
@@ -66,30 +61,6 @@ async function handlePage(count: number, handler: Handler): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count) }, worker));
-}
-
-/**
- * kinesalite in its own process, as the real service is: in-process, its CPU would be charged
- * to whichever reader runs, and the comparison would measure kinesalite.
- */
-async function startKinesaliteProcess() {
-  const port = await freePort();
-  const cli = createRequire(import.meta.url).resolve('kinesalite/cli.js');
-  const child = spawn(
-    process.execPath,
-    [cli, '--port', String(port), '--createStreamMs', '0', '--shardLimit', '100'],
-    { stdio: 'ignore' },
-  );
-  const endpoint = `http://127.0.0.1:${port}`;
-  await waitForHttp(endpoint, 10_000, () => undefined);
-  return {
-    clientConfig: localClientConfig(endpoint),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
 }
 
 async function timed(count: () => Promise<number>): Promise<number> {
@@ -194,7 +165,8 @@ async function benchDynamoDB(): Promise<Comparison[]> {
 }
 
 async function benchKinesis(): Promise<Comparison[]> {
-  const server = await startKinesaliteProcess();
+  // Its own process, as the real service is: in-process its CPU would be charged to the reader.
+  const server = await startKinesaliteProcess({ shardLimit: 100 });
   const client = new KinesisClient(server.clientConfig);
   try {
     const StreamName = 'bench';

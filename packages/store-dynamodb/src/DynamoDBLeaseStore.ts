@@ -659,9 +659,12 @@ export class DynamoDBLeaseStore implements LeaseStore {
     } else {
       const identifier = item[A.StreamName]?.S ?? keyIdentifier;
       shardId = item[A.ShardId]?.S ?? leaseKey.slice(keyIdentifier.length + 1);
-      const known =
-        this.#streamIdByIdentifier.get(identifier) ??
-        streamForIdentifier(identifier, this.#streams);
+      let known = this.#streamIdByIdentifier.get(identifier);
+      if (known === undefined) {
+        // Parsed once per identifier, not once per lease of every listing.
+        known = streamForIdentifier(identifier, this.#streams);
+        if (known !== undefined) this.#streamIdByIdentifier.set(identifier, known);
+      }
       streamId = known ?? identifier;
       if (known !== undefined && !this.#identifierByStream.has(known)) {
         this.#identifierByStream.set(known, identifier);
