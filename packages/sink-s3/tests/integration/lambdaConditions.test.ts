@@ -311,4 +311,59 @@ describe('S3ArchiveSink under Lambda conditions (unknown shard id, Parallelizati
     expect(faults).toBeGreaterThan(0);
     expect(proxy.faulted('PutObject')).toBeGreaterThan(0);
   });
+  it('routes TTL deletes to their own archive and the rest to the main one, each exactly once: PF up to 10, redeliveries, replays', async () => {
+    // arrange: the same multi-shard history, with a seeded third of its REMOVEs made TTL deletes
+    // (as DynamoDB's expiry writes them: userIdentity Service / dynamodb.amazonaws.com)
+    let mark = 7;
+    const shards = history.shards.map((shard) => ({
+      ...shard,
+      records: shard.records.map((r) => {
+        if (r.eventName !== 'REMOVE') return r;
+        mark = (mark * 1103515245 + 12345) >>> 0;
+        return mark % 3 === 0 ? { ...r, isTtlDelete: true } : r;
+      }),
+    }));
+    const all = shards.flatMap((s) => s.records);
+    const expired = all.filter((r) => r.isTtlDelete);
+    const kept = all.filter((r) => !r.isTtlDelete);
+    expect(expired.length).toBeGreaterThan(0);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(1, 3, 10),
+        fc.integer({ min: 1, max: 25 }),
+        fc.integer(),
+        async (parallelizationFactor, maxBatchSize, seed) => {
+          const main = nextPrefix();
+          const ttl = nextPrefix();
+          // act: a fresh pair of sinks per invocation (cold environments)
+          const report = await deliverLikeLambda(
+            shards,
+            async (batch) => {
+              const processor = new BatchProcessor({
+                sink: new S3ArchiveSink({ client, bucket: BUCKET, prefix: main }),
+                ttlDeletes: { routeTo: new S3ArchiveSink({ client, bucket: BUCKET, prefix: ttl }) },
+                deduper: false,
+                retry: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 },
+              });
+              const result = await processor.process(batch);
+              return result.firstNotDone === -1 ? batch.length : result.firstNotDone;
+            },
+            { seed, parallelizationFactor, maxBatchSize, replayChance: 0.1 },
+          );
+          // assert
+          const mainLines = await archived(main);
+          expect(exactlyOnceViolations(kept, mainLines)).toEqual({ missing: [], duplicated: [] });
+          const expiredPositions = new Set(expired.map((r) => r.sequenceNumber));
+          expect(mainLines.filter((line) => expiredPositions.has(line))).toEqual([]);
+          expect(exactlyOnceViolations(expired, await archived(ttl))).toEqual({
+            missing: [],
+            duplicated: [],
+          });
+          expect(report.redeliveries).toBeGreaterThan(0);
+          if (parallelizationFactor > 1) expect(report.maxConcurrent).toBeGreaterThan(4);
+        },
+      ),
+      { numRuns: 4, seed: 2027 },
+    );
+  });
 });
