@@ -107,6 +107,14 @@ export interface ChangeRecord {
    * the `globalTables` option for that).
    */
   readonly region: string | undefined;
+  /**
+   * True for an item read by a bootstrap (a Scan of the table or an export to S3), not a change
+   * from the stream: an `INSERT` carrying the item as it was when it was read. It is older than
+   * any stream change of the same item, so a sink writes it only where it holds nothing of that
+   * item yet (no item, no tombstone, no ledger entry), and the stream's changes always win.
+   * `undefined` (false) for every stream record.
+   */
+  readonly bootstrap?: boolean | undefined;
   /** The record exactly as the source delivered it. */
   readonly raw: unknown;
   /**
