@@ -10,7 +10,7 @@ export interface DeduperOptions {
    * first. The default holds every record of the largest batch a Lambda event source mapping
    * sends (BatchSize 10,000), so a redelivery of the previous batch is dropped whole. Raise it
    * when duplicates arrive further apart; each id costs about 60 bytes (a 32-character
-   * DynamoDB `eventID`, or a Kinesis shard:sequence id, which is kept packed).
+   * DynamoDB `eventID`) to 75 bytes (a Kinesis shard:sequence id, kept packed).
    * @default 10_000
    */
   readonly maxEventIds?: number;
