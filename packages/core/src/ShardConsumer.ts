@@ -194,7 +194,7 @@ export class ShardConsumer {
     let recordsRead = 0;
     let lastDone: string | undefined;
     const read = () => {
-      const page = this.#read(() => iterator.next(signal), signal);
+      const page = this.#read(() => iterator.next(signal), signal, iterator.pushed === true);
       // A prefetch may fail while the page before it is processed, before anything awaits it:
       // mark it handled now (it is awaited, and rethrows, in turn), so the failure ends this
       // run instead of crashing the process as an unhandled rejection.
@@ -316,17 +316,23 @@ export class ShardConsumer {
     }
   }
 
-  /** One paced read, with backoff on throttling and retriable errors. `undefined` when stopped. */
+  /**
+   * One paced read, with backoff on throttling and retriable errors. `undefined` when stopped.
+   * A pushed iterator (enhanced fan-out) is not paced: its `next` waits for the service's event.
+   */
   async #read(
     call: () => Promise<ShardReadResult>,
     signal: AbortSignal | undefined,
+    pushed: boolean,
   ): Promise<ShardReadResult | undefined> {
     const { source, shardId } = this.#options;
     const minInterval = this.#options.minReadIntervalMs ?? DEFAULT_SHARD_CONSUMER.minReadIntervalMs;
     for (let attempt = 1; ; attempt++) {
       // Both intervals count from the start of the previous read, so an idle shard costs
       // exactly 1000 / idlePollIntervalMs reads per second however long a read takes.
-      const wait = this.#lastReadAt + Math.max(minInterval, this.#idleDelayMs) - Date.now();
+      const wait = pushed
+        ? 0
+        : this.#lastReadAt + Math.max(minInterval, this.#idleDelayMs) - Date.now();
       try {
         if (wait > 0) await sleep(wait, signal);
       } catch {

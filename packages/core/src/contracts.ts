@@ -43,6 +43,13 @@ export interface ShardReadResult {
 export interface ShardIterator {
   /** Reads the next page. Re-acquires expired iterators itself. */
   next(signal?: AbortSignal): Promise<ShardReadResult>;
+  /**
+   * True when the service pushes pages (Kinesis enhanced fan-out, `SubscribeToShard`): `next`
+   * waits for the next event itself, so the reader asks again at once after an empty page
+   * instead of sleeping `idlePollIntervalMs` (which would only delay the records that arrive
+   * meanwhile). Absent or false for polled sources (GetRecords), which the reader paces.
+   */
+  readonly pushed?: boolean;
 }
 
 /**

@@ -51,6 +51,8 @@ interface Subscription {
  * - `millisBehindLatest` comes from each event's `MillisBehindLatest`.
  */
 export class KinesisFanOutShardIterator implements ShardIterator {
+  /** Pages are pushed by `SubscribeToShard`: the reader does not pace them. */
+  readonly pushed = true;
   readonly #settings: KinesisSettings;
   readonly #fanOut: FanOutContext;
   readonly #shardId: string;

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { compactEventId } from '../../src/Deduper.js';
 import {
   ConfigurationError,
   DEFAULT_MAX_EVENT_IDS,
@@ -117,6 +118,55 @@ describe('Deduper default window', () => {
       keyVersions: DEFAULT_MAX_KEY_VERSIONS,
     });
     expect(deduper.byteLength).toBeLessThan(1_000_000);
+  });
+
+  it('holds a full default window of 77-character Kinesis ids in under 1 MB', () => {
+    // arrange
+    const deduper = new Deduper();
+    const kinesisId = (i: number) =>
+      `shardId-000000000003:4959033827149025660855969253836157109592157598${String(i).padStart(10, '0')}`;
+    // act
+    for (let i = 0; i < DEFAULT_MAX_EVENT_IDS; i++) {
+      deduper.remember({
+        ...record(i),
+        eventId: kinesisId(i),
+        version: BigInt(i),
+        marshalledKeys: { id: { S: `u${i}` } },
+      });
+    }
+    // assert: full, every id still found exactly, and the arrays under 1 MB (1.37 MB unpacked)
+    expect(deduper.size.eventIds).toBe(DEFAULT_MAX_EVENT_IDS);
+    expect(deduper.check({ ...record(0), eventId: kinesisId(DEFAULT_MAX_EVENT_IDS - 1) })).toBe(
+      'seen',
+    );
+    expect(deduper.check({ ...record(0), eventId: kinesisId(DEFAULT_MAX_EVENT_IDS) })).toBe(
+      undefined,
+    );
+    expect(deduper.byteLength).toBeLessThan(1_000_000);
+  });
+
+  it('packs event ids injectively: two different ids never share a key', () => {
+    const digits = fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 60 });
+    const id = fc.oneof(
+      fc.tuple(digits, digits).map(([shard, seq]) => `shardId-${shard}:${seq}`),
+      fc.tuple(digits, fc.string(), digits).map(([a, b, c]) => `shardId-${a}${b}:${c}`),
+      fc.string({ unit: fc.constantFrom('\u0000', '\u0001', '\u0002', 'a', '0', 'Ā') }),
+      fc.string(),
+    );
+    fc.assert(
+      fc.property(id, id, (a, b) => {
+        if (a !== b) expect(compactEventId(a)).not.toBe(compactEventId(b));
+        else expect(compactEventId(a)).toBe(compactEventId(b));
+      }),
+      { numRuns: 20_000, seed: 14 },
+    );
+    // the ids that could collide with a packed one if nothing marked them
+    const packed = compactEventId('shardId-12:34');
+    expect(packed).toBe(
+      '\u0001' + String.fromCharCode(32 + 12) + '\u0002' + String.fromCharCode(32 + 34),
+    );
+    expect(compactEventId(packed)).not.toBe(packed);
+    expect(compactEventId('shardId-1:3')).not.toBe(compactEventId('shardId-10:3'));
   });
 
   it('never drops a record whose event id only shares a hash with an applied one', () => {

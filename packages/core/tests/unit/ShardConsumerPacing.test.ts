@@ -170,3 +170,70 @@ describe('ShardConsumer idle pacing (fake clock)', () => {
     );
   });
 });
+
+/**
+ * A shard the service pushes (enhanced fan-out): `next` waits for a record, or hands out an
+ * empty event after `heartbeatMs` without one, as `SubscribeToShard` does on an idle shard.
+ */
+function pushedShard(heartbeatMs: number) {
+  const pending: ChangeRecord[] = [];
+  let wake: (() => void) | undefined;
+  let sequence = 0;
+  const source: ShardSource = {
+    kind: 'kinesis',
+    streamId: 'stream',
+    listShards: async () => [],
+    openShard: async () => ({
+      pushed: true,
+      next: async () => {
+        if (pending.length === 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, heartbeatMs);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = undefined;
+        }
+        return { records: pending.splice(0), millisBehindLatest: 0, shardEnded: false };
+      },
+    }),
+  };
+  const append = () => {
+    pending.push(change({ key: 'k', sequenceNumber: ++sequence }));
+    wake?.();
+  };
+  return { source, append };
+}
+
+describe('ShardConsumer on a pushed (fan-out) shard (fake clock)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_000_000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('asks for the next event at once after an empty one, so a record pushed meanwhile is not held back by the idle interval', async () => {
+    // arrange: empty events every 500 ms; an idle interval of 2 s that must not apply
+    const shard = pushedShard(500);
+    const applied: { id: string; at: number }[] = [];
+    const run = consume(shard.source, { idlePollIntervalMs: 2000 }, applied);
+    await vi.advanceTimersByTimeAsync(10_000);
+    // act: records at 113 ms steps of phase against the empty events
+    const writtenAt: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      await vi.advanceTimersByTimeAsync(613);
+      writtenAt.push(Date.now());
+      shard.append();
+    }
+    await vi.advanceTimersByTimeAsync(5000);
+    await run.stop();
+    // assert: each handled the moment it was pushed (a 2 s sleep after each empty event held
+    // some back for up to 2 s)
+    expect(applied).toHaveLength(20);
+    const latencies = applied.map((a, i) => a.at - writtenAt[i]!);
+    expect(Math.max(...latencies)).toBe(0);
+  });
+});

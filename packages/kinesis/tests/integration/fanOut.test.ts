@@ -150,6 +150,7 @@ describe('KinesisSource fan-out retrieval', () => {
     const { records } = await readRecords(iterator, 40);
     await writing;
     // assert
+    expect(iterator.pushed).toBe(true); // the reader does not pace pushed events
     expect(records.map(text)).toEqual(range(0, 40));
     const ok = subscribeCallsOf((await consumerArnOf(name))!).filter((x) => x.outcome === 'ok');
     expect(ok.length).toBeGreaterThanOrEqual(2);
