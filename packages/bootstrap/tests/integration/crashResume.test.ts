@@ -7,7 +7,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBBootstrapStore } from '@shardline/store-dynamodb';
 import { type DynamoDBLocalServer, startDynamoDBLocal } from '@shardline/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLeaseTable, createSourceTable, fillTable, keyOf, tableName } from '../helpers/tables.js';
+import {
+  createLeaseTable,
+  createSourceTable,
+  fillTable,
+  keyOf,
+  tableName,
+} from '../helpers/tables.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/bootstrapChild.ts', import.meta.url));
 const ITEMS = 400;
