@@ -182,8 +182,7 @@ export async function bootstrapTable(options: BootstrapTableOptions): Promise<Bo
     1,
     1_000_000,
   );
-  const logger = options.logger ?? consoleWarningLogger({ component: 'bootstrap' });
-  const processor = new BatchProcessor(deliveryOptions(options, logger));
+  const { logger, processor } = createDelivery(options);
   const scanRetry =
     options.scanRetry instanceof RetryPolicy
       ? options.scanRetry
@@ -218,17 +217,15 @@ export async function bootstrapTable(options: BootstrapTableOptions): Promise<Bo
   );
   const counters = new RunCounters(session.itemsBefore, session.partsDoneBefore);
   const report = (): void =>
-    options.onProgress?.({
-      bootstrapId,
-      items: counters.items,
-      itemsTotal: counters.itemsTotal,
-      estimatedItems: description.ItemCount,
-      partsDone: counters.partsDone,
-      parts: run.parts,
-      consumedRcu: counters.consumedRcu,
-      budgetRcuPerSecond: budget.unitsPerSecond,
-      elapsedMs: Date.now() - started,
-    });
+    options.onProgress?.(
+      counters.progress(
+        bootstrapId,
+        run.parts,
+        description.ItemCount,
+        budget.unitsPerSecond,
+        started,
+      ),
+    );
   // Units one item cost, observed over every page of this process (eventually consistent
   // reads cost 0.5 per 4 KB): sizes the next page's Limit to what the bucket holds.
   let unitsPerItem = 0;
@@ -345,6 +342,27 @@ export class RunCounters {
     return this.#partsDone;
   }
 
+  /** The progress report of this run. */
+  progress(
+    bootstrapId: string,
+    parts: number,
+    estimatedItems: number | undefined,
+    budgetRcuPerSecond: number | undefined,
+    startedAtMs: number,
+  ): BootstrapProgress {
+    return {
+      bootstrapId,
+      items: this.items,
+      itemsTotal: this.itemsTotal,
+      estimatedItems,
+      partsDone: this.#partsDone,
+      parts,
+      consumedRcu: this.consumedRcu,
+      budgetRcuPerSecond,
+      elapsedMs: Date.now() - startedAtMs,
+    };
+  }
+
   page(items: number, units: number, partDone: boolean): void {
     this.items += items;
     this.pages += 1;
@@ -420,18 +438,22 @@ export function progressStore(
   return new DynamoDBBootstrapStore({ client, tableName: table });
 }
 
-/** The pipeline options of a bootstrap: the consumer's, with its own deduper. */
-export function deliveryOptions(
-  options: BootstrapDeliveryOptions,
-  logger: Logger,
-): BatchProcessorOptions {
+/**
+ * The pipeline a bootstrap delivers through: the consumer's target and options, and its
+ * logger (warnings to the console when none is given).
+ */
+export function createDelivery(options: BootstrapDeliveryOptions): {
+  logger: Logger;
+  processor: BatchProcessor;
+} {
   const { sink, handler, keyBatchHandler } = options;
   if ([sink, handler, keyBatchHandler].filter((t) => t !== undefined).length !== 1) {
     throw new ConfigurationError(
       'A bootstrap needs exactly one of sink, handler or keyBatchHandler: where the items go (the same target as the stream consumer).',
     );
   }
-  return { ...options, logger };
+  const logger = options.logger ?? consoleWarningLogger({ component: 'bootstrap' });
+  return { logger, processor: new BatchProcessor({ ...options, logger }) };
 }
 
 async function describe(client: DynamoDBClient, table: string): Promise<TableDescription> {
@@ -450,7 +472,7 @@ async function describe(client: DynamoDBClient, table: string): Promise<TableDes
 }
 
 /** The key attributes, partition key first. */
-function orderedKeySchema(table: TableDescription): string[] {
+export function orderedKeySchema(table: TableDescription): string[] {
   const schema = table.KeySchema ?? [];
   return [
     ...schema.filter((k) => k.KeyType === 'HASH'),
