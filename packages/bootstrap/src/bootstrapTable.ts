@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import {
+  type AttributeValue,
   DescribeTableCommand,
   type DynamoDBClient,
   ScanCommand,
@@ -136,6 +137,14 @@ export const DEFAULT_BOOTSTRAP = {
   scanRetry: { maxAttempts: 8, baseDelayMs: 200, maxDelayMs: 10_000 },
 } as const;
 
+/** A Scan page read within the budget. */
+interface ScannedPage {
+  readonly items: Record<string, AttributeValue>[];
+  readonly units: number;
+  readonly next: Record<string, AttributeValue> | undefined;
+  readonly readAtMs: number;
+}
+
 /** Units one eventually consistent read of up to 4 KB costs. */
 const MIN_PAGE_UNITS = 0.5;
 
@@ -245,30 +254,29 @@ export async function bootstrapTable(options: BootstrapTableOptions): Promise<Bo
       let { items, pages, consumedRcu } = part.progress;
       const partLogger = logger.child({ bootstrapId, partId });
       partLogger.debug({ resumeFrom: startKey, items }, 'reading segment');
-      for (;;) {
+      // Reads one page within the budget; the page after is read while this one is delivered.
+      const readPage = async (from: typeof startKey): Promise<ScannedPage> => {
         // Half the bucket per page, so one segment scans while the next waits for its share.
         const wanted =
           unitsPerItem > 0
             ? Math.max(MIN_PAGE_UNITS, Math.min(bucket.burstUnits / 2, unitsPerItem * maxPageItems))
             : MIN_PAGE_UNITS;
         const reserved = await bucket.reserve(wanted, signal);
-        const limit = pageLimitFor(reserved, unitsPerItem, maxPageItems);
         let page: ScanCommandOutput;
         try {
           page = await scanWithRetry(options.client, scanRetry, signal, partLogger, {
             TableName: options.table,
             Segment: segment,
             TotalSegments: run.parts,
-            Limit: limit,
+            Limit: pageLimitFor(reserved, unitsPerItem, maxPageItems),
             ReturnConsumedCapacity: 'TOTAL',
             ...(options.consistentRead ? { ConsistentRead: true } : {}),
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+            ...(from ? { ExclusiveStartKey: from } : {}),
           });
         } catch (error) {
           bucket.settle(reserved, 0);
           throw error;
         }
-        const readAtMs = Date.now();
         const units = page.ConsumedCapacity?.CapacityUnits ?? 0;
         bucket.settle(reserved, units);
         const found = page.Items ?? [];
@@ -276,21 +284,34 @@ export async function bootstrapTable(options: BootstrapTableOptions): Promise<Bo
           const observed = units / found.length;
           unitsPerItem = unitsPerItem === 0 ? observed : unitsPerItem * 0.8 + observed * 0.2;
         }
-        const records = found.map((item) =>
+        return { items: found, units, next: page.LastEvaluatedKey, readAtMs: Date.now() };
+      };
+      const prefetch = (from: typeof startKey): Promise<ScannedPage> => {
+        const pending = readPage(from);
+        // Handled here, awaited below: a failure while the page before is delivered is not an
+        // unhandled rejection.
+        pending.catch(() => undefined);
+        return pending;
+      };
+      let upcoming = prefetch(startKey);
+      for (;;) {
+        const page = await upcoming;
+        const done = page.next === undefined;
+        if (!done) upcoming = prefetch(page.next);
+        const records = page.items.map((item) =>
           bootstrapRecord(item, {
             tableName: options.table,
             keySchema,
             bootstrapId,
             shardId: partId,
-            readAtMs,
+            readAtMs: page.readAtMs,
           }),
         );
         await deliverPage(processor, records, partId, signal);
-        items += found.length;
+        items += page.items.length;
         pages += 1;
-        consumedRcu += units;
-        startKey = page.LastEvaluatedKey;
-        const done = startKey === undefined;
+        consumedRcu += page.units;
+        startKey = page.next;
         const kept = await part.save({
           ...(startKey ? { lastEvaluatedKey: startKey } : {}),
           linesDone: 0,
@@ -299,7 +320,7 @@ export async function bootstrapTable(options: BootstrapTableOptions): Promise<Bo
           consumedRcu,
           done,
         });
-        counters.page(found.length, units, done);
+        counters.page(page.items.length, page.units, done);
         report();
         if (done || !kept) return;
       }
