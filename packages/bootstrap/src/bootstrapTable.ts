@@ -84,6 +84,14 @@ export interface BootstrapTableOptions extends BootstrapCommonOptions {
   readonly consistentRead?: boolean;
   /** The most items one page may ask for (`Limit`). @default 1000 */
   readonly maxPageItems?: number;
+  /**
+   * A page not delivered within this long after it was read is read again before delivery:
+   * for sinks that forget deletes after a while (OpenSearch's `index.gc_deletes`, 60 s by
+   * default; tombstones with a TTL), so an item deleted meanwhile is not written back. Pair it
+   * with `retry: { maxRecordAgeMs }` of the same value, so retries stop at that age too.
+   * @default no limit
+   */
+  readonly maxPageAgeMs?: number;
   /** Retries of a Scan call that failed (throttling, 5xx), after the SDK's own. */
   readonly scanRetry?: RetryPolicy | RetryPolicyOptions;
 }
@@ -102,6 +110,8 @@ export interface BootstrapProgress {
   readonly parts: number;
   /** Read capacity this process consumed in this run. */
   readonly consumedRcu: number;
+  /** Pages read again because they waited longer than `maxPageAgeMs` (Scan only). */
+  readonly pagesReread: number;
   /** The budget in RCU per second (Scan only). */
   readonly budgetRcuPerSecond: number | undefined;
   /** Milliseconds since this run started. */
@@ -192,6 +202,12 @@ export async function bootstrapTable(options: BootstrapTableOptions): Promise<Bo
     1_000_000,
   );
   const { logger, processor } = createDelivery(options);
+  const maxPageAgeMs = options.maxPageAgeMs;
+  if (maxPageAgeMs !== undefined && !(Number.isFinite(maxPageAgeMs) && maxPageAgeMs > 0)) {
+    throw new ConfigurationError(
+      `maxPageAgeMs must be a number of ms above 0, got ${String(maxPageAgeMs)}; leave it unset for no limit.`,
+    );
+  }
   const scanRetry =
     options.scanRetry instanceof RetryPolicy
       ? options.scanRetry
@@ -295,7 +311,13 @@ export async function bootstrapTable(options: BootstrapTableOptions): Promise<Bo
       };
       let upcoming = prefetch(startKey);
       for (;;) {
-        const page = await upcoming;
+        let page = await upcoming;
+        if (maxPageAgeMs !== undefined && Date.now() - page.readAtMs > maxPageAgeMs) {
+          // Waited too long (behind a slow delivery): the items may have changed or gone.
+          const fresh = await readPage(startKey);
+          counters.pagesReread += 1;
+          page = fresh;
+        }
         const done = page.next === undefined;
         if (!done) upcoming = prefetch(page.next);
         const records = page.items.map((item) =>
@@ -347,6 +369,8 @@ export class RunCounters {
   items = 0;
   pages = 0;
   consumedRcu = 0;
+  /** Pages read again because they waited longer than `maxPageAgeMs`. */
+  pagesReread = 0;
   #itemsBefore: number;
   #partsDone: number;
 
@@ -379,6 +403,7 @@ export class RunCounters {
       partsDone: this.#partsDone,
       parts,
       consumedRcu: this.consumedRcu,
+      pagesReread: this.pagesReread,
       budgetRcuPerSecond,
       elapsedMs: Date.now() - startedAtMs,
     };

@@ -1,8 +1,10 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  type ChangeRecord,
   ConfigurationError,
   decodeDynamoDBRecord,
   InMemoryFailureDestination,
+  sleep,
 } from '@shardline/core';
 import { DynamoDBBootstrapStore, DynamoDBLeaseStore } from '@shardline/store-dynamodb';
 import { type DynamoDBLocalServer, startDynamoDBLocal } from '@shardline/testing';
@@ -204,6 +206,48 @@ describe('bootstrapTable', () => {
     expect(listed).toEqual([]);
     expect(run?.finishedAtMs).toBeGreaterThan(0);
     expect(run?.parts).toBe(4);
+  });
+
+  it('reads a page again when it waited longer than maxPageAgeMs, so a delete meanwhile is not undone', async () => {
+    // arrange: while the first page is delivered (slowly), every other item is deleted; the
+    // second page was read before that, ahead of its turn
+    const { table, leases } = await setup(20, 10);
+    const sink = new CollectingSink();
+    let kept: Set<string> | undefined;
+    const reports: BootstrapProgress[] = [];
+    const slowSink = {
+      name: 'slow',
+      write: async (records: readonly ChangeRecord[]) => {
+        if (!kept) {
+          kept = new Set(records.map((r) => String(r.keys?.pk)));
+          for (let i = 0; i < 20; i++) {
+            if (kept.has(keyOf(i))) continue;
+            await client.send(
+              new DeleteItemCommand({ TableName: table, Key: { pk: { S: keyOf(i) } } }),
+            );
+          }
+          await sleep(400);
+        }
+        return sink.write(records);
+      },
+    };
+
+    // act
+    const result = await bootstrapTable({
+      client,
+      table,
+      sink: slowSink,
+      progressTable: leases,
+      segments: 1,
+      maxPageItems: 5,
+      maxPageAgeMs: 200,
+      onProgress: (p) => reports.push(p),
+    });
+
+    // assert: the page read before the deletes was read again; nothing deleted was delivered
+    expect(new Set(sink.records.map((r) => String(r.keys?.pk)))).toEqual(kept);
+    expect(reports.at(-1)?.pagesReread).toBeGreaterThanOrEqual(1);
+    expect(result.itemsTotal).toBe(kept?.size);
   });
 
   it('says what is wrong with bad options', async () => {
