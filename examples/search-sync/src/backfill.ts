@@ -1,24 +1,13 @@
-import {
-  type AttributeValue,
-  DescribeTableCommand,
-  type DynamoDBClient,
-  ScanCommand,
-} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Client } from '@opensearch-project/opensearch';
-import {
-  type ChangeRecord,
-  ConfigurationError,
-  decodeDynamoDBRecord,
-  ShardlineError,
-  sleep,
-} from '@shardline/core';
+import { type BootstrapProgress, bootstrapTable } from '@shardline/bootstrap';
 import { createUserSearchSink } from './searchSink.js';
 
 /** Progress of a running backfill, reported after every page. */
 export interface BackfillProgress {
   readonly segments: number;
   readonly segmentsDone: number;
-  /** Items read from the table so far. */
+  /** Items read from the table so far (over every run of this backfill). */
   readonly scanned: number;
   /** Items written to the index (refused as older than the index counts as written). */
   readonly indexed: number;
@@ -28,10 +17,15 @@ export interface BackfillProgress {
 
 /** Options of {@link backfillIndex}. */
 export interface BackfillOptions {
-  readonly dynamodb: Pick<DynamoDBClient, 'send'>;
+  readonly dynamodb: DynamoDBClient;
   readonly tableName: string;
   readonly opensearch: Client;
   readonly index: string;
+  /**
+   * The lease table to keep the backfill's progress in (segment positions and claims), so a
+   * backfill resumes after a crash and several processes share one.
+   */
+  readonly progressTable: string;
   /**
    * When the stream position was taken, in epoch ms: before the scan began, and before the
    * worker started reading (from TRIM_HORIZON, or LATEST taken at this time).
@@ -39,8 +33,12 @@ export interface BackfillOptions {
   readonly streamPositionTakenAtMs: number;
   /** Parallel Scan segments. @default 4 */
   readonly segments?: number;
-  /** Items per Scan page. @default 100 */
+  /** Items per Scan page, at most. @default 100 */
   readonly pageSize?: number;
+  /** The share of the table's read capacity the scan may use (see `@shardline/bootstrap`). @default 0.5 */
+  readonly readPercent?: number;
+  /** The table's read capacity, for an on-demand table. @default provisioned, or 4000 on demand */
+  readonly readCapacityUnits?: number;
   /** Largest clock difference between this host and DynamoDB, in ms. @default 60_000 */
   readonly clockSkewMarginMs?: number;
   /**
@@ -49,6 +47,8 @@ export interface BackfillOptions {
    * `index.gc_deletes` (60 s by default). Keep it well under that. @default 20_000
    */
   readonly maxPageAgeMs?: number;
+  /** Start over, forgetting the progress of an earlier backfill of this index. @default false */
+  readonly restart?: boolean;
   readonly refresh?: boolean;
   readonly onProgress?: (progress: BackfillProgress) => void;
   readonly signal?: AbortSignal;
@@ -83,21 +83,18 @@ export function backfillVersion(positionTakenAtMs: number, clockSkewMarginMs: nu
 
 /**
  * Fills the index from a parallel Scan of the table while the stream worker runs, so an existing
- * table can be mirrored without stopping writes. Each scanned item is written as a document with
- * {@link backfillVersion}: OpenSearch refuses it when the stream already wrote a newer change,
- * and the stream's later changes refuse nothing from it. A deleted item cannot come back: a page
- * is written at most `maxPageAgeMs` after it was read (else it is read again), well inside the
- * time OpenSearch keeps the delete's version.
+ * table can be mirrored without stopping writes: `@shardline/bootstrap`'s `bootstrapTable`,
+ * within a share of the table's read capacity and resumable. Each scanned item is written as a
+ * document with {@link backfillVersion}: OpenSearch refuses it when the stream already wrote a
+ * newer change, and the stream's later changes refuse nothing from it. A deleted item cannot
+ * come back: a page is written at most `maxPageAgeMs` after it was read (it is read again when
+ * it waited longer, and retries stop at that age), well inside the time OpenSearch keeps the
+ * delete's version.
  *
  * @returns the final progress.
  */
 export async function backfillIndex(options: BackfillOptions): Promise<BackfillProgress> {
-  const segments = options.segments ?? DEFAULT_BACKFILL.segments;
-  const pageSize = options.pageSize ?? DEFAULT_BACKFILL.pageSize;
   const maxPageAgeMs = options.maxPageAgeMs ?? DEFAULT_BACKFILL.maxPageAgeMs;
-  if (!Number.isInteger(segments) || segments < 1) {
-    throw new ConfigurationError(`segments must be a whole number of 1 or more, got ${segments}.`);
-  }
   const version = backfillVersion(
     options.streamPositionTakenAtMs,
     options.clockSkewMarginMs ?? DEFAULT_BACKFILL.clockSkewMarginMs,
@@ -108,105 +105,42 @@ export async function backfillIndex(options: BackfillOptions): Promise<BackfillP
     version,
     ...(options.refresh ? { refresh: true } : {}),
   });
-  const keyNames = await keyAttributes(options.dynamodb, options.tableName);
-  const progress = { segments, segmentsDone: 0, scanned: 0, indexed: 0, pagesReread: 0 };
-  const report = () => options.onProgress?.({ ...progress });
-  report();
-
-  const runSegment = async (segment: number) => {
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      let page: { items: Record<string, AttributeValue>[]; next: typeof startKey; readAt: number };
-      for (;;) {
-        const readAt = Date.now();
-        const out = await options.dynamodb.send(
-          new ScanCommand({
-            TableName: options.tableName,
-            Segment: segment,
-            TotalSegments: segments,
-            Limit: pageSize,
-            ConsistentRead: true,
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-          options.signal ? { abortSignal: options.signal } : {},
-        );
-        page = { items: out.Items ?? [], next: out.LastEvaluatedKey, readAt };
-        if (Date.now() - readAt <= maxPageAgeMs) break;
-        progress.pagesReread++;
-      }
-      const records = page.items.map((item, i) =>
-        scannedRecord(item, keyNames, options.tableName, segment, i),
-      );
-      await writeAll(sink, records, page.readAt, maxPageAgeMs, options.signal);
-      progress.scanned += page.items.length;
-      progress.indexed += records.length;
-      report();
-      startKey = page.next;
-    } while (startKey && !options.signal?.aborted);
-    progress.segmentsDone++;
-    report();
+  let last: BackfillProgress | undefined;
+  const report = (p: BootstrapProgress): void => {
+    last = {
+      segments: p.parts,
+      segmentsDone: p.partsDone,
+      scanned: p.itemsTotal,
+      indexed: p.itemsTotal,
+      pagesReread: p.pagesReread,
+    };
+    options.onProgress?.(last);
   };
-  await Promise.all(Array.from({ length: segments }, (_, segment) => runSegment(segment)));
-  return { ...progress };
-}
-
-async function writeAll(
-  sink: ReturnType<typeof createUserSearchSink>,
-  records: ChangeRecord[],
-  readAt: number,
-  maxPageAgeMs: number,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  let pending = records;
-  for (let attempt = 1; pending.length > 0; attempt++) {
-    if (Date.now() - readAt > maxPageAgeMs) {
-      // Too old to write safely (a delete's tombstone may be gone): the caller's next run reads
-      // the table again, and the stream covers every change since the position.
-      throw new ShardlineError(
-        `A backfill page waited ${Date.now() - readAt} ms before it could be written (limit ${maxPageAgeMs} ms); stopping so a deleted user cannot be written back. Run the backfill again (SEARCH_SYNC_BACKFILL=always) once OpenSearch accepts writes.`,
-        { retriable: true },
-      );
-    }
-    const results = await sink.write(pending, { attempt, signal });
-    const failed: ChangeRecord[] = [];
-    results.forEach((result, i) => {
-      if (result.status === 'ok') return;
-      if (!result.retriable) throw result.error;
-      failed.push(pending[i]!);
-    });
-    pending = failed;
-    if (pending.length > 0) await sleep(Math.min(2000, 100 * 2 ** attempt), signal);
-  }
-}
-
-/** A scanned item as an INSERT record, so the stream's sink writes it the same way. */
-function scannedRecord(
-  item: Record<string, AttributeValue>,
-  keyNames: readonly string[],
-  tableName: string,
-  segment: number,
-  index: number,
-): ChangeRecord {
-  const keys = Object.fromEntries(keyNames.map((name) => [name, item[name]!]));
-  return decodeDynamoDBRecord(
-    {
-      eventName: 'INSERT',
-      tableName,
-      dynamodb: {
-        Keys: keys as never,
-        NewImage: item as never,
-        SequenceNumber: String(index),
-        StreamViewType: 'NEW_IMAGE',
-      },
-    },
-    { streamId: `backfill:${tableName}`, shardId: `segment-${segment}` },
-  );
-}
-
-async function keyAttributes(
-  client: Pick<DynamoDBClient, 'send'>,
-  tableName: string,
-): Promise<string[]> {
-  const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
-  return (out.Table?.KeySchema ?? []).map((k) => k.AttributeName!);
+  const result = await bootstrapTable({
+    client: options.dynamodb,
+    table: options.tableName,
+    sink,
+    progressTable: options.progressTable,
+    bootstrapId: `search-sync-${options.index}`,
+    segments: options.segments ?? DEFAULT_BACKFILL.segments,
+    maxPageItems: options.pageSize ?? DEFAULT_BACKFILL.pageSize,
+    // A consistent read: the scanned copy is at least as new as every change before the scan.
+    consistentRead: true,
+    maxPageAgeMs,
+    retry: { maxRecordAgeMs: maxPageAgeMs },
+    ...(options.readPercent !== undefined ? { readPercent: options.readPercent } : {}),
+    ...(options.readCapacityUnits !== undefined
+      ? { readCapacityUnits: options.readCapacityUnits }
+      : {}),
+    ...(options.restart ? { restart: true } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    onProgress: report,
+  });
+  return {
+    segments: result.parts,
+    segmentsDone: result.parts,
+    scanned: result.itemsTotal,
+    indexed: result.itemsTotal,
+    pagesReread: last?.pagesReread ?? 0,
+  };
 }

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Client } from '@opensearch-project/opensearch';
 import { errorMessage } from '@shardline/core';
+import { DynamoDBLeaseStore } from '@shardline/store-dynamodb';
 import { backfillIndex } from './backfill.js';
 import { markBackfillDone } from './backfillMarker.js';
 import { readSearchSyncConfig } from './config.js';
@@ -10,8 +11,17 @@ import { readSearchSyncConfig } from './config.js';
 try {
   const config = readSearchSyncConfig();
   const startedAt = Date.now();
+  const dynamodb = new DynamoDBClient({});
+  // Progress (segment positions) is kept in LEASE_TABLE, so a crashed backfill resumes; the
+  // Lambda deployment has no worker to create it.
+  await new DynamoDBLeaseStore({
+    client: dynamodb,
+    tableName: config.leaseTable,
+    streamId: config.sourceTable,
+  }).createTableIfNotExists();
   const progress = await backfillIndex({
-    dynamodb: new DynamoDBClient({}),
+    dynamodb,
+    progressTable: config.leaseTable,
     tableName: config.sourceTable,
     opensearch: new Client({ node: config.opensearchUrl }),
     index: config.opensearchIndex,

@@ -68,6 +68,10 @@ export async function startSearchSync(options: SearchSyncOptions): Promise<Searc
         tableName: config.sourceTable,
         opensearch: options.opensearch,
         index: config.opensearchIndex,
+        // The worker's lease table (created by now): progress and segment claims.
+        progressTable: config.leaseTable,
+        // 'always' backfills again from the start; 'auto' resumes an unfinished backfill.
+        restart: config.backfill === BackfillMode.Always,
         streamPositionTakenAtMs: positionTakenAtMs,
         segments: config.scanSegments,
         ...(options.refresh ? { refresh: true } : {}),

@@ -13,6 +13,13 @@ export const SourceKind = {
 /** One of {@link SourceKind}. */
 export type SourceKind = (typeof SourceKind)[keyof typeof SourceKind];
 
+/**
+ * The `eventSource` of the raw record of a bootstrap record (see `bootstrapRecord`): no stream
+ * writes it (DynamoDB Streams writes `aws:dynamodb`), so a record decoded from a raw record that
+ * carries it, after a failure destination parked it, is a bootstrap record again.
+ */
+export const BOOTSTRAP_EVENT_SOURCE = 'shardline:bootstrap';
+
 /** What happened to the item. `RECORD` is a plain Kinesis record, which is not an item change. */
 export const ChangeEventName = {
   Insert: 'INSERT',

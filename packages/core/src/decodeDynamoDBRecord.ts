@@ -1,5 +1,6 @@
 import type { AttributeValue } from './AttributeValue.js';
 import {
+  BOOTSTRAP_EVENT_SOURCE,
   type ChangeEventName,
   type ChangeRecord,
   type Item,
@@ -182,6 +183,7 @@ class DynamoDBChangeRecord implements ChangeRecord {
   readonly sizeBytes: number;
   readonly isTtlDelete: boolean;
   readonly region: string | undefined;
+  readonly bootstrap: true | undefined;
   readonly raw: unknown;
   /** The DynamoDB record the images are read from (also `raw`, unless the context wraps it). */
   readonly #stream: DynamoDBStreamRecordLike;
@@ -246,6 +248,9 @@ class DynamoDBChangeRecord implements ChangeRecord {
     this.sizeBytes = ddb.SizeBytes ?? 0;
     this.isTtlDelete = eventName === 'REMOVE' && isTimeToLiveIdentity(raw.userIdentity);
     this.region = raw.awsRegion;
+    // A bootstrap record (see bootstrapRecord) keeps its mark in `raw`, so a failure destination
+    // that parks it and a replay that decodes it again keep it a bootstrap record.
+    this.bootstrap = raw.eventSource === BOOTSTRAP_EVENT_SOURCE ? true : undefined;
     const unit = context.creationTimeUnit ?? 's';
     const creation = ddb.ApproximateCreationDateTime;
     this.approximateCreationTimeMs = creationTimeMs(creation, unit, context, sequenceNumber);

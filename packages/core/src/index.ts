@@ -11,8 +11,10 @@ export {
   staleChangesOf,
   toFailedRecord,
 } from './BatchProcessor.js';
+export { type BootstrapRecordOptions, bootstrapRecord } from './bootstrapRecord.js';
 export { CallPacer } from './CallPacer.js';
 export {
+  BOOTSTRAP_EVENT_SOURCE,
   ChangeEventName,
   type ChangeRecord,
   type Item,

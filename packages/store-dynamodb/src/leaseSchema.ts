@@ -36,3 +36,12 @@ export const LEASE_OWNER_INDEX = 'LeaseOwnerToLeaseKeyIndex';
  * lease counts, plus a lease-set version. It is not a lease; Shardline never lists it as one.
  */
 export const FLEET_ITEM_KEY = '__shardline_fleet__';
+
+/**
+ * The key prefix of bootstrap progress items in the lease table (see `DynamoDBBootstrapStore`).
+ * They carry `entityType` {@link BOOTSTRAP_ENTITY_TYPE}, so lease listings skip them.
+ */
+export const BOOTSTRAP_KEY_PREFIX = '__shardline_bootstrap__/';
+
+/** The `entityType` of bootstrap progress items: not `LEASE`, so never listed as a lease. */
+export const BOOTSTRAP_ENTITY_TYPE = 'shardline-bootstrap';

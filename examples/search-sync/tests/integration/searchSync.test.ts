@@ -14,6 +14,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { Client } from '@opensearch-project/opensearch';
 import { type ChangeRecord, consoleWarningLogger, ShardGraph, sleep } from '@shardline/core';
 import { DynamoDBStreamsSource } from '@shardline/dynamodb-streams';
+import { DynamoDBLeaseStore } from '@shardline/store-dynamodb';
 import {
   type DynamoDBLocalServer,
   type OpenSearchDouble,
@@ -339,8 +340,14 @@ describe('search sync, Lambda entry point', () => {
     const context = { getRemainingTimeInMillis: () => 60_000 } as never;
 
     // act: backfill and stream batches interleaved, some batches delivered twice
+    await new DynamoDBLeaseStore({
+      client: dynamodb,
+      tableName: 'search-sync-lambda',
+      streamId: 'Users',
+    }).createTableIfNotExists();
     const backfill = backfillIndex({
       dynamodb,
+      progressTable: 'search-sync-lambda',
       tableName: 'Users',
       opensearch,
       index,

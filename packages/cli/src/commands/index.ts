@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Wrap } from '../program.js';
+import { registerBootstrap } from './bootstrap.js';
 import { registerCheckpoints } from './checkpoints.js';
 import { registerDemo } from './demo.js';
 import { registerDescribe } from './describe.js';
@@ -19,4 +20,5 @@ export function registerCommands(program: Command, wrap: Wrap): void {
   registerTail(program, wrap);
   registerCheckpoints(program, wrap);
   registerReplay(program, wrap);
+  registerBootstrap(program, wrap);
 }
