@@ -1,16 +1,18 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: Terraform interpolations, compared as parsed
 /**
- * The examples' Terraform, checked without Terraform (not installable here): every
- * examples/<name>/terraform/*.tf is parsed with HashiCorp's HCL parser (@cdktf/hcl2json) and
- * checked against what the framework does.
+ * The Terraform of the examples and of terraform/modules, checked without Terraform (not
+ * installable here): every examples/<name>/terraform/*.tf and terraform/modules/<name>/*.tf is
+ * parsed with HashiCorp's HCL parser (@cdktf/hcl2json) and checked against what the framework
+ * does.
  *
  * - Every Lambda event source mapping lets nothing be skipped behind the framework's back:
  *   unbounded retries and record age, ReportBatchItemFailures, bisect, no on-failure destination;
- *   its function gets the framework's failure queue (the variable the recipe reads) and may send
- *   to it.
+ *   its function gets the framework's failure queue (the variable the recipes read) and may send
+ *   to it. The recipes deploy their function through that module.
  * - The ECS service scales on the lag metric the worker writes (EMF_LAG_METRIC, from the code),
  *   with the application name of the task's SHARDLINE_APP as the dimension.
- * - Every reference (resource, data source, variable, local) names something declared.
+ * - Every reference (resource, data source, variable, local, module output) names something
+ *   declared, and every module call gives the called module's variables and only those.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -26,6 +28,8 @@ type Json = any;
 /** One Terraform root module: the merged blocks of a directory's .tf files. */
 interface Module {
   readonly name: string;
+  readonly dir: string;
+  readonly module: Record<string, Json[]>;
   readonly resource: Record<string, Record<string, Json[]>>;
   readonly data: Record<string, Record<string, Json[]>>;
   readonly variable: Record<string, Json[]>;
@@ -34,6 +38,7 @@ interface Module {
 }
 
 const EXAMPLES = resolve(import.meta.dirname, '../../examples');
+const MODULES = resolve(import.meta.dirname, '../../terraform/modules');
 const SAMPLE_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/failures';
 
 /** The recipes' config readers: the function environment must be one they accept. */
@@ -46,7 +51,16 @@ const CONFIG_READERS: Record<
 };
 
 async function loadModule(dir: string, name: string): Promise<Module> {
-  const module: Module = { name, resource: {}, data: {}, variable: {}, locals: {}, output: {} };
+  const module: Module = {
+    name,
+    dir,
+    module: {},
+    resource: {},
+    data: {},
+    variable: {},
+    locals: {},
+    output: {},
+  };
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.tf'))) {
     const parsed = await parse(file, readFileSync(join(dir, file), 'utf8'));
     for (const kind of ['resource', 'data'] as const) {
@@ -58,7 +72,7 @@ async function loadModule(dir: string, name: string): Promise<Module> {
         }
       }
     }
-    for (const kind of ['variable', 'output'] as const) {
+    for (const kind of ['variable', 'output', 'module'] as const) {
       for (const [n, blocks] of Object.entries(parsed[kind] ?? {})) {
         if (module[kind][n]) throw new Error(`${name}: ${kind} ${n} declared twice`);
         module[kind][n] = blocks as Json[];
@@ -77,9 +91,36 @@ function* strings(value: Json): Generator<string> {
     for (const [k, v] of Object.entries(value)) if (k !== 'lifecycle') yield* strings(v);
 }
 
-/** References that name nothing declared in the module. */
+/** The module a `module` block calls (a local path), if it was loaded. */
+function calledModule(caller: Module, call: Json): Module | undefined {
+  const dir = resolve(caller.dir, String(call.source));
+  return modules.find((m) => m.dir === dir);
+}
+
+const META_ARGUMENTS = ['source', 'version', 'count', 'for_each', 'providers', 'depends_on'];
+
+/** References that name nothing declared in the module, and module calls that do not fit. */
 async function unresolvedReferences(module: Module): Promise<string[]> {
   const problems: string[] = [];
+  for (const [name, [call]] of Object.entries(module.module)) {
+    const called = calledModule(module, call);
+    if (!called) {
+      problems.push(
+        `${module.name}: module.${name} calls ${call.source}, which is not a module here`,
+      );
+      continue;
+    }
+    for (const argument of Object.keys(call).filter((a) => !META_ARGUMENTS.includes(a)))
+      if (!(argument in called.variable))
+        problems.push(
+          `${module.name}: module.${name} sets ${argument}, not a variable of ${called.name}`,
+        );
+    for (const [variable, [block]] of Object.entries(called.variable))
+      if (!('default' in block) && !(variable in call))
+        problems.push(
+          `${module.name}: module.${name} does not set ${variable}, which has no default`,
+        );
+  }
   // A variable's `type` (string, list(string)) is a type, not a reference.
   const variables = Object.values(module.variable).flatMap((blocks) =>
     blocks.map(({ type: _type, ...rest }) => rest),
@@ -96,8 +137,11 @@ async function unresolvedReferences(module: Module): Promise<string[]> {
             ? second in module.locals
             : head === 'data'
               ? Boolean(module.data[second]?.[third])
-              : ['each', 'count', 'self', 'path', 'terraform'].includes(head) ||
-                Boolean(module.resource[head]?.[second]);
+              : head === 'module'
+                ? Boolean(module.module[second]) &&
+                  third in (calledModule(module, module.module[second]?.[0])?.output ?? {})
+                : ['each', 'count', 'self', 'path', 'terraform'].includes(head) ||
+                  Boolean(module.resource[head]?.[second]);
       if (!found) problems.push(`${module.name}: ${value} is not declared`);
     }
   }
@@ -176,7 +220,7 @@ function mappingProblems(module: Module): string[] {
       continue;
     }
     const [, fnName, lambda] = fn;
-    const variables: Record<string, string> = lambda.environment?.[0]?.variables ?? {};
+    const variables = frameworkEnvironment(module, lambda);
     const queue = resourceOf(module, variables.FAILURE_QUEUE_URL);
     if (queue?.[0] !== 'aws_sqs_queue' || referenceOf(variables.FAILURE_QUEUE_URL)?.[2] !== 'url') {
       problems.push(
@@ -204,15 +248,25 @@ function mappingProblems(module: Module): string[] {
   return problems;
 }
 
+/**
+ * The variables a function gets from its own module: a map, or
+ * `merge(var.environment, local.<name>)` (the caller's variables, then the module's own).
+ */
+function frameworkEnvironment(module: Module, lambda: Json): Record<string, string> {
+  const variables = lambda.environment?.[0]?.variables ?? {};
+  if (typeof variables !== 'string') return variables;
+  const merged = /^\$\{merge\(var\.environment, local\.([a-z_]+)\)\}$/.exec(variables);
+  return merged ? (module.locals[merged[1] as string] ?? {}) : {};
+}
+
 /** The function's environment as the recipe would see it: references replaced by values. */
-function environmentOf(module: Module, lambda: Json): Record<string, string> {
+function environmentOf(module: Module, variables: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [key, expression] of Object.entries(
-    (lambda.environment?.[0]?.variables ?? {}) as Record<string, string>,
-  )) {
+  for (const [key, expression] of Object.entries(variables)) {
     const ref = referenceOf(expression);
     if (!ref) env[key] = expression;
-    else if (ref[0] === 'aws_sqs_queue' && ref[2] === 'url') env[key] = SAMPLE_QUEUE_URL;
+    else if ((ref[0] === 'aws_sqs_queue' && ref[2] === 'url') || ref[2] === 'failure_queue_url')
+      env[key] = SAMPLE_QUEUE_URL;
     else if (ref[0] === 'var')
       env[key] = module.variable[ref[1] as string]?.[0]?.default ?? 'https://search.example.com';
     else env[key] = resourceOf(module, expression)?.[2]?.[ref[2] as string];
@@ -229,12 +283,16 @@ beforeAll(async () => {
     if (entry.isDirectory() && readdirSync(join(EXAMPLES, entry.name)).includes('terraform'))
       modules.push(await loadModule(dir, entry.name));
   }
+  for (const entry of readdirSync(MODULES, { withFileTypes: true }))
+    if (entry.isDirectory())
+      modules.push(await loadModule(join(MODULES, entry.name), `modules/${entry.name}`));
 });
 
 describe('examples/*/terraform', () => {
   it('parses every example module', () => {
     expect(modules.map((m) => m.name).sort()).toEqual([
       'ecs-consumer',
+      'modules/dynamodb-stream-lambda',
       'search-sync',
       'vote-aggregation',
     ]);
@@ -259,6 +317,7 @@ describe('examples/*/terraform', () => {
         zone   = data.aws_zone.x.id
       }
       output "q" { value = aws_sqs_queue.failure.url }
+      module "m" { source = "./nowhere" }
     `);
     // act
     const problems = await unresolvedReferences(module);
@@ -267,41 +326,54 @@ describe('examples/*/terraform', () => {
       'text: aws_iam_role.r.id is not declared',
       'text: aws_sqs_queue.failure.url is not declared',
       'text: data.aws_zone.x.id is not declared',
+      'text: module.m calls ./nowhere, which is not a module here',
       'text: var.nope is not declared',
     ]);
   });
 });
 
-describe('Lambda event source mappings of the recipes', () => {
+describe('Lambda event source mappings', () => {
   it('never let Lambda skip a batch, and give the function the framework failure queue', () => {
-    const recipes = modules.filter((m) => m.resource.aws_lambda_event_source_mapping);
-    expect(recipes.map((m) => m.name).sort()).toEqual(['search-sync', 'vote-aggregation']);
-    for (const module of recipes) expect(mappingProblems(module)).toEqual([]);
+    const withMappings = modules.filter((m) => m.resource.aws_lambda_event_source_mapping);
+    expect(withMappings.map((m) => m.name)).toEqual(['modules/dynamodb-stream-lambda']);
+    for (const module of modules) expect(mappingProblems(module)).toEqual([]);
   });
 
-  it('set FAILURE_QUEUE_URL to the variable the recipe reads, with values it accepts', () => {
-    for (const module of modules) {
-      for (const [mapping] of Object.values(
-        module.resource.aws_lambda_event_source_mapping ?? {},
-      )) {
-        const [, , lambda] = resourceOf(module, mapping.function_name) ?? [];
-        const read = CONFIG_READERS[module.name];
-        if (!read) throw new Error(`${module.name}: no config reader to check its function with`);
-        expect(read(environmentOf(module, lambda)).failureQueueUrl).toBe(SAMPLE_QUEUE_URL);
-      }
+  it('are how both recipes deploy their function, with variables the recipe accepts', () => {
+    for (const name of Object.keys(CONFIG_READERS)) {
+      // arrange: the recipe's call of the module, and what the module adds
+      const recipe = modules.find((m) => m.name === name) as Module;
+      const calls = Object.values(recipe.module).map(([call]) => call);
+      const call = calls.find(
+        (c) => calledModule(recipe, c)?.resource.aws_lambda_event_source_mapping,
+      );
+      if (!call) throw new Error(`${name} does not deploy its function through the module`);
+      const called = calledModule(recipe, call) as Module;
+      const lambda = Object.values(called.resource.aws_lambda_function ?? {})[0]?.[0];
+      const env = {
+        ...environmentOf(recipe, call.environment),
+        ...environmentOf(called, frameworkEnvironment(called, lambda)),
+      };
+      // act
+      const config = (
+        CONFIG_READERS[name] as (e: NodeJS.ProcessEnv) => { failureQueueUrl?: string }
+      )(env);
+      // assert: the recipe reads the queue the module sets, and the tables the Terraform names
+      expect(config.failureQueueUrl).toBe(SAMPLE_QUEUE_URL);
+      expect(Object.values(env).every((v) => typeof v === 'string' && v.length > 0)).toBe(true);
     }
   });
 
   it('the check fails on the old mapping: ten retries and a metadata-only SQS on-failure queue', async () => {
-    // arrange: the vote recipe as it was
-    const text = readFileSync(join(EXAMPLES, 'vote-aggregation/terraform/main.tf'), 'utf8')
+    // arrange: the module's mapping as the recipes had it
+    const text = readFileSync(join(MODULES, 'dynamodb-stream-lambda/main.tf'), 'utf8')
       .replace('maximum_retry_attempts             = -1', 'maximum_retry_attempts             = 10')
       .replace(
         'maximum_record_age_in_seconds      = -1',
         `maximum_record_age_in_seconds      = 86400
   destination_config {
     on_failure {
-      destination_arn = aws_sqs_queue.vote_failures.arn
+      destination_arn = aws_sqs_queue.failures.arn
     }
   }`,
       );
@@ -310,9 +382,9 @@ describe('Lambda event source mappings of the recipes', () => {
     const problems = mappingProblems(module);
     // assert
     expect(problems).toEqual([
-      'text: aws_lambda_event_source_mapping.votes: maximum_retry_attempts is 10, not -1',
-      'text: aws_lambda_event_source_mapping.votes: maximum_record_age_in_seconds is 86400, not -1',
-      'text: aws_lambda_event_source_mapping.votes: has an on_failure destination',
+      'text: aws_lambda_event_source_mapping.stream: maximum_retry_attempts is 10, not -1',
+      'text: aws_lambda_event_source_mapping.stream: maximum_record_age_in_seconds is 86400, not -1',
+      'text: aws_lambda_event_source_mapping.stream: has an on_failure destination',
     ]);
   });
 });
