@@ -41,7 +41,8 @@ export interface EmfLagReporterOptions {
 /**
  * Publishes the worker's lag to CloudWatch in the Embedded Metric Format: every `intervalMs`,
  * one JSON line on stdout per shard the worker reads, carrying {@link EMF_LAG_METRIC} with the
- * application as its only dimension and the shard and worker id as properties. On ECS the
+ * application as its only dimension and the shard, its stream (when the gauge is labelled with
+ * it) and the worker id as properties. On ECS the
  * `awslogs` log driver ships stdout to CloudWatch Logs, which turns each line into a data point,
  * so no agent and no `PutMetricData` permission are needed.
  *
@@ -130,6 +131,7 @@ export class EmfLagReporter {
       if (shard === undefined || !Number.isFinite(value)) continue;
       this.#emf.addMetric(EMF_LAG_METRIC.metricName, EMF_LAG_METRIC.unit, value);
       this.#emf.addMetadata('shard', String(shard));
+      if (labels.stream !== undefined) this.#emf.addMetadata('stream', String(labels.stream));
       if (this.#workerId !== undefined) this.#emf.addMetadata('workerId', this.#workerId);
       this.#emf.publishStoredMetrics();
       lines++;
