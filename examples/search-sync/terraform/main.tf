@@ -41,7 +41,7 @@ resource "aws_dynamodb_table" "search_sync_leases" {
 
 variable "lambda_package" {
   type        = string
-  description = "Path of the function's zip: src/lambda.ts of @shardline/example-search-sync bundled (e.g. esbuild --bundle --platform=node --format=esm), handler lambda.handler."
+  description = "Path of the function's zip: src/lambda.ts of @shardline/example-search-sync bundled, e.g. esbuild src/lambda.ts --bundle --platform=node --format=esm --outfile=lambda.mjs, zipped; handler lambda.handler."
 }
 
 # The function, its failure queue (FAILURE_QUEUE_URL) and the event source mapping, set the way

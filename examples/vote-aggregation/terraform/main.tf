@@ -61,7 +61,7 @@ resource "aws_dynamodb_table" "shardline_leases" {
 
 variable "lambda_package" {
   type        = string
-  description = "Path of the function's zip: src/lambda.ts of @shardline/example-vote-aggregation bundled (e.g. esbuild --bundle --platform=node --format=esm), handler lambda.handler."
+  description = "Path of the function's zip: src/lambda.ts of @shardline/example-vote-aggregation bundled, e.g. esbuild src/lambda.ts --bundle --platform=node --format=esm --outfile=lambda.mjs, zipped; handler lambda.handler."
 }
 
 # The sink: each change is one transaction of an Update of the summary and a Put of the voter's

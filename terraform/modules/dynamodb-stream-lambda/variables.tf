@@ -10,7 +10,7 @@ variable "stream_arn" {
 
 variable "lambda_package" {
   type        = string
-  description = "Path of the function's zip: the handler module bundled (e.g. esbuild --bundle --platform=node --format=esm)."
+  description = "Path of the function's zip: the handler module bundled, e.g. esbuild src/lambda.ts --bundle --platform=node --format=esm --outfile=lambda.mjs, zipped."
 }
 
 variable "handler" {
