@@ -2,7 +2,13 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { ChangeRecord } from '@shardline/core';
 import { DynamoDBStreamsSource } from '@shardline/dynamodb-streams';
-import { createRootLogger, createWorker, loadWorkerSettings, type Worker } from '@shardline/worker';
+import {
+  createRootLogger,
+  createWorker,
+  EmfLagReporter,
+  loadWorkerSettings,
+  type Worker,
+} from '@shardline/worker';
 import { z } from 'zod';
 
 const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name');
@@ -13,6 +19,15 @@ const SERVICE_VARIABLES = {
   SHARDLINE_SOURCE_TABLE: tableName,
   /** Where each change is recorded (the sink). */
   SHARDLINE_AUDIT_TABLE: tableName,
+  /**
+   * Publish the lag to CloudWatch (EMF lines on stdout) every this many ms; unset or 0: off.
+   * The Terraform's autoscaling policy scales on that metric.
+   */
+  SHARDLINE_EMF_LAG_INTERVAL_MS: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number of milliseconds, e.g. 60000 (0: off)')
+    .transform(Number)
+    .optional(),
 };
 
 /**
@@ -24,7 +39,11 @@ export async function startConsumer(
   env: Record<string, string | undefined> = process.env,
 ): Promise<Worker> {
   const settings = loadWorkerSettings(env, SERVICE_VARIABLES);
-  const { SHARDLINE_SOURCE_TABLE: sourceTable, SHARDLINE_AUDIT_TABLE: auditTable } = settings.extra;
+  const {
+    SHARDLINE_SOURCE_TABLE: sourceTable,
+    SHARDLINE_AUDIT_TABLE: auditTable,
+    SHARDLINE_EMF_LAG_INTERVAL_MS: lagIntervalMs,
+  } = settings.extra;
   const logger = createRootLogger({
     level: settings.logLevel ?? 'info',
     bindings: { applicationName: settings.applicationName },
@@ -62,5 +81,14 @@ export async function startConsumer(
       ),
   });
   await worker.start();
+  if (lagIntervalMs) {
+    new EmfLagReporter({
+      registry: worker.metrics.registry,
+      applicationName: settings.applicationName,
+      workerId: worker.workerId,
+      intervalMs: lagIntervalMs,
+      logger: logger.child({ component: 'emf-lag' }),
+    }).start();
+  }
   return worker;
 }

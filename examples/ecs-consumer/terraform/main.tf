@@ -1,10 +1,6 @@
-# The AWS resources of the ECS consumer: the source table with its stream, the lease table,
-# the audit (sink) table, and a task role with exactly the actions the worker needs.
-
-variable "app" {
-  type    = string
-  default = "orders-consumer"
-}
+# The data side of the ECS consumer: the source table with its stream, the lease table, the
+# audit (sink) table, and the task role with exactly the actions the worker needs. The service
+# itself (cluster, task definition, logs, autoscaling) is in ecs.tf and autoscaling.tf.
 
 resource "aws_dynamodb_table" "orders" {
   name             = "orders"
@@ -62,7 +58,7 @@ data "aws_iam_policy_document" "consumer" {
     resources = [aws_dynamodb_table.orders.arn]
   }
 
-  # Read the stream: shards, iterators, records.
+  # Read the table's stream (the one DescribeTable names): shards, iterators, records.
   statement {
     sid = "ReadSourceStream"
     actions = [
@@ -70,11 +66,12 @@ data "aws_iam_policy_document" "consumer" {
       "dynamodb:GetShardIterator",
       "dynamodb:GetRecords",
     ]
-    resources = ["${aws_dynamodb_table.orders.arn}/stream/*"]
+    resources = [aws_dynamodb_table.orders.stream_arn]
   }
 
-  # Leases, checkpoints and the coordination item. DescribeTable/CreateTable: the worker checks
-  # the table at start (set createLeaseTable: false and drop CreateTable if you prefer).
+  # Leases, checkpoints and the coordination item. DescribeTable/CreateTable: the worker calls
+  # CreateTable at start and takes "already exists" as done (set createLeaseTable: false in code
+  # to drop CreateTable).
   statement {
     sid = "LeaseTable"
     actions = [
@@ -94,7 +91,8 @@ data "aws_iam_policy_document" "consumer" {
     ]
   }
 
-  # The sink: one PutItem per change.
+  # The sink: one PutItem per change. No CloudWatch permission: the lag reaches CloudWatch as EMF
+  # lines in the task's logs, written by the awslogs driver with the execution role.
   statement {
     sid       = "WriteAudit"
     actions   = ["dynamodb:PutItem"]
@@ -102,16 +100,20 @@ data "aws_iam_policy_document" "consumer" {
   }
 }
 
+data "aws_iam_policy_document" "ecs_tasks_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+}
+
+# The role the consumer's code runs as.
 resource "aws_iam_role" "task" {
-  name = "${var.app}-task"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "ecs-tasks.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
+  name               = "${var.app}-task"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
 resource "aws_iam_role_policy" "consumer" {

@@ -12,6 +12,7 @@ import {
   LOCAL_REGION,
   startDynamoDBLocal,
 } from '@shardline/testing';
+import { EMF_LAG_METRIC } from '@shardline/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -43,6 +44,14 @@ function runService(env: Record<string, string>) {
     child.once('exit', (code) => resolve(code)),
   );
   return { child, exited, output: () => output };
+}
+
+interface EmfDirective {
+  CloudWatchMetrics: unknown[];
+}
+
+function emfLines(output: string): number {
+  return output.split('\n').filter((l) => l.startsWith('{"_aws"')).length;
 }
 
 async function count(table: string): Promise<number> {
@@ -95,9 +104,10 @@ describe('ecs-consumer service', () => {
       SHARDLINE_HTTP_PORT: '0',
       SHARDLINE_LEASE_DURATION_MS: '3000',
       SHARDLINE_COMMIT_INTERVAL_MS: '200',
+      SHARDLINE_EMF_LAG_INTERVAL_MS: '200',
     });
     const deadline = Date.now() + 45_000;
-    while ((await count('orders-audit').catch(() => 0)) < 20) {
+    while ((await count('orders-audit').catch(() => 0)) < 20 || emfLines(service.output()) < 1) {
       if (Date.now() > deadline || service.child.exitCode !== null)
         throw new Error(service.output());
       await new Promise((r) => setTimeout(r, 200));
@@ -113,6 +123,25 @@ describe('ecs-consumer service', () => {
     expect(shardLeases.every((i) => i.leaseOwner === undefined)).toBe(true);
     expect(shardLeases.every((i) => /^\d+$/.test(i.checkpoint?.S ?? ''))).toBe(true);
     expect(await count('orders-audit')).toBe(20);
+    // the lag reaches stdout as CloudWatch EMF, under the name the Terraform scales on
+    const emf = service
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{"_aws"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown> & { _aws: EmfDirective });
+    expect(emf.length).toBeGreaterThan(0);
+    for (const line of emf) {
+      expect(line._aws.CloudWatchMetrics).toEqual([
+        {
+          Namespace: EMF_LAG_METRIC.namespace,
+          Dimensions: [[EMF_LAG_METRIC.dimension]],
+          Metrics: [{ Name: EMF_LAG_METRIC.metricName, Unit: EMF_LAG_METRIC.unit }],
+        },
+      ]);
+      expect(line[EMF_LAG_METRIC.dimension]).toBe('orders-consumer');
+      expect(typeof line[EMF_LAG_METRIC.metricName]).toBe('number');
+      expect(shardLeases.some((l) => l.leaseKey?.S?.endsWith(String(line.shard)))).toBe(true);
+    }
   });
 
   it('refuses to start on an unknown SHARDLINE_ variable, naming it and the fix', async () => {

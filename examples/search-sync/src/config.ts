@@ -28,6 +28,12 @@ export interface SearchSyncConfig {
   readonly backfill: BackfillMode;
   /** `SEARCH_SYNC_SCAN_SEGMENTS`: parallel Scan segments of the backfill. @default 4 */
   readonly scanSegments: number;
+  /**
+   * `FAILURE_QUEUE_URL`: the SQS queue where the Lambda handler parks a record it cannot apply,
+   * whole (raw record, error, attempts), for `shardline replay`. Unset: such a record blocks its
+   * key and Lambda retries it until it is fixed; nothing is skipped either way.
+   */
+  readonly failureQueueUrl?: string;
 }
 
 /** Defaults of {@link readSearchSyncConfig}. */
@@ -45,7 +51,7 @@ const INDEX_NAME = /^[a-z0-9][a-z0-9._-]{0,254}$/;
 
 /**
  * Reads `SOURCE_TABLE`, `OPENSEARCH_URL`, `OPENSEARCH_INDEX`, `LEASE_TABLE`, `SHARDLINE_APP`,
- * and the optional `SEARCH_SYNC_BACKFILL` and `SEARCH_SYNC_SCAN_SEGMENTS`. AWS settings come
+ * and the optional `SEARCH_SYNC_BACKFILL`, `SEARCH_SYNC_SCAN_SEGMENTS` and `FAILURE_QUEUE_URL`. AWS settings come
  * from the standard `AWS_*` variables, read by the SDK.
  *
  * @throws ConfigurationError naming the variable, its value and the fix.
@@ -74,6 +80,7 @@ export function readSearchSyncConfig(env: NodeJS.ProcessEnv = process.env): Sear
     applicationName,
     backfill: (env.SEARCH_SYNC_BACKFILL || DEFAULT_SEARCH_SYNC_CONFIG.backfill) as BackfillMode,
     scanSegments: Number(env.SEARCH_SYNC_SCAN_SEGMENTS || DEFAULT_SEARCH_SYNC_CONFIG.scanSegments),
+    ...(env.FAILURE_QUEUE_URL ? { failureQueueUrl: env.FAILURE_QUEUE_URL } : {}),
   };
   for (const [name, value] of [
     ['SOURCE_TABLE', config.sourceTable],
@@ -84,6 +91,14 @@ export function readSearchSyncConfig(env: NodeJS.ProcessEnv = process.env): Sear
         `${name}=${JSON.stringify(value)} is not a valid DynamoDB table name; use 3-255 characters of A-Z, a-z, 0-9, "_", "-", ".".`,
       );
     }
+  }
+  if (
+    config.failureQueueUrl !== undefined &&
+    !/^https?:\/\/[^/]+\/.+/.test(config.failureQueueUrl)
+  ) {
+    throw new ConfigurationError(
+      `FAILURE_QUEUE_URL=${JSON.stringify(config.failureQueueUrl)} is not an SQS queue URL; use the queue's URL, e.g. FAILURE_QUEUE_URL=https://sqs.us-east-1.amazonaws.com/123456789012/search-sync-failures (terraform output failure_queue_url).`,
+    );
   }
   if (!INDEX_NAME.test(config.opensearchIndex)) {
     throw new ConfigurationError(

@@ -1,4 +1,6 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { Client } from '@opensearch-project/opensearch';
+import { SqsFailureDestination } from '@shardline/failure-sqs';
 import { createDynamoDBHandler } from '@shardline/lambda/dynamodb';
 import { readSearchSyncConfig } from './config.js';
 import { createUserSearchSink } from './searchSink.js';
@@ -17,5 +19,10 @@ const opensearch = new Client({ node: config.opensearchUrl });
  * import { handler } from '@shardline/example-search-sync/lambda';
  */
 export const handler = createDynamoDBHandler({
+  // Records that cannot be applied are parked whole in FAILURE_QUEUE_URL (replayable with
+  // `shardline replay`); without it they block their key and Lambda retries them.
+  failureDestination: config.failureQueueUrl
+    ? new SqsFailureDestination({ client: new SQSClient({}), queueUrl: config.failureQueueUrl })
+    : undefined,
   sink: createUserSearchSink({ client: opensearch, index: config.opensearchIndex }),
 });

@@ -1,9 +1,16 @@
-# Search sync: the Users table (stream on), the Lambda event source mapping, and the worker's
-# lease table. The OpenSearch domain is yours; give its endpoint as OPENSEARCH_URL.
+# Search sync: the Users table (stream on), the Lambda function with its event source mapping
+# and the framework's failure queue, and the worker's lease table. The OpenSearch domain is
+# yours: give its endpoint, and let the function's role in through the domain's access policy
+# (the sink's requests are not SigV4-signed; use fine-grained access control or a VPC domain).
 
-variable "lambda_function_name" {
+variable "opensearch_url" {
   type        = string
-  description = "The function built from @shardline/example-search-sync/lambda."
+  description = "OPENSEARCH_URL: the domain endpoint, e.g. https://search-users-abc.eu-west-1.es.amazonaws.com."
+}
+
+variable "opensearch_index" {
+  type    = string
+  default = "users"
 }
 
 resource "aws_dynamodb_table" "users" {
@@ -32,27 +39,33 @@ resource "aws_dynamodb_table" "search_sync_leases" {
   }
 }
 
-resource "aws_sqs_queue" "search_sync_failures" {
-  name                      = "search-sync-failures"
-  message_retention_seconds = 1209600
+variable "lambda_package" {
+  type        = string
+  description = "Path of the function's zip: src/lambda.ts of @shardline/example-search-sync bundled, e.g. esbuild src/lambda.ts --bundle --platform=node --format=esm --outfile=lambda.mjs, zipped; handler lambda.handler."
 }
 
-resource "aws_lambda_event_source_mapping" "users" {
-  event_source_arn  = aws_dynamodb_table.users.stream_arn
-  function_name     = var.lambda_function_name
+# The function, its failure queue (FAILURE_QUEUE_URL) and the event source mapping, set the way
+# the framework needs it: Lambda never skips a batch (retries and record age -1, no on-failure
+# destination); the handler parks what it cannot apply, whole, in the queue. See the module.
+module "lambda" {
+  source = "../../../terraform/modules/dynamodb-stream-lambda"
+
+  name           = "search-sync"
+  stream_arn     = aws_dynamodb_table.users.stream_arn
+  lambda_package = var.lambda_package
+  environment = {
+    SOURCE_TABLE     = aws_dynamodb_table.users.name
+    OPENSEARCH_URL   = var.opensearch_url
+    OPENSEARCH_INDEX = var.opensearch_index
+  }
+
   starting_position = "TRIM_HORIZON"
   batch_size        = 500
+  # Exact at any factor (external versions); raise it for throughput, up to 10 per shard.
+  parallelization_factor = 1
+}
 
-  # The handler answers { batchItemFailures }: Lambda retries from the first failed record.
-  function_response_types = ["ReportBatchItemFailures"]
-
-  maximum_batching_window_in_seconds = 1
-  bisect_batch_on_function_error     = true
-  maximum_retry_attempts             = 10
-
-  destination_config {
-    on_failure {
-      destination_arn = aws_sqs_queue.search_sync_failures.arn
-    }
-  }
+output "failure_queue_url" {
+  description = "Where the handler parks records: `shardline replay --from sqs:<this url>`."
+  value       = module.lambda.failure_queue_url
 }

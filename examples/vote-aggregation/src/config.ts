@@ -10,6 +10,12 @@ export interface VoteAggregationConfig {
   readonly leaseTable: string;
   /** `SHARDLINE_APP`: the application name; workers with the same name share the shards. */
   readonly applicationName: string;
+  /**
+   * `FAILURE_QUEUE_URL`: the SQS queue where the Lambda handler parks a record it cannot apply,
+   * whole (raw record, error, attempts), for `shardline replay`. Unset: such a record blocks its
+   * key and Lambda retries it until it is fixed; nothing is skipped either way.
+   */
+  readonly failureQueueUrl?: string;
 }
 
 /** Defaults of {@link readVoteAggregationConfig}, matching the README's Terraform. */
@@ -23,7 +29,8 @@ export const DEFAULT_VOTE_AGGREGATION_CONFIG: VoteAggregationConfig = {
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 
 /**
- * Reads `VOTES_TABLE`, `SUMMARY_TABLE`, `LEASE_TABLE` and `SHARDLINE_APP`. Region, credentials
+ * Reads `VOTES_TABLE`, `SUMMARY_TABLE`, `LEASE_TABLE`, `SHARDLINE_APP` and the optional
+ * `FAILURE_QUEUE_URL`. Region, credentials
  * and endpoints are not read here: the AWS SDK reads the standard `AWS_*` variables itself.
  * `LEASE_TABLE` defaults to the application name, as the KCL names its lease table.
  *
@@ -38,6 +45,7 @@ export function readVoteAggregationConfig(
     summaryTable: env.SUMMARY_TABLE || DEFAULT_VOTE_AGGREGATION_CONFIG.summaryTable,
     leaseTable: env.LEASE_TABLE || applicationName,
     applicationName,
+    ...(env.FAILURE_QUEUE_URL ? { failureQueueUrl: readQueueUrl(env.FAILURE_QUEUE_URL) } : {}),
   };
   const variables = {
     VOTES_TABLE: config.votesTable,
@@ -57,4 +65,14 @@ export function readVoteAggregationConfig(
     );
   }
   return config;
+}
+
+/** `FAILURE_QUEUE_URL` checked as an http(s) URL. */
+function readQueueUrl(value: string): string {
+  if (!/^https?:\/\/[^/]+\/.+/.test(value)) {
+    throw new ConfigurationError(
+      `FAILURE_QUEUE_URL=${JSON.stringify(value)} is not an SQS queue URL; use the queue's URL, e.g. FAILURE_QUEUE_URL=https://sqs.us-east-1.amazonaws.com/123456789012/vote-aggregation-failures (terraform output failure_queue_url).`,
+    );
+  }
+  return value;
 }

@@ -1,4 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SqsFailureDestination } from '@shardline/failure-sqs';
 import { createDynamoDBHandler } from '@shardline/lambda/dynamodb';
 import { readVoteAggregationConfig } from './config.js';
 import { createVoteSummarySink } from './voteSummarySink.js';
@@ -19,5 +21,10 @@ const client = new DynamoDBClient({});
  * import { handler } from '@shardline/example-vote-aggregation/lambda';
  */
 export const handler = createDynamoDBHandler({
+  // Records that cannot be applied are parked whole in FAILURE_QUEUE_URL (replayable with
+  // `shardline replay`); without it they block their key and Lambda retries them.
+  failureDestination: config.failureQueueUrl
+    ? new SqsFailureDestination({ client: new SQSClient({}), queueUrl: config.failureQueueUrl })
+    : undefined,
   sink: createVoteSummarySink({ client, summaryTable: config.summaryTable }),
 });

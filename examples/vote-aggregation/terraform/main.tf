@@ -1,11 +1,6 @@
-# Vote aggregation: the Votes table, its summary table, and the Lambda event source mapping.
-# The ECS worker needs the two tables and a lease table (created by the worker on first start,
-# or below as `shardline_leases`).
-
-variable "lambda_function_name" {
-  type        = string
-  description = "The function built from @shardline/example-vote-aggregation/lambda."
-}
+# Vote aggregation: the Votes table, its summary table and ledger, the Lambda function with its
+# event source mapping and the framework's failure queue. The ECS worker needs the same tables
+# and a lease table (created by the worker on first start, or below as `shardline_leases`).
 
 resource "aws_dynamodb_table" "votes" {
   name         = "Votes"
@@ -64,29 +59,46 @@ resource "aws_dynamodb_table" "shardline_leases" {
   }
 }
 
-resource "aws_sqs_queue" "vote_failures" {
-  name                      = "vote-aggregation-failures"
-  message_retention_seconds = 1209600
+variable "lambda_package" {
+  type        = string
+  description = "Path of the function's zip: src/lambda.ts of @shardline/example-vote-aggregation bundled, e.g. esbuild src/lambda.ts --bundle --platform=node --format=esm --outfile=lambda.mjs, zipped; handler lambda.handler."
 }
 
-resource "aws_lambda_event_source_mapping" "votes" {
-  event_source_arn  = aws_dynamodb_table.votes.stream_arn
-  function_name     = var.lambda_function_name
+# The sink: each change is one transaction of an Update of the summary and a Put of the voter's
+# ledger entry; the ledger is read to find the vote currently counted.
+data "aws_iam_policy_document" "summary_sink" {
+  statement {
+    sid     = "WriteSummary"
+    actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [
+      aws_dynamodb_table.vote_summary.arn,
+      aws_dynamodb_table.vote_summary_ledger.arn,
+    ]
+  }
+}
+
+# The function, its failure queue (FAILURE_QUEUE_URL) and the event source mapping, set the way
+# the framework needs it: Lambda never skips a batch (retries and record age -1, no on-failure
+# destination); the handler parks what it cannot apply, whole, in the queue. See the module.
+module "lambda" {
+  source = "../../../terraform/modules/dynamodb-stream-lambda"
+
+  name           = "vote-aggregation"
+  stream_arn     = aws_dynamodb_table.votes.stream_arn
+  lambda_package = var.lambda_package
+  environment = {
+    VOTES_TABLE   = aws_dynamodb_table.votes.name
+    SUMMARY_TABLE = aws_dynamodb_table.vote_summary.name
+  }
+  sink_policy_json = data.aws_iam_policy_document.summary_sink.json
+
   starting_position = "TRIM_HORIZON"
   batch_size        = 100
+  # Exact at any factor (the ledger); raise it for throughput, up to 10 batches per shard.
+  parallelization_factor = 1
+}
 
-  # The handler returns { batchItemFailures }: Lambda retries from the first failed record
-  # instead of the whole batch, and the checkpoint never passes a record that is not done.
-  function_response_types = ["ReportBatchItemFailures"]
-
-  maximum_batching_window_in_seconds = 1
-  bisect_batch_on_function_error     = true
-  maximum_retry_attempts             = 10
-  maximum_record_age_in_seconds      = 86400
-
-  destination_config {
-    on_failure {
-      destination_arn = aws_sqs_queue.vote_failures.arn
-    }
-  }
+output "failure_queue_url" {
+  description = "Where the handler parks records: `shardline replay --from sqs:<this url>`."
+  value       = module.lambda.failure_queue_url
 }

@@ -145,6 +145,14 @@ export class PrometheusMetrics implements Metrics {
   }
 }
 
+/**
+ * The Prometheus name a core metric is served under at `/metrics`, e.g. `iterator_age_ms` →
+ * `shardline_iterator_age_milliseconds`. `suffix` is `_total` for counters, `''` otherwise.
+ */
+export function prometheusMetricName(coreName: string, suffix = ''): string {
+  return describe(coreName, suffix).name;
+}
+
 function describe(name: string, suffix: string): { name: string; help: string } {
   const known = NAMES[name];
   if (known) return known;

@@ -1,5 +1,11 @@
 export { type MonotonicClock, monotonicNow } from './clock.js';
 export { createRootLogger, type RootLoggerOptions } from './createRootLogger.js';
+export {
+  DEFAULT_EMF_LAG_INTERVAL_MS,
+  EMF_LAG_METRIC,
+  EmfLagReporter,
+  type EmfLagReporterOptions,
+} from './EmfLagReporter.js';
 export { type HealthProbe, HealthServer } from './HealthServer.js';
 export {
   InMemoryLeaseStore,
@@ -13,7 +19,7 @@ export {
   type LeaseCoordinatorOptions,
   type LeaseListener,
 } from './LeaseCoordinator.js';
-export { PrometheusMetrics } from './PrometheusMetrics.js';
+export { PrometheusMetrics, prometheusMetricName } from './PrometheusMetrics.js';
 export { parentsDone } from './parentsDone.js';
 export {
   type BalanceInput,

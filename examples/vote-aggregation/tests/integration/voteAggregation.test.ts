@@ -7,9 +7,17 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type ChangeRecord, consoleWarningLogger, ShardGraph, sleep } from '@shardline/core';
 import { DynamoDBStreamsSource } from '@shardline/dynamodb-streams';
-import { type DynamoDBLocalServer, startDynamoDBLocal } from '@shardline/testing';
+import { SqsFailureDestination } from '@shardline/failure-sqs';
+import {
+  type DynamoDBLocalServer,
+  localClientConfig,
+  type SqsDouble,
+  startDynamoDBLocal,
+  startSqsDouble,
+} from '@shardline/testing';
 import type { DynamoDBRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,14 +38,23 @@ const CHOICES = ['A', 'B', 'C'];
 let server: DynamoDBLocalServer;
 let dynamodb: DynamoDBClient;
 let streams: DynamoDBStreamsClient;
+let sqsDouble: SqsDouble;
+let sqs: SQSClient;
+let failureQueueUrl: string;
 
 beforeAll(async () => {
-  server = await startDynamoDBLocal();
+  [server, sqsDouble] = await Promise.all([startDynamoDBLocal(), startSqsDouble()]);
+  sqs = new SQSClient(localClientConfig(sqsDouble.endpoint));
+  failureQueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'vote-failures' })))
+    .QueueUrl as string;
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: server.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqsDouble.endpoint,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
+    // the Lambda handler reads it at cold start, as the Terraform sets it on the function
+    FAILURE_QUEUE_URL: failureQueueUrl,
   });
   dynamodb = new DynamoDBClient(server.clientConfig);
   streams = new DynamoDBStreamsClient(server.clientConfig);
@@ -51,7 +68,8 @@ beforeAll(async () => {
 afterAll(async () => {
   dynamodb?.destroy();
   streams?.destroy();
-  await server?.stop();
+  sqs?.destroy();
+  await Promise.all([server?.stop(), sqsDouble?.stop()]);
 });
 
 /** A random mix of new, changed and withdrawn votes over a few voters (deterministic per seed). */
@@ -224,5 +242,36 @@ describe('vote aggregation, Lambda entry point', () => {
     for (const response of responses) expect(response).toEqual({ batchItemFailures: [] });
     const summary = await readSummary(dynamodb, 'VoteSummaryLambda');
     expect(summary).toEqual(await countVotesByScan(dynamodb, 'Votes'));
+  });
+
+  it('parks a record it cannot decode whole in FAILURE_QUEUE_URL and moves on, so the mapping never needs to skip', async () => {
+    // arrange: a good record after an undecodable one (an attribute value of no DynamoDB type)
+    process.env.SUMMARY_TABLE = 'VoteSummaryLambda';
+    const { handler } = await import('@shardline/example-vote-aggregation/lambda');
+    const [good] = (await readWholeStream()).map(toLambdaRecord).slice(-1);
+    if (!good?.dynamodb) throw new Error('the stream has no record');
+    const poison = {
+      ...good,
+      eventID: 'poison-1',
+      eventName: 'INSERT',
+      dynamodb: {
+        ...good.dynamodb,
+        SequenceNumber: '1',
+        Keys: { UserID: { S: 'poison' } },
+        NewImage: { UserID: { S: 'poison' }, vote: { BOGUS: 'x' } },
+      },
+    } as unknown as DynamoDBRecord;
+    const context = { getRemainingTimeInMillis: () => 60_000 } as never;
+
+    // act
+    const response = await handler({ Records: [poison] }, context);
+
+    // assert: nothing left for Lambda to retry, and the whole record is in the queue
+    expect(response).toEqual({ batchItemFailures: [] });
+    const destination = new SqsFailureDestination({ client: sqs, queueUrl: failureQueueUrl });
+    const parked = await destination.receive({ maxRecords: 10 });
+    expect(parked).toHaveLength(1);
+    expect(parked[0]?.failed.sequenceNumber).toBe('1');
+    expect(parked[0]?.failed.record).toEqual(poison);
   });
 });
