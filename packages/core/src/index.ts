@@ -1,5 +1,10 @@
 export type { AttributeValue } from './AttributeValue.js';
 export {
+  APPLICATION_NAME_VARIABLE,
+  DEPRECATED_APPLICATION_NAME_VARIABLE,
+  readApplicationName,
+} from './applicationName.js';
+export {
   BatchProcessor,
   type BatchProcessorOptions,
   type BatchResult,

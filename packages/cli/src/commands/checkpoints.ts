@@ -30,7 +30,10 @@ export function registerCheckpoints(program: Command, wrap: Wrap): void {
     );
   const common = (command: Command) =>
     command
-      .requiredOption('--app <name>', 'the application name (SHARDLINE_APP); names the lease table')
+      .option(
+        '--app <name>',
+        'the application name; names the lease table (default: $SHARDLINE_APP)',
+      )
       .option('--lease-table <name>', 'the lease table, when not named after the application')
       .option('--stream <table|stream-arn>', 'the stream (needed for single-stream lease tables)');
   common(checkpoints.command('list'))
@@ -81,11 +84,11 @@ Examples:
 
 async function listAction(context: CliContext, options: ListOptions): Promise<ExitCode> {
   const output = context.output(options.json);
-  const { leases, tableName } = await openLeases(options, context.clients);
+  const { app, leases, tableName } = await openLeases(options, context.clients, context.io);
   leases.sort((a, b) => a.streamId.localeCompare(b.streamId) || a.shardId.localeCompare(b.shardId));
   output.result(
     {
-      app: options.app,
+      app,
       leaseTable: tableName,
       leases: leases.map((l) => ({
         leaseKey: l.leaseKey,
@@ -140,13 +143,13 @@ async function resetAction(context: CliContext, options: ResetOptions): Promise<
       'E.g. --watch-ms 5000.',
     );
   }
-  const { store, leases } = await openLeases(options, context.clients);
+  const { app, store, leases } = await openLeases(options, context.clients, context.io);
   const unknown = options.shard.filter((id) => !leases.some((l) => l.shardId === id));
   if (unknown.length > 0) {
     throw new CliError(
       `No lease for shard(s) ${unknown.join(', ')} in this application.`,
       ExitCode.NotFound,
-      'List the shards with: shardline checkpoints list --app ' + options.app,
+      `List the shards with: shardline checkpoints list --app ${app}`,
     );
   }
   const selected = leases.filter((l) =>
@@ -201,7 +204,7 @@ async function resetAction(context: CliContext, options: ResetOptions): Promise<
       to: describeCheckpoint(target),
     });
   }
-  output.result({ app: options.app, moved }, () => {
+  output.result({ app, moved }, () => {
     output.table(moved, [
       { header: 'SHARD', value: (m) => m.shardId },
       { header: 'FROM', value: (m) => m.from },
