@@ -112,12 +112,5 @@ export async function openLeases(
   return { app, store, tableName, stream, leases: await store.listLeases() };
 }
 
-/** A checkpoint as text: a sequence number or a sentinel. */
-export function describeCheckpoint(checkpoint: Lease['checkpoint']): string {
-  if (checkpoint === undefined) return '(none)';
-  if (typeof checkpoint === 'string') return checkpoint;
-  // The KCL writes sub-sequence 0 for records that were not KPL-aggregated: nothing to show.
-  return !checkpoint.subSequenceNumber
-    ? checkpoint.sequenceNumber
-    : `${checkpoint.sequenceNumber}:${checkpoint.subSequenceNumber}`;
-}
+/** A checkpoint as text: a sequence number or a sentinel (core's, re-exported for the commands). */
+export { describeCheckpoint } from '@shardline/core';

@@ -209,6 +209,26 @@ export interface FleetState {
   readonly workers: readonly WorkerHeartbeat[];
   /** Moves whenever a worker creates leases or ends a shard: others list the leases again then. */
   readonly leaseSetVersion: number;
+  /** The last checkpoint reset (`shardline checkpoints reset`), when one was made. */
+  readonly checkpointResets?: CheckpointResets;
+}
+
+/**
+ * The owner an operator's tool writes while it moves a checkpoint (`shardline checkpoints
+ * reset`): taking the lease under this name fences the worker that held it.
+ */
+export const CHECKPOINT_RESET_OWNER = 'shardline-cli';
+
+/**
+ * The last checkpoint reset, as the coordination item records it: a worker that sees `version`
+ * move drops its reader of each lease named (its position in memory is no longer the
+ * checkpoint) and takes the lease again, reading from the new checkpoint.
+ */
+export interface CheckpointResets {
+  /** Moves with every reset. */
+  readonly version: number;
+  /** The leases the last reset moved, by lease key, with the checkpoint each was moved to. */
+  readonly leases: ReadonlyMap<string, Checkpoint>;
 }
 
 /** Lease storage. Every write is conditional on the lease counter the caller last saw. */
@@ -258,6 +278,12 @@ export interface LeaseStore extends CheckpointStore {
   readFleet(): Promise<FleetState>;
   /** Bumps the lease-set version, telling the fleet to list the leases again (created, ended). */
   noteLeaseSetChanged(): Promise<void>;
+  /**
+   * Records a checkpoint reset made outside the fleet (the leases were taken, their checkpoints
+   * written and the leases released): moves {@link CheckpointResets.version} and the lease-set
+   * version, so every worker notices at its next take round.
+   */
+  noteCheckpointReset?(leases: ReadonlyMap<string, Checkpoint>): Promise<void>;
   /** Removes a worker entry: its own on shutdown, or a dead one (if its heartbeat is still `expectedHeartbeat`). */
   removeWorker(workerId: string, expectedHeartbeat?: number): Promise<void>;
 }

@@ -5,6 +5,15 @@ export {
   readApplicationName,
 } from './applicationName.js';
 export {
+  type AwsClientLike,
+  type AwsClientTarget,
+  type AwsResource,
+  awsClientTarget,
+  explainAwsSetupError,
+  isRegionMissing,
+  isResourceNotFound,
+} from './awsSetupErrors.js';
+export {
   BatchProcessor,
   type BatchProcessorOptions,
   type BatchResult,
@@ -33,8 +42,10 @@ export {
   DEFAULT_COMMIT_INTERVAL_MS,
 } from './CheckpointTracker.js';
 export {
+  CHECKPOINT_RESET_OWNER,
   ChangeEffect,
   type Checkpoint,
+  type CheckpointResets,
   CheckpointSentinel,
   type CheckpointStore,
   type FailedRecord,
@@ -79,6 +90,7 @@ export {
   isTimeToLiveIdentity,
   tableNameFromArn,
 } from './decodeDynamoDBRecord.js';
+export { describeCheckpoint } from './describeCheckpoint.js';
 export {
   BlockedByEarlierFailureError,
   ConfigurationError,

@@ -21,6 +21,7 @@ import { SqsFailureDestination } from '@shardline/failure-sqs';
 import { S3FailureDestination } from '@shardline/sink-s3';
 import {
   type DynamoDBLocalServer,
+  localAwsEnvironment,
   type SqsDouble,
   startDynamoDBLocal,
   startS3rver,
@@ -66,12 +67,8 @@ async function caughtUp(): Promise<void> {
 
 beforeAll(async () => {
   [server, sqs] = await Promise.all([startDynamoDBLocal(), startSqsDouble()]);
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: server.endpoint,
+  Object.assign(process.env, localAwsEnvironment(server.endpoint), {
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
   });
   dynamodb = new DynamoDBClient(server.clientConfig);
   streams = new DynamoDBStreamsClient(server.clientConfig);
