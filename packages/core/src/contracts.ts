@@ -1,4 +1,4 @@
-import type { ChangeRecord, SourceKind } from './ChangeRecord.js';
+import type { ChangeRecord, SourceKind, StreamViewType } from './ChangeRecord.js';
 import type { StreamPosition } from './sequenceNumbers.js';
 
 // ─── Sources ────────────────────────────────────────────────────────────────────────────────
@@ -57,6 +57,12 @@ export interface ShardSource {
   listShards(signal?: AbortSignal): Promise<ShardInfo[]>;
   /** Opens a shard at a position. */
   openShard(shardId: string, from: StartPosition, signal?: AbortSignal): Promise<ShardIterator>;
+  /**
+   * Which images the stream's records carry (DynamoDB Streams' `StreamViewType`), so that a
+   * sink that needs an image fails at start rather than at every record. Absent, or resolving
+   * to `undefined`, when the service does not say (Kinesis).
+   */
+  streamViewType?(signal?: AbortSignal): Promise<StreamViewType | undefined>;
 }
 
 // ─── Sinks ──────────────────────────────────────────────────────────────────────────────────
@@ -119,6 +125,13 @@ export interface Sink {
   readonly effect?: ChangeEffect;
   /** The most records `write` accepts at once; the pipeline splits larger batches. */
   readonly maxBatchSize?: number;
+  /**
+   * The DynamoDB stream view types this sink can work with (any one of them), when it needs
+   * images: a summary needs the old image to take a change back. The worker checks the
+   * stream's view type at start and the Lambda handler each batch's, and both fail with
+   * {@link streamViewTypeError} instead of failing every record. Absent: any view type.
+   */
+  readonly requiredStreamViewTypes?: readonly StreamViewType[];
   write(records: readonly ChangeRecord[], context: SinkContext): Promise<SinkRecordResult[]>;
   /** Writes what the sink buffers (S3 objects in progress). */
   flush?(signal?: AbortSignal): Promise<void>;

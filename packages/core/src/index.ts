@@ -204,5 +204,6 @@ export {
   padSequenceNumber,
   type StreamPosition,
 } from './sequenceNumbers.js';
+export { streamViewTypeError } from './streamViewTypeError.js';
 export { type UndecodableRecordContext, undecodableRecord } from './undecodableRecord.js';
 export { convertNumber, unmarshallImage } from './unmarshallImage.js';

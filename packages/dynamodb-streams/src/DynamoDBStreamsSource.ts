@@ -25,6 +25,7 @@ import {
   type ShardSource,
   SourceKind,
   type StartPosition,
+  type StreamViewType,
   silentLogger,
   type TrimmedDataPolicy,
   trimmedDataPolicyOf,
@@ -220,6 +221,15 @@ export class DynamoDBStreamsSource implements ShardSource {
       );
     }
     return new DynamoDBStreamsSource({ ...rest, streamArn });
+  }
+
+  /**
+   * The stream's view type (which images its records carry), from one DescribeStream call:
+   * the worker checks it against its sink's needs at start.
+   */
+  async streamViewType(signal?: AbortSignal): Promise<StreamViewType | undefined> {
+    const page = await this.#listing.call((s) => this.#describe({ Limit: 1 }, s), signal);
+    return page.StreamDescription?.StreamViewType as StreamViewType | undefined;
   }
 
   /** Whether child lookups still try `ShardFilter` (false once the endpoint proved not to support it). */

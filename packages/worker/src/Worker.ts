@@ -28,6 +28,7 @@ import {
   type StartPosition,
   sleep,
   staleChangesOf,
+  streamViewTypeError,
   toError,
   ttlRouteOf,
 } from '@shardline/core';
@@ -319,6 +320,7 @@ export class Worker {
     }
     // Setup problems (a missing stream, no region) fail the start, before any lease is taken.
     const listed = await this.#listSources();
+    await this.#checkViewTypes();
     if (o.httpPort !== undefined) {
       this.#health = new HealthServer(
         {
@@ -448,6 +450,25 @@ export class Worker {
       });
     }
     return listed;
+  }
+
+  /**
+   * Fails the start when a sink needs images the stream does not carry (a summary on a
+   * NEW_IMAGE stream): said once, naming the table, the view types and the fix, rather than as
+   * a failure of every record.
+   */
+  async #checkViewTypes(): Promise<void> {
+    const sinks = [this.#options.sink, ttlRouteOf(this.#options.ttlDeletes)].filter(
+      (s): s is Sink => s?.requiredStreamViewTypes !== undefined,
+    );
+    if (sinks.length === 0) return;
+    for (const source of this.#sources.values()) {
+      const found = await source.streamViewType?.();
+      for (const sink of sinks) {
+        const error = streamViewTypeError(sink, found, source.streamId);
+        if (error) throw error;
+      }
+    }
   }
 
   /** Discovers new shards of every source; `listed` holds listings already made (at start). */
