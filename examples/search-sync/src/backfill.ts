@@ -9,6 +9,7 @@ import {
   type ChangeRecord,
   ConfigurationError,
   decodeDynamoDBRecord,
+  RetryPolicy,
   ShardlineError,
   sleep,
 } from '@shardline/core';
@@ -150,6 +151,9 @@ export async function backfillIndex(options: BackfillOptions): Promise<BackfillP
   return { ...progress };
 }
 
+/** Retriable write failures of a page are retried with core's backoff until the page's age limit. */
+const WRITE_BACKOFF = RetryPolicy.untilStopped(200, 2000);
+
 async function writeAll(
   sink: ReturnType<typeof createUserSearchSink>,
   records: ChangeRecord[],
@@ -175,7 +179,7 @@ async function writeAll(
       failed.push(pending[i]!);
     });
     pending = failed;
-    if (pending.length > 0) await sleep(Math.min(2000, 100 * 2 ** attempt), signal);
+    if (pending.length > 0) await sleep(WRITE_BACKOFF.delayMs(attempt), signal);
   }
 }
 

@@ -26,6 +26,7 @@ import {
   LeaseLostError,
   type LeaseStore,
   type LeaseToken,
+  sleep,
   type WorkerHeartbeat,
 } from '@shardline/core';
 import { LeaseAttribute as A, FLEET_ITEM_KEY, LEASE_OWNER_INDEX } from './leaseSchema.js';
@@ -196,7 +197,8 @@ export class DynamoDBLeaseStore implements LeaseStore {
           `Lease table ${this.#table} is not ACTIVE after ${options.timeoutMs ?? 60_000} ms; check it in the DynamoDB console.`,
         );
       }
-      await new Promise((r) => setTimeout(r, 500));
+      // A status poll at a steady pace, not a retry: nothing failed.
+      await sleep(500);
     }
   }
 

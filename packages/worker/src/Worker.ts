@@ -18,7 +18,7 @@ import {
   type RecordHandler,
   type RecordSelectionOptions,
   RecordSelector,
-  type RetryPolicy,
+  RetryPolicy,
   type RetryPolicyOptions,
   ShardConsumer,
   type ShardInfo,
@@ -665,7 +665,7 @@ export class Worker {
           return;
         }
         checkpoint = consumer.tracker.committed ?? checkpoint;
-        const delayMs = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+        const delayMs = RESTART_BACKOFF.delayMs(attempt);
         logger.error(
           { err: toError(error), attempt, delayMs },
           'shard reader failed; restarting it from the last checkpoint',
@@ -679,6 +679,9 @@ export class Worker {
     }
   }
 }
+
+/** A failed shard reader restarts after core's backoff: 1 s doubling to 30 s, full jitter. */
+const RESTART_BACKOFF = RetryPolicy.untilStopped(1000, 30_000);
 
 /** Creates a {@link Worker}; call `start()` to join the fleet. */
 export function createWorker(options: WorkerOptions): Worker {
