@@ -98,7 +98,7 @@ describe('ecs-consumer service', () => {
       );
     }
     const service = runService({
-      SHARDLINE_APPLICATION_NAME: 'orders-consumer',
+      SHARDLINE_APP: 'orders-consumer',
       SHARDLINE_SOURCE_TABLE: 'orders',
       SHARDLINE_AUDIT_TABLE: 'orders-audit',
       SHARDLINE_HTTP_PORT: '0',
@@ -146,7 +146,7 @@ describe('ecs-consumer service', () => {
 
   it('refuses to start on an unknown SHARDLINE_ variable, naming it and the fix', async () => {
     const service = runService({
-      SHARDLINE_APPLICATION_NAME: 'orders-consumer',
+      SHARDLINE_APP: 'orders-consumer',
       SHARDLINE_SOURCE_TABLE: 'orders',
       SHARDLINE_AUDIT_TABLE: 'orders-audit',
       SHARDLINE_LEASE_DURATION: '3000',

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@shardline/core';
+import { ConfigurationError, readApplicationName } from '@shardline/core';
 
 /** When the worker backfills the index from a Scan of the table. */
 export const BackfillMode = {
@@ -71,7 +71,7 @@ export function readSearchSyncConfig(env: NodeJS.ProcessEnv = process.env): Sear
       `OPENSEARCH_URL=${JSON.stringify(opensearchUrl)} is not an http(s) URL; e.g. OPENSEARCH_URL=https://localhost:9200.`,
     );
   }
-  const applicationName = env.SHARDLINE_APP || DEFAULT_SEARCH_SYNC_CONFIG.applicationName;
+  const applicationName = readApplicationName(env) || DEFAULT_SEARCH_SYNC_CONFIG.applicationName;
   const config: SearchSyncConfig = {
     sourceTable: env.SOURCE_TABLE || DEFAULT_SEARCH_SYNC_CONFIG.sourceTable,
     opensearchUrl,

@@ -19,4 +19,3 @@ export {
 } from './createSearchSyncWorker.js';
 export { createUserSearchSink, type UserSearchSinkOptions, userDocument } from './searchSink.js';
 export { createUsersTable, usersTableDefinition } from './tables.js';
-export { workerEnvironment } from './workerEnvironment.js';

@@ -5,7 +5,6 @@ import { errorMessage } from '@shardline/core';
 import { loadWorkerSettings } from '@shardline/worker';
 import { readSearchSyncConfig } from './config.js';
 import { startSearchSync } from './createSearchSyncWorker.js';
-import { workerEnvironment } from './workerEnvironment.js';
 
 // The AWS SDK warns on Node < 22 whenever a client is built (NodeVersionSupportWarning); the
 // worker's logs are not the place. Set before any client exists; a value from the task wins.
@@ -14,7 +13,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // The ECS service's entry point. Stops gracefully on SIGTERM and exits 0 when checkpointed.
 try {
   const config = readSearchSyncConfig();
-  const settings = loadWorkerSettings(workerEnvironment(process.env, config.applicationName));
+  const settings = loadWorkerSettings(process.env, undefined, {
+    applicationName: config.applicationName,
+  });
   const sync = await startSearchSync({
     dynamodb: new DynamoDBClient({}),
     streams: new DynamoDBStreamsClient({}),

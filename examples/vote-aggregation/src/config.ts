@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@shardline/core';
+import { ConfigurationError, readApplicationName } from '@shardline/core';
 
 /** The recipe's settings, from the environment (see {@link readVoteAggregationConfig}). */
 export interface VoteAggregationConfig {
@@ -39,7 +39,8 @@ const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 export function readVoteAggregationConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): VoteAggregationConfig {
-  const applicationName = env.SHARDLINE_APP || DEFAULT_VOTE_AGGREGATION_CONFIG.applicationName;
+  const applicationName =
+    readApplicationName(env) || DEFAULT_VOTE_AGGREGATION_CONFIG.applicationName;
   const config: VoteAggregationConfig = {
     votesTable: env.VOTES_TABLE || DEFAULT_VOTE_AGGREGATION_CONFIG.votesTable,
     summaryTable: env.SUMMARY_TABLE || DEFAULT_VOTE_AGGREGATION_CONFIG.summaryTable,

@@ -4,7 +4,6 @@ import { loadWorkerSettings, type Worker } from '@shardline/worker';
 import { readVoteAggregationConfig } from './config.js';
 import { createVoteAggregationWorker } from './createVoteAggregationWorker.js';
 import { createVoteSummarySink } from './voteSummarySink.js';
-import { workerEnvironment } from './workerEnvironment.js';
 
 /**
  * The consumer module for `shardline run` (the ECS task's command can be
@@ -13,7 +12,9 @@ import { workerEnvironment } from './workerEnvironment.js';
  */
 export default async function consumer({ env }: { env: NodeJS.ProcessEnv }): Promise<Worker> {
   const config = readVoteAggregationConfig(env);
-  const settings = loadWorkerSettings(workerEnvironment(env, config.applicationName));
+  const settings = loadWorkerSettings(env, undefined, {
+    applicationName: config.applicationName,
+  });
   return createVoteAggregationWorker({
     dynamodb: new DynamoDBClient({}),
     streams: new DynamoDBStreamsClient({}),

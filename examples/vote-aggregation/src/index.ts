@@ -18,4 +18,3 @@ export {
 } from './tables.js';
 export { countVotesByScan, readSummary, sameTally, type Tally } from './tally.js';
 export { createVoteSummarySink, type VoteSummarySinkOptions } from './voteSummarySink.js';
-export { workerEnvironment } from './workerEnvironment.js';

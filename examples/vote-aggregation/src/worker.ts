@@ -4,7 +4,6 @@ import { errorMessage } from '@shardline/core';
 import { loadWorkerSettings } from '@shardline/worker';
 import { readVoteAggregationConfig } from './config.js';
 import { createVoteAggregationWorker } from './createVoteAggregationWorker.js';
-import { workerEnvironment } from './workerEnvironment.js';
 
 // The ECS service's entry point (`npm run worker`, or `node dist/worker.js`). Region,
 // credentials and endpoints: the standard AWS_* variables, read by the SDK. Stops gracefully
@@ -14,7 +13,9 @@ import { workerEnvironment } from './workerEnvironment.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 try {
   const config = readVoteAggregationConfig();
-  const settings = loadWorkerSettings(workerEnvironment(process.env, config.applicationName));
+  const settings = loadWorkerSettings(process.env, undefined, {
+    applicationName: config.applicationName,
+  });
   const worker = await createVoteAggregationWorker({
     dynamodb: new DynamoDBClient({}),
     streams: new DynamoDBStreamsClient({}),

@@ -1,4 +1,4 @@
-import { errorMessage } from '@shardline/core';
+import { errorMessage, isRegionMissing, isResourceNotFound } from '@shardline/core';
 import { CliError } from './CliError.js';
 import { ExitCode } from './ExitCode.js';
 
@@ -18,7 +18,7 @@ export function explainAwsError(error: unknown, what?: string): unknown {
   if (error instanceof CliError) return error;
   const name = (error as { name?: string } | null)?.name ?? '';
   const message = errorMessage(error);
-  if (/region is missing/i.test(message) || name === 'RegionMissingError') {
+  if (isRegionMissing(error)) {
     return new CliError('No AWS region is configured.', ExitCode.Configuration, REGION_HINT, {
       cause: error,
     });
@@ -47,7 +47,7 @@ export function explainAwsError(error: unknown, what?: string): unknown {
       { cause: error },
     );
   }
-  if (name === 'ResourceNotFoundException' || name === 'TableNotFoundException') {
+  if (isResourceNotFound(error)) {
     return new CliError(
       `${what ? `${capitalize(what)} was not found` : 'Resource not found'} (${message}).`,
       ExitCode.NotFound,

@@ -1,20 +1,23 @@
 import { DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import type { Lease } from '@shardline/core';
+import { APPLICATION_NAME_VARIABLE, type Lease, readApplicationName } from '@shardline/core';
 import { DynamoDBLeaseStore } from '@shardline/store-dynamodb';
 import { assertAwsConfigured, explainAwsError } from './awsErrors.js';
-import type { AwsClients } from './CliContext.js';
+import type { AwsClients, CliIo } from './CliContext.js';
 import { notFoundError, usageError } from './CliError.js';
 import { type ResolvedStream, resolveStream } from './resolveStream.js';
 
 /** The options that name an application's leases. */
 export interface LeaseTableOptions {
-  readonly app: string;
+  /** `--app`; defaults to `SHARDLINE_APP`, as the workers read it. */
+  readonly app?: string;
   readonly leaseTable?: string;
   readonly stream?: string;
 }
 
 /** An application's lease table, opened through the worker's own store. */
 export interface OpenedLeases {
+  /** The application: `--app`, else `SHARDLINE_APP`. */
+  readonly app: string;
   readonly store: DynamoDBLeaseStore;
   readonly tableName: string;
   /** The stream, when named with --stream (single-stream tables). */
@@ -25,7 +28,27 @@ export interface OpenedLeases {
 const APP_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 
 /**
- * Opens the lease table of `--app` (named after the application, as the worker and the KCL name
+ * The application a command acts on: `--app`, else the `SHARDLINE_APP` the workers run with
+ * (its deprecated alias `SHARDLINE_APPLICATION_NAME` too, with a warning on the CLI's stderr).
+ * @throws CliError (usage) when neither names one.
+ */
+export function applicationOf(app: string | undefined, io: Pick<CliIo, 'env' | 'stderr'>): string {
+  const name =
+    app ||
+    readApplicationName(io.env, {
+      warn: (_fields, message) => io.stderr.write(`warning: ${message}\n`),
+    });
+  if (!name) {
+    throw usageError(
+      'No application named.',
+      `Give --app <name> (the ${APPLICATION_NAME_VARIABLE} the workers run with, e.g. --app vote-aggregation), or set ${APPLICATION_NAME_VARIABLE}.`,
+    );
+  }
+  return name;
+}
+
+/**
+ * Opens the lease table of `--app` (or `SHARDLINE_APP`) (named after the application, as the worker and the KCL name
  * it; `--lease-table` overrides) with the worker's {@link DynamoDBLeaseStore}, so the CLI reads
  * and writes leases exactly as workers do. A single-stream table's keys are bare shard ids, so
  * its stream must be named with `--stream`; a multi-stream table names its streams itself.
@@ -33,8 +56,10 @@ const APP_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 export async function openLeases(
   options: LeaseTableOptions,
   clients: AwsClients,
+  io: Pick<CliIo, 'env' | 'stderr'>,
 ): Promise<OpenedLeases> {
-  const tableName = options.leaseTable ?? options.app;
+  const app = applicationOf(options.app, io);
+  const tableName = options.leaseTable ?? app;
   if (!APP_NAME.test(tableName)) {
     throw usageError(
       `"${tableName}" is not a valid application or lease table name.`,
@@ -47,7 +72,7 @@ export async function openLeases(
   } catch (error) {
     if ((error as { name?: string }).name === 'ResourceNotFoundException') {
       throw notFoundError(
-        `No lease table "${tableName}" for application "${options.app}".`,
+        `No lease table "${tableName}" for application "${app}".`,
         'Check --app (the SHARDLINE_APP the workers run with) or give --lease-table; workers create the table when they first start.',
         error,
       );
@@ -84,15 +109,8 @@ export async function openLeases(
     ...(stream ? { streamId: stream.streamArn } : {}),
     ...(!stream && !multiStream ? { streamId: 'unknown' } : {}),
   });
-  return { store, tableName, stream, leases: await store.listLeases() };
+  return { app, store, tableName, stream, leases: await store.listLeases() };
 }
 
-/** A checkpoint as text: a sequence number or a sentinel. */
-export function describeCheckpoint(checkpoint: Lease['checkpoint']): string {
-  if (checkpoint === undefined) return '(none)';
-  if (typeof checkpoint === 'string') return checkpoint;
-  // The KCL writes sub-sequence 0 for records that were not KPL-aggregated: nothing to show.
-  return !checkpoint.subSequenceNumber
-    ? checkpoint.sequenceNumber
-    : `${checkpoint.sequenceNumber}:${checkpoint.subSequenceNumber}`;
-}
+/** A checkpoint as text: a sequence number or a sentinel (core's, re-exported for the commands). */
+export { describeCheckpoint } from '@shardline/core';

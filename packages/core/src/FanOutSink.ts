@@ -1,4 +1,4 @@
-import type { ChangeRecord } from './ChangeRecord.js';
+import type { ChangeRecord, StreamViewType } from './ChangeRecord.js';
 import { ChangeEffect, type Sink, type SinkContext, type SinkRecordResult } from './contracts.js';
 import { ConfigurationError, errorMessage, isRetriable, ShardlineError } from './errors.js';
 import { OldestEntries } from './OldestEntries.js';
@@ -42,6 +42,8 @@ export class FanOutSink implements Sink {
    * be lost for the others. Otherwise `delta` when a target is, else `every-change`.
    */
   readonly effect: ChangeEffect;
+  /** The view types every target can work with (the intersection of theirs). */
+  readonly requiredStreamViewTypes: readonly StreamViewType[] | undefined;
   readonly #targets: readonly Sink[];
   readonly #maxPending: number;
   /** eventId → indexes of the targets that already applied the record. */
@@ -61,6 +63,13 @@ export class FanOutSink implements Sink {
       );
     }
     this.#targets = [...options.targets];
+    // Every target gets every record: the stream must suit them all.
+    const needs = this.#targets.flatMap((t) =>
+      t.requiredStreamViewTypes ? [t.requiredStreamViewTypes] : [],
+    );
+    if (needs.length > 0) {
+      this.requiredStreamViewTypes = needs.reduce((a, b) => a.filter((v) => b.includes(v)));
+    }
     this.name = options.name ?? `fan-out(${this.#targets.map((t) => t.name).join(',')})`;
     const sizes = this.#targets
       .map((t) => t.maxBatchSize)

@@ -96,6 +96,22 @@ export class RetryPolicy {
     }
   }
 
+  /**
+   * A policy for a loop that retries until it succeeds or is stopped (a shard's reads, a page
+   * whose records are not done, a shard reader's restart): no attempt limit, full-jitter delays
+   * from `baseDelayMs` doubling up to `maxDelayMs` (`baseDelayMs` is capped at it).
+   * @example
+   * const backoff = RetryPolicy.untilStopped(250, 10_000);
+   * await sleep(backoff.delayMs(attempt), signal);
+   */
+  static untilStopped(baseDelayMs: number, maxDelayMs: number): RetryPolicy {
+    return new RetryPolicy({
+      maxAttempts: Number.MAX_SAFE_INTEGER,
+      baseDelayMs: Math.min(baseDelayMs, maxDelayMs),
+      maxDelayMs,
+    });
+  }
+
   /** The backoff before attempt `attempt + 1`, after `attempt` failed (attempt ≥ 1). */
   delayMs(attempt: number): number {
     const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));

@@ -2,18 +2,12 @@ import type { BatchProcessor } from './BatchProcessor.js';
 import type { ChangeRecord } from './ChangeRecord.js';
 import { CheckpointTracker, type CommitCheckpoint } from './CheckpointTracker.js';
 import type { ShardReadResult, ShardSource, StartPosition } from './contracts.js';
-import {
-  ConfigurationError,
-  isRetriable,
-  LeaseLostError,
-  SinkFlushError,
-  toError,
-} from './errors.js';
+import { ConfigurationError, LeaseLostError, SinkFlushError, toError } from './errors.js';
 import type { EventBus } from './events.js';
 import { type Logger, silentLogger } from './Logger.js';
 import { type Metrics, noopMetrics } from './metrics.js';
 import { isDone } from './RecordOutcome.js';
-import { sleep } from './RetryPolicy.js';
+import { RetryPolicy, sleep } from './RetryPolicy.js';
 
 /** Options of a {@link ShardConsumer}. */
 export interface ShardConsumerOptions {
@@ -117,6 +111,12 @@ export class ShardConsumer {
   readonly #events: EventBus | undefined;
   readonly #metrics: Metrics;
   readonly #log: Logger;
+  /**
+   * Core's backoff for a throttled or failed read and for a page whose records are not done:
+   * both are retried until they succeed or the consumer is stopped (a shard is never skipped),
+   * so only the policy's delays and its retriable test are used, not an attempt limit.
+   */
+  readonly #backoff: RetryPolicy;
   #flushError: SinkFlushError | undefined;
   #lastReadAt = 0;
   #idleDelayMs = 0;
@@ -136,6 +136,10 @@ export class ShardConsumer {
       }
     }
     this.#options = options;
+    this.#backoff = RetryPolicy.untilStopped(
+      options.throttleBaseDelayMs ?? DEFAULT_SHARD_CONSUMER.throttleBaseDelayMs,
+      options.maxBackoffMs ?? DEFAULT_SHARD_CONSUMER.maxBackoffMs,
+    );
     const { commit, flush } = options;
     const durableCommit: CommitCheckpoint | undefined =
       commit && flush
@@ -290,10 +294,7 @@ export class ShardConsumer {
       }
       if (next.length === 0) return records[records.length - 1]!.sequenceNumber;
       const first = records[next[0]!]!;
-      const delayMs = this.#backoff(
-        round,
-        this.#options.throttleBaseDelayMs ?? DEFAULT_SHARD_CONSUMER.throttleBaseDelayMs,
-      );
+      const delayMs = this.#backoff.delayMs(round);
       this.#log.error(
         {
           sequenceNumber: first.sequenceNumber,
@@ -346,11 +347,8 @@ export class ShardConsumer {
         return page;
       } catch (error) {
         if (signal?.aborted) return undefined;
-        if (!isRetriable(error)) throw error;
-        const delayMs = this.#backoff(
-          attempt,
-          this.#options.throttleBaseDelayMs ?? DEFAULT_SHARD_CONSUMER.throttleBaseDelayMs,
-        );
+        if (!this.#backoff.shouldRetry(error, attempt)) throw error;
+        const delayMs = this.#backoff.delayMs(attempt);
         const e = error as { operation?: unknown; code?: unknown; name?: unknown };
         const operation = [e.code, e.name, e.operation].find((v) => typeof v === 'string') as
           | string
@@ -404,11 +402,6 @@ export class ShardConsumer {
         millisBehindLatest: page.millisBehindLatest,
       });
     }
-  }
-
-  #backoff(attempt: number, base: number): number {
-    const max = this.#options.maxBackoffMs ?? DEFAULT_SHARD_CONSUMER.maxBackoffMs;
-    return Math.floor(Math.random() * Math.min(max, base * 2 ** (attempt - 1)));
   }
 }
 

@@ -1,3 +1,4 @@
+import { isRegionMissing } from './awsSetupErrors.js';
 import { errorMessage, ShardlineError } from './errors.js';
 
 /**
@@ -75,10 +76,12 @@ export function toStreamReadError(
   const code = awsErrorCode(error);
   const httpStatusCode = httpStatusOf(error);
   const fault = (error as { $fault?: unknown } | null)?.$fault;
+  // No region (a plain Error, no response) looks like a network failure but never heals.
   const retriable =
-    (code !== undefined && retriableCodes.has(code)) ||
-    (httpStatusCode !== undefined && httpStatusCode >= 500) ||
-    fault === 'server' ||
-    (httpStatusCode === undefined && fault !== 'client' && code !== 'AbortError');
+    !isRegionMissing(error) &&
+    ((code !== undefined && retriableCodes.has(code)) ||
+      (httpStatusCode !== undefined && httpStatusCode >= 500) ||
+      fault === 'server' ||
+      (httpStatusCode === undefined && fault !== 'client' && code !== 'AbortError'));
   return new StreamReadError(operation, { code, httpStatusCode, shardId, retriable, cause: error });
 }

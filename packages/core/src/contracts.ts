@@ -1,4 +1,4 @@
-import type { ChangeRecord, SourceKind } from './ChangeRecord.js';
+import type { ChangeRecord, SourceKind, StreamViewType } from './ChangeRecord.js';
 import type { StreamPosition } from './sequenceNumbers.js';
 
 // ─── Sources ────────────────────────────────────────────────────────────────────────────────
@@ -64,6 +64,12 @@ export interface ShardSource {
   listShards(signal?: AbortSignal): Promise<ShardInfo[]>;
   /** Opens a shard at a position. */
   openShard(shardId: string, from: StartPosition, signal?: AbortSignal): Promise<ShardIterator>;
+  /**
+   * Which images the stream's records carry (DynamoDB Streams' `StreamViewType`), so that a
+   * sink that needs an image fails at start rather than at every record. Absent, or resolving
+   * to `undefined`, when the service does not say (Kinesis).
+   */
+  streamViewType?(signal?: AbortSignal): Promise<StreamViewType | undefined>;
 }
 
 // ─── Sinks ──────────────────────────────────────────────────────────────────────────────────
@@ -126,6 +132,13 @@ export interface Sink {
   readonly effect?: ChangeEffect;
   /** The most records `write` accepts at once; the pipeline splits larger batches. */
   readonly maxBatchSize?: number;
+  /**
+   * The DynamoDB stream view types this sink can work with (any one of them), when it needs
+   * images: a summary needs the old image to take a change back. The worker checks the
+   * stream's view type at start and the Lambda handler each batch's, and both fail with
+   * {@link streamViewTypeError} instead of failing every record. Absent: any view type.
+   */
+  readonly requiredStreamViewTypes?: readonly StreamViewType[];
   write(records: readonly ChangeRecord[], context: SinkContext): Promise<SinkRecordResult[]>;
   /** Writes what the sink buffers (S3 objects in progress). */
   flush?(signal?: AbortSignal): Promise<void>;
@@ -216,6 +229,26 @@ export interface FleetState {
   readonly workers: readonly WorkerHeartbeat[];
   /** Moves whenever a worker creates leases or ends a shard: others list the leases again then. */
   readonly leaseSetVersion: number;
+  /** The last checkpoint reset (`shardline checkpoints reset`), when one was made. */
+  readonly checkpointResets?: CheckpointResets;
+}
+
+/**
+ * The owner an operator's tool writes while it moves a checkpoint (`shardline checkpoints
+ * reset`): taking the lease under this name fences the worker that held it.
+ */
+export const CHECKPOINT_RESET_OWNER = 'shardline-cli';
+
+/**
+ * The last checkpoint reset, as the coordination item records it: a worker that sees `version`
+ * move drops its reader of each lease named (its position in memory is no longer the
+ * checkpoint) and takes the lease again, reading from the new checkpoint.
+ */
+export interface CheckpointResets {
+  /** Moves with every reset. */
+  readonly version: number;
+  /** The leases the last reset moved, by lease key, with the checkpoint each was moved to. */
+  readonly leases: ReadonlyMap<string, Checkpoint>;
 }
 
 /** Lease storage. Every write is conditional on the lease counter the caller last saw. */
@@ -265,6 +298,12 @@ export interface LeaseStore extends CheckpointStore {
   readFleet(): Promise<FleetState>;
   /** Bumps the lease-set version, telling the fleet to list the leases again (created, ended). */
   noteLeaseSetChanged(): Promise<void>;
+  /**
+   * Records a checkpoint reset made outside the fleet (the leases were taken, their checkpoints
+   * written and the leases released): moves {@link CheckpointResets.version} and the lease-set
+   * version, so every worker notices at its next take round.
+   */
+  noteCheckpointReset?(leases: ReadonlyMap<string, Checkpoint>): Promise<void>;
   /** Removes a worker entry: its own on shutdown, or a dead one (if its heartbeat is still `expectedHeartbeat`). */
   removeWorker(workerId: string, expectedHeartbeat?: number): Promise<void>;
 }

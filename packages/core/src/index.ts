@@ -1,5 +1,19 @@
 export type { AttributeValue } from './AttributeValue.js';
 export {
+  APPLICATION_NAME_VARIABLE,
+  DEPRECATED_APPLICATION_NAME_VARIABLE,
+  readApplicationName,
+} from './applicationName.js';
+export {
+  type AwsClientLike,
+  type AwsClientTarget,
+  type AwsResource,
+  awsClientTarget,
+  explainAwsSetupError,
+  isRegionMissing,
+  isResourceNotFound,
+} from './awsSetupErrors.js';
+export {
   BatchProcessor,
   type BatchProcessorOptions,
   type BatchResult,
@@ -30,8 +44,10 @@ export {
   DEFAULT_COMMIT_INTERVAL_MS,
 } from './CheckpointTracker.js';
 export {
+  CHECKPOINT_RESET_OWNER,
   ChangeEffect,
   type Checkpoint,
+  type CheckpointResets,
   CheckpointSentinel,
   type CheckpointStore,
   type FailedRecord,
@@ -76,6 +92,7 @@ export {
   isTimeToLiveIdentity,
   tableNameFromArn,
 } from './decodeDynamoDBRecord.js';
+export { describeCheckpoint } from './describeCheckpoint.js';
 export {
   BlockedByEarlierFailureError,
   ConfigurationError,
@@ -189,5 +206,6 @@ export {
   padSequenceNumber,
   type StreamPosition,
 } from './sequenceNumbers.js';
+export { streamViewTypeError } from './streamViewTypeError.js';
 export { type UndecodableRecordContext, undecodableRecord } from './undecodableRecord.js';
 export { convertNumber, unmarshallImage } from './unmarshallImage.js';

@@ -1,4 +1,8 @@
-import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTableCommand,
+  type DescribeTableCommandOutput,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
   type DescribeStreamCommandOutput,
@@ -10,6 +14,7 @@ import {
   ConfigurationError,
   DEFAULT_TRIMMED_DATA_POLICY,
   type EventBus,
+  explainAwsSetupError,
   isRetriable,
   type Logger,
   type Metrics,
@@ -20,6 +25,7 @@ import {
   type ShardSource,
   SourceKind,
   type StartPosition,
+  type StreamViewType,
   silentLogger,
   type TrimmedDataPolicy,
   trimmedDataPolicyOf,
@@ -186,13 +192,27 @@ export class DynamoDBStreamsSource implements ShardSource {
 
   /**
    * A source for a table's current stream: DescribeTable → LatestStreamArn.
-   * @throws ConfigurationError when the table has no stream enabled.
+   * @throws ConfigurationError when the table does not exist (naming the region and endpoint the
+   * client looked in), when no region is configured, or when the table has no stream enabled.
    */
   static async fromTable(
     options: DynamoDBStreamsSourceFromTableOptions,
   ): Promise<DynamoDBStreamsSource> {
     const { dynamodb, tableName, ...rest } = options;
-    const table = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+    let table: DescribeTableCommandOutput;
+    try {
+      table = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+    } catch (error) {
+      throw await explainAwsSetupError(
+        error,
+        {
+          what: `DynamoDB table ${tableName}`,
+          clientName: 'DynamoDBClient',
+          fix: `create it with a stream (aws dynamodb create-table --table-name ${tableName} … --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES), or set tableName to an existing table`,
+        },
+        dynamodb,
+      );
+    }
     const streamArn = table.Table?.LatestStreamArn;
     const enabled = table.Table?.StreamSpecification?.StreamEnabled;
     if (!streamArn || enabled === false) {
@@ -201,6 +221,15 @@ export class DynamoDBStreamsSource implements ShardSource {
       );
     }
     return new DynamoDBStreamsSource({ ...rest, streamArn });
+  }
+
+  /**
+   * The stream's view type (which images its records carry), from one DescribeStream call:
+   * the worker checks it against its sink's needs at start.
+   */
+  async streamViewType(signal?: AbortSignal): Promise<StreamViewType | undefined> {
+    const page = await this.#listing.call((s) => this.#describe({ Limit: 1 }, s), signal);
+    return page.StreamDescription?.StreamViewType as StreamViewType | undefined;
   }
 
   /** Whether child lookups still try `ShardFilter` (false once the endpoint proved not to support it). */
@@ -213,6 +242,23 @@ export class DynamoDBStreamsSource implements ShardSource {
    * `ExclusiveStartShardId`, paced under the per-account limit, throttling retried.
    */
   async listShards(signal?: AbortSignal): Promise<ShardInfo[]> {
+    try {
+      return await this.#listShards(signal);
+    } catch (error) {
+      const table = /:table\/([^/]+)\/stream\//.exec(this.streamId)?.[1] ?? 'TABLE';
+      throw await explainAwsSetupError(
+        error,
+        {
+          what: `DynamoDB stream ${this.streamId}`,
+          clientName: 'DynamoDBStreamsClient',
+          fix: `the table was deleted or its stream disabled or replaced. Start from the table's current stream with DynamoDBStreamsSource.fromTable({ tableName: '${table}' }), or look it up with: aws dynamodb describe-table --table-name ${table} --query Table.LatestStreamArn`,
+        },
+        this.#settings.client,
+      );
+    }
+  }
+
+  #listShards(signal: AbortSignal | undefined): Promise<ShardInfo[]> {
     return this.#listing.list(
       (exclusiveStartShardId, s) =>
         this.#describe(
@@ -254,7 +300,7 @@ export class DynamoDBStreamsSource implements ShardSource {
       }
       this.#useShardFilter = false;
     }
-    const all = await this.listShards(signal);
+    const all = await this.#listShards(signal);
     return all.filter((s) => s.parentShardIds.includes(shardId)).map((s) => s.shardId);
   }
 

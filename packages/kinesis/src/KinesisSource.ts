@@ -1,15 +1,18 @@
 import {
   DescribeStreamSummaryCommand,
+  type DescribeStreamSummaryCommandOutput,
   type KinesisClient,
   ListShardsCommand,
   type Shard,
   type ShardFilter,
 } from '@aws-sdk/client-kinesis';
 import {
+  type AwsResource,
   type ChangeRecord,
   ConfigurationError,
   DEFAULT_TRIMMED_DATA_POLICY,
   type EventBus,
+  explainAwsSetupError,
   type Logger,
   type Metrics,
   noopMetrics,
@@ -252,11 +255,20 @@ export class KinesisSource implements ShardSource {
     this.#fanOut = fanOutOf(options, streamArn, this.#log);
   }
 
-  /** A source for a stream by name, with its ARN (the stable `streamId`) looked up once. */
+  /**
+   * A source for a stream by name, with its ARN (the stable `streamId`) looked up once.
+   * @throws ConfigurationError when the stream does not exist (naming the region and endpoint
+   * the client looked in) or no region is configured.
+   */
   static async create(options: KinesisSourceCreateOptions): Promise<KinesisSource> {
-    const summary = await options.client.send(
-      new DescribeStreamSummaryCommand({ StreamName: options.streamName }),
-    );
+    let summary: DescribeStreamSummaryCommandOutput;
+    try {
+      summary = await options.client.send(
+        new DescribeStreamSummaryCommand({ StreamName: options.streamName }),
+      );
+    } catch (error) {
+      throw await explainAwsSetupError(error, missingStream(options.streamName), options.client);
+    }
     const streamArn = summary.StreamDescriptionSummary?.StreamARN;
     return new KinesisSource({ ...options, ...(streamArn ? { streamArn } : {}) });
   }
@@ -266,6 +278,14 @@ export class KinesisSource implements ShardSource {
    * `NextToken`, paced, throttling retried.
    */
   async listShards(signal?: AbortSignal): Promise<ShardInfo[]> {
+    try {
+      return await this.#listShards(signal);
+    } catch (error) {
+      throw await explainAwsSetupError(error, missingStream(this.streamId), this.#settings.client);
+    }
+  }
+
+  #listShards(signal: AbortSignal | undefined): Promise<ShardInfo[]> {
     return this.#listing.list(
       (nextToken, s) =>
         this.#settings.client.send(
@@ -287,7 +307,7 @@ export class KinesisSource implements ShardSource {
 
   /** The children of a shard, from a fresh listing (when GetRecords gave no `ChildShards`). */
   async childShardIds(shardId: string, signal?: AbortSignal): Promise<string[]> {
-    const shards = await this.listShards(signal);
+    const shards = await this.#listShards(signal);
     return shards.filter((s) => s.parentShardIds.includes(shardId)).map((s) => s.shardId);
   }
 
@@ -328,6 +348,16 @@ export class KinesisSource implements ShardSource {
     await iterator.open(signal);
     return iterator;
   }
+}
+
+/** A missing Kinesis stream (`name` or ARN) and how to fix it. */
+function missingStream(stream: string): AwsResource {
+  const name = stream.replace(/^arn:[^:]+:kinesis:[^:]*:[^:]*:stream\//, '');
+  return {
+    what: `Kinesis stream ${stream}`,
+    clientName: 'KinesisClient',
+    fix: `create it with: aws kinesis create-stream --stream-name ${name} --shard-count 1, or set streamName (or streamArn) to an existing stream`,
+  };
 }
 
 function toShardInfo(shard: Shard): ShardInfo {

@@ -8,6 +8,7 @@ import {
   CallPacer,
   ConfigurationError,
   type Logger,
+  RetryPolicy,
   sleep,
   toStreamReadError,
 } from '@shardline/core';
@@ -111,6 +112,9 @@ export function createFanOutContext(options: FanOutContextOptions): FanOutContex
   };
 }
 
+/** Polls of a consumer's status until ACTIVE: core's backoff, 100 ms doubling to 2 s. */
+const ACTIVATION_POLL = RetryPolicy.untilStopped(100, 2000);
+
 /**
  * Finds the stream's consumer named `consumerName`, registers it when there is none (a
  * concurrent registration by another worker is tolerated), and waits until it is ACTIVE.
@@ -124,7 +128,8 @@ export async function ensureConsumer(
   const call = signal ? { abortSignal: signal } : {};
   const deadline = Date.now() + options.activationTimeoutMs;
   let registered = false;
-  for (let delayMs = 100; ; delayMs = Math.min(2000, delayMs * 2)) {
+  for (let attempt = 1; ; attempt++) {
+    const delayMs = ACTIVATION_POLL.delayMs(attempt);
     let status: string | undefined;
     let consumerArn: string | undefined;
     try {

@@ -22,6 +22,7 @@ import {
   SUCCEEDED,
   sleep,
   staleChangesOf,
+  streamViewTypeError,
   toError,
   toFailedRecord,
   ttlRouteOf,
@@ -65,6 +66,8 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
   readonly #processor: BatchProcessor | undefined;
   readonly #windowHandler: WindowHandler<S> | undefined;
   readonly #sink: Sink | undefined;
+  /** The sinks that need images the stream may not carry (checked on each batch's first record). */
+  readonly #imageSinks: readonly Sink[];
   /** Flushes the sink and a TTL route's sink before answering; absent when none buffers. */
   readonly #flush: ((signal?: AbortSignal) => Promise<void>) | undefined;
   /** Filters, TTL and global tables choices (applied by the processor; also in window mode). */
@@ -105,6 +108,9 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
     this.#logger = options.logger ?? consoleWarningLogger({ component: 'shardline-lambda' });
     this.#windowHandler = options.windowHandler;
     this.#sink = options.sink;
+    this.#imageSinks = [options.sink, ttlRouteOf(options.ttlDeletes)].filter(
+      (s): s is Sink => s?.requiredStreamViewTypes !== undefined,
+    );
     this.#flush = flushOfSinks(options.sink, ttlRouteOf(options.ttlDeletes));
     this.#selector = RecordSelector.from(options);
     this.#reporting = {
@@ -150,6 +156,7 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
     }
     for (const decoder of this.#decoders.values()) await decoder.prepare?.(event);
     const batch = this.#decode(event);
+    this.#checkViewType(batch.records[0]);
     const windowed = event.window !== undefined;
     if (this.#windowHandler) {
       if (!windowed) {
@@ -171,6 +178,25 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
     if (!windowed) return { batchItemFailures };
     // A window event without a window handler: Lambda requires the state back, unchanged.
     return { state: (event.state ?? {}) as S, batchItemFailures };
+  }
+
+  /**
+   * A Lambda has no DescribeStream to call at start (it is not given the stream's ARN before
+   * its first event, and the call would need permissions of its own), but every DynamoDB record
+   * carries its stream's view type: a sink that needs images the stream does not carry fails
+   * the whole invocation at the batch's first record with the same error the worker gives at
+   * start, rather than failing and parking every record. The mapping retries the batch until
+   * the stream is fixed (nothing is skipped).
+   */
+  #checkViewType(first: ChangeRecord | undefined): void {
+    if (!first) return;
+    for (const sink of this.#imageSinks) {
+      const error = streamViewTypeError(sink, first.streamViewType, first.streamId);
+      if (error) {
+        this.#logger.error({ err: error, streamId: first.streamId }, error.message);
+        throw error;
+      }
+    }
   }
 
   // ─── decoding ─────────────────────────────────────────────────────────────────────────

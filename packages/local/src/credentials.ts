@@ -32,3 +32,16 @@ export function localClientConfig(
     ...extra,
   };
 }
+
+/**
+ * The `AWS_*` variables that point SDK clients built with no configuration (the CLI's, a
+ * worker's) at a local endpoint: `Object.assign(process.env, localAwsEnvironment(endpoint))`.
+ */
+export function localAwsEnvironment(endpoint: string): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+  };
+}

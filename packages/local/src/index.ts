@@ -2,6 +2,7 @@ export {
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
   type LocalClientConfig,
+  localAwsEnvironment,
   localClientConfig,
 } from './credentials.js';
 export {

@@ -112,6 +112,11 @@ interface Entry {
  * });
  */
 export class DynamoDBLedgerSummarySink implements Sink {
+  /** Each change's contribution is computed from its new image: checked against the stream at start. */
+  readonly requiredStreamViewTypes: readonly StreamViewType[] = [
+    StreamViewType.NewImage,
+    StreamViewType.NewAndOldImages,
+  ];
   readonly name: string;
   /**
    * The summary moves by deltas, and the sink orders an item's changes by its own version

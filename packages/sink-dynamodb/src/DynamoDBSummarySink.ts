@@ -81,6 +81,13 @@ const MAX_STALE_ITEMS = 10_000;
 
 type Failure = { readonly error: Error; readonly retriable: boolean };
 
+/** The view types that carry an item image (all but KEYS_ONLY). */
+const IMAGE_VIEW_TYPES: readonly StreamViewType[] = [
+  StreamViewType.NewImage,
+  StreamViewType.OldImage,
+  StreamViewType.NewAndOldImages,
+];
+
 /**
  * Summary tables (vote counts) from a change stream, applied exactly once under replay.
  *
@@ -103,6 +110,11 @@ export class DynamoDBSummarySink implements Sink {
   readonly name: string;
   /** Each change adds its deltas: every change must reach the sink, none is dropped as stale. */
   readonly effect = ChangeEffect.Delta;
+  /**
+   * The mapping's view types (`countBy`: NEW_AND_OLD_IMAGES, to take a change's old value
+   * back), else any view with an image: checked against the stream at start.
+   */
+  readonly requiredStreamViewTypes: readonly StreamViewType[];
   readonly #client: SummaryClient;
   readonly #tableName: string;
   readonly #mapping: SummaryMapping;
@@ -137,6 +149,7 @@ export class DynamoDBSummarySink implements Sink {
       );
     }
     this.#mapping = mapping;
+    this.requiredStreamViewTypes = mapping.streamViewTypes ?? IMAGE_VIEW_TYPES;
     const view = options.streamViewType;
     if (view !== undefined && mapping.streamViewTypes && !mapping.streamViewTypes.includes(view)) {
       throw new ConfigurationError(

@@ -16,14 +16,17 @@ import {
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import {
+  type AwsResource,
   type Checkpoint,
   CheckpointSentinel,
   ConfigurationError,
+  explainAwsSetupError,
   type FleetState,
   type Lease,
   LeaseLostError,
   type LeaseStore,
   type LeaseToken,
+  sleep,
   type WorkerHeartbeat,
 } from '@shardline/core';
 import { LeaseAttribute as A, FLEET_ITEM_KEY, LEASE_OWNER_INDEX } from './leaseSchema.js';
@@ -127,6 +130,35 @@ export class DynamoDBLeaseStore implements LeaseStore {
    */
   async createTableIfNotExists(options: CreateLeaseTableOptions = {}): Promise<void> {
     try {
+      await this.#createTable(options);
+    } catch (error) {
+      throw await explainAwsSetupError(error, this.#tableResource(), this.#client);
+    }
+  }
+
+  /**
+   * Checks that the lease table exists, for a worker told not to create it.
+   * @throws ConfigurationError naming the table, the region and endpoint the client looked in,
+   * and the fix, when it does not exist or no region is configured.
+   */
+  async assertTableExists(): Promise<void> {
+    try {
+      await this.#client.send(new DescribeTableCommand({ TableName: this.#table }));
+    } catch (error) {
+      throw await explainAwsSetupError(error, this.#tableResource(), this.#client);
+    }
+  }
+
+  #tableResource(): AwsResource {
+    return {
+      what: `Lease table ${this.#table}`,
+      clientName: 'DynamoDBClient',
+      fix: `let the worker create it (createLeaseTable: true, the default), or create it with new DynamoDBLeaseStore({ client, tableName: '${this.#table}', … }).createTableIfNotExists(), or set leaseTable to the table the workers use (the CLI: --lease-table)`,
+    };
+  }
+
+  async #createTable(options: CreateLeaseTableOptions): Promise<void> {
+    try {
       await this.#client.send(
         new CreateTableCommand({
           TableName: this.#table,
@@ -165,7 +197,8 @@ export class DynamoDBLeaseStore implements LeaseStore {
           `Lease table ${this.#table} is not ACTIVE after ${options.timeoutMs ?? 60_000} ms; check it in the DynamoDB console.`,
         );
       }
-      await new Promise((r) => setTimeout(r, 500));
+      // A status poll at a steady pace, not a retry: nothing failed.
+      await sleep(500);
     }
   }
 
@@ -522,7 +555,57 @@ export class DynamoDBLeaseStore implements LeaseStore {
         leaseCount: Number(value.M?.leaseCount?.N ?? 0),
       });
     }
-    return { workers, leaseSetVersion: Number(Item?.leaseSetVersion?.N ?? 0) };
+    const resets = Item?.[FLEET_RESETS]?.M;
+    return {
+      workers,
+      leaseSetVersion: Number(Item?.leaseSetVersion?.N ?? 0),
+      ...(resets
+        ? {
+            checkpointResets: {
+              version: Number(Item?.[FLEET_RESET_VERSION]?.N ?? 0),
+              leases: new Map(
+                Object.entries(resets).flatMap(([leaseKey, value]): [string, Checkpoint][] => {
+                  const checkpoint = readCheckpoint(value.M ?? {});
+                  return checkpoint === undefined ? [] : [[leaseKey, checkpoint]];
+                }),
+              ),
+            },
+          }
+        : {}),
+    };
+  }
+
+  /**
+   * Records a checkpoint reset (`shardline checkpoints reset`): the leases moved and their new
+   * checkpoints replace the previous reset's, the reset version and the lease-set version move,
+   * in one write to the coordination item. Workers see it at their next take round.
+   */
+  async noteCheckpointReset(leases: ReadonlyMap<string, Checkpoint>): Promise<void> {
+    await this.#client.send(
+      new UpdateItemCommand({
+        TableName: this.#table,
+        Key: { [A.LeaseKey]: { S: FLEET_ITEM_KEY } },
+        UpdateExpression: 'SET #r = :r, #t = :t ADD #rv :one, #v :one',
+        ExpressionAttributeNames: {
+          '#r': FLEET_RESETS,
+          '#rv': FLEET_RESET_VERSION,
+          '#v': 'leaseSetVersion',
+          '#t': 'entityType',
+        },
+        ExpressionAttributeValues: {
+          ':r': {
+            M: Object.fromEntries(
+              [...leases].map(([leaseKey, checkpoint]) => [
+                leaseKey,
+                { M: checkpointAttributes(checkpoint) },
+              ]),
+            ),
+          },
+          ':one': { N: '1' },
+          ':t': { S: 'shardline-fleet' },
+        },
+      }),
+    );
   }
 
   /**
@@ -711,6 +794,10 @@ function identifierOfKey(leaseKey: string): string | undefined {
 
 /** The coordination item's set of the streams the fleet reads. */
 const FLEET_STREAMS = 'streams';
+/** The coordination item's map of the last checkpoint reset: lease key → new checkpoint. */
+const FLEET_RESETS = 'checkpointResets';
+/** The coordination item's counter of checkpoint resets. */
+const FLEET_RESET_VERSION = 'checkpointResetVersion';
 
 function shardKey(streamId: string, shardId: string): string {
   return `${streamId}\n${shardId}`;

@@ -14,6 +14,7 @@ export {
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
   type LocalClientConfig,
+  localAwsEnvironment,
   localClientConfig,
   type MappedStreamRecord,
   type OnFailureBatchInfo,

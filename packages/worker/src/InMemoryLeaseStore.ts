@@ -1,5 +1,6 @@
 import {
   type Checkpoint,
+  type CheckpointResets,
   type FleetState,
   type Lease,
   LeaseLostError,
@@ -37,6 +38,7 @@ export class InMemoryLeaseStore implements LeaseStore {
   readonly #workers = new Map<string, WorkerHeartbeat>();
   readonly #multiStream: boolean;
   #leaseSetVersion = 0;
+  #resets: CheckpointResets | undefined;
   /** Calls so far, by kind. */
   readonly calls: LeaseStoreCallCounts = { reads: 0, itemsScanned: 0, writes: 0 };
 
@@ -194,7 +196,17 @@ export class InMemoryLeaseStore implements LeaseStore {
 
   async readFleet(): Promise<FleetState> {
     this.calls.reads++;
-    return { workers: [...this.#workers.values()], leaseSetVersion: this.#leaseSetVersion };
+    return {
+      workers: [...this.#workers.values()],
+      leaseSetVersion: this.#leaseSetVersion,
+      ...(this.#resets ? { checkpointResets: this.#resets } : {}),
+    };
+  }
+
+  async noteCheckpointReset(leases: ReadonlyMap<string, Checkpoint>): Promise<void> {
+    this.calls.writes++;
+    this.#resets = { version: (this.#resets?.version ?? 0) + 1, leases: new Map(leases) };
+    this.#leaseSetVersion++;
   }
 
   async noteLeaseSetChanged(): Promise<void> {

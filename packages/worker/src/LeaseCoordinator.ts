@@ -1,6 +1,9 @@
 import {
+  CHECKPOINT_RESET_OWNER,
   type Checkpoint,
+  type CheckpointResets,
   ConfigurationError,
+  describeCheckpoint,
   type EventBus,
   errorMessage,
   type Lease,
@@ -122,6 +125,10 @@ export class LeaseCoordinator {
   readonly #inherited = new Map<string, number>();
   #liveIds = '';
   #leaseSetVersion: number | undefined;
+  /** The checkpoint-reset version last seen; `undefined` before the first take round. */
+  #resetVersion: number | undefined;
+  /** Leases lost since the last reset was noticed, with their shard ids (for its log line). */
+  readonly #lostSinceReset = new Map<string, string>();
   #lastScanAt: number | undefined;
   #lastStealAt = Number.NEGATIVE_INFINITY;
   #lastRenewedAt: number | undefined;
@@ -311,6 +318,16 @@ export class LeaseCoordinator {
         this.#listener.handoverRequested(leaseKey);
         return;
       }
+      // Nobody but an operator's reset takes a live lease and leaves it ownerless (a worker
+      // taking an expired lease writes its own name): say so rather than "lost".
+      if (lease?.leaseOwner === undefined || lease.leaseOwner === CHECKPOINT_RESET_OWNER) {
+        this.#dropLost(
+          leaseKey,
+          `its checkpoint is being reset by \`shardline checkpoints reset\` (${error.message})`,
+          'info',
+        );
+        return;
+      }
       this.#dropLost(leaseKey, error.message);
       return;
     }
@@ -356,11 +373,51 @@ export class LeaseCoordinator {
     if (this.#owned.has(leaseKey)) this.#dropLost(leaseKey, reason);
   }
 
-  #dropLost(leaseKey: string, reason: string): void {
+  #dropLost(leaseKey: string, reason: string, level: 'warn' | 'info' = 'warn'): void {
+    const owned = this.#owned.get(leaseKey);
     this.#owned.delete(leaseKey);
+    this.#lostSinceReset.set(leaseKey, owned?.lease.shardId ?? leaseKey);
     this.#events?.emit('lease.lost', { leaseKey, owner: this.#workerId, reason });
-    this.#log.warn({ leaseKey, reason }, 'lease lost');
+    this.#log[level]({ leaseKey, reason }, 'lease lost');
     this.#listener.lost(leaseKey, reason);
+  }
+
+  /**
+   * Acts on a checkpoint reset made since the last round (`shardline checkpoints reset` took
+   * the leases, wrote their checkpoints, released them and moved the reset version): the
+   * reader of each such lease this worker still holds is dropped without a commit (its
+   * position in memory is no longer the checkpoint), and the lease is offered again by this
+   * round, so it is read from the new checkpoint within one take interval. The first round
+   * only records the version: a reset before this worker started is in the leases already.
+   */
+  async #noticeResets(resets: CheckpointResets | undefined): Promise<void> {
+    const version = resets?.version ?? 0;
+    if (version === this.#resetVersion) return;
+    const first = this.#resetVersion === undefined;
+    this.#resetVersion = version;
+    const lost = new Map(this.#lostSinceReset);
+    this.#lostSinceReset.clear();
+    if (first || !resets) return;
+    for (const [leaseKey, checkpoint] of resets.leases) {
+      const owned = this.#owned.get(leaseKey);
+      const shardId = owned?.lease.shardId ?? lost.get(leaseKey);
+      if (shardId === undefined) continue; // another worker's shard
+      this.#log.info(
+        { leaseKey, shardId, checkpoint: describeCheckpoint(checkpoint) },
+        `checkpoint of shard ${shardId} reset to ${describeCheckpoint(checkpoint)} by \`shardline checkpoints reset\`; restarting the shard there`,
+      );
+      if (owned) {
+        const reason = `its checkpoint was reset to ${describeCheckpoint(checkpoint)} by \`shardline checkpoints reset\``;
+        this.#owned.delete(leaseKey);
+        this.#events?.emit('lease.lost', { leaseKey, owner: this.#workerId, reason });
+        this.#listener.lost(leaseKey, reason);
+        // The reset fenced this worker's token, unless this worker took the lease again between
+        // the reset's release and its signal: then the release frees it for this round's take.
+        await this.#withLock(leaseKey, () => this.#store.releaseLease(owned.token)).catch(
+          () => undefined,
+        );
+      }
+    }
   }
 
   // ─── taking and balancing ─────────────────────────────────────────────────────────────
@@ -370,6 +427,7 @@ export class LeaseCoordinator {
     this.#rounds++;
     const now = this.#clock();
     const fleet = await this.#store.readFleet();
+    await this.#noticeResets(fleet.checkpointResets);
     const live: { workerId: string; leaseCount: number }[] = [];
     const dead = new Map<string, number>();
     for (const w of fleet.workers) {

@@ -18,14 +18,17 @@ import {
   type RecordHandler,
   type RecordSelectionOptions,
   RecordSelector,
-  type RetryPolicy,
+  RetryPolicy,
   type RetryPolicyOptions,
   ShardConsumer,
+  type ShardInfo,
+  ShardlineError,
   type ShardSource,
   type Sink,
   type StartPosition,
   sleep,
   staleChangesOf,
+  streamViewTypeError,
   toError,
   ttlRouteOf,
 } from '@shardline/core';
@@ -311,9 +314,13 @@ export class Worker {
 
   async #start(): Promise<void> {
     const o = this.#options;
-    if (this.#store instanceof DynamoDBLeaseStore && o.createLeaseTable !== false) {
-      await this.#store.createTableIfNotExists();
+    if (this.#store instanceof DynamoDBLeaseStore) {
+      if (o.createLeaseTable !== false) await this.#store.createTableIfNotExists();
+      else await this.#store.assertTableExists();
     }
+    // Setup problems (a missing stream, no region) fail the start, before any lease is taken.
+    const listed = await this.#listSources();
+    await this.#checkViewTypes();
     if (o.httpPort !== undefined) {
       this.#health = new HealthServer(
         {
@@ -333,7 +340,7 @@ export class Worker {
     if (o.handleSignals) this.#installSignalHandlers();
     await this.#coordinator.renewRound();
     await this.#coordinator.takeRound();
-    await this.#discoverAll();
+    await this.#discoverAll(listed);
     await this.#coordinator.takeRound();
     this.#renewTimer = every(
       this.#renewIntervalMs,
@@ -413,11 +420,63 @@ export class Worker {
 
   // ─── discovery ────────────────────────────────────────────────────────────────────────
 
-  async #discoverAll(): Promise<void> {
+  /**
+   * Each source's shards, listed once at start: an error no retry can cure (a
+   * {@link ConfigurationError} such as a missing stream or no region, access denied) fails the
+   * start with every such problem named; a transient one is logged and discovery lists again.
+   */
+  async #listSources(): Promise<Map<string, ShardInfo[]>> {
+    const listed = new Map<string, ShardInfo[]>();
+    const problems: ShardlineError[] = [];
+    for (const source of this.#sources.values()) {
+      try {
+        listed.set(source.streamId, await source.listShards());
+      } catch (error) {
+        // A source's own verdict only (StreamReadError, ConfigurationError): an error of
+        // unknown kind from a custom source is left to discovery's retries.
+        if (error instanceof ShardlineError && !error.retriable) problems.push(error);
+        else {
+          this.#log.warn(
+            { err: toError(error), streamId: source.streamId },
+            'shard discovery failed',
+          );
+        }
+      }
+    }
+    if (problems.length === 1) throw problems[0];
+    if (problems.length > 1) {
+      throw new ConfigurationError(problems.map((p) => p.message).join('\n'), {
+        cause: problems[0],
+      });
+    }
+    return listed;
+  }
+
+  /**
+   * Fails the start when a sink needs images the stream does not carry (a summary on a
+   * NEW_IMAGE stream): said once, naming the table, the view types and the fix, rather than as
+   * a failure of every record.
+   */
+  async #checkViewTypes(): Promise<void> {
+    const sinks = [this.#options.sink, ttlRouteOf(this.#options.ttlDeletes)].filter(
+      (s): s is Sink => s?.requiredStreamViewTypes !== undefined,
+    );
+    if (sinks.length === 0) return;
+    for (const source of this.#sources.values()) {
+      const found = await source.streamViewType?.();
+      for (const sink of sinks) {
+        const error = streamViewTypeError(sink, found, source.streamId);
+        if (error) throw error;
+      }
+    }
+  }
+
+  /** Discovers new shards of every source; `listed` holds listings already made (at start). */
+  async #discoverAll(listed?: ReadonlyMap<string, ShardInfo[]>): Promise<void> {
     let changed = false;
     for (const source of this.#sources.values()) {
       try {
-        changed = (await this.#discover(source)) || changed;
+        changed = (await this.#discover(source, listed?.get(source.streamId))) || changed;
       } catch (error) {
         this.#log.warn(
           { err: toError(error), streamId: source.streamId },
@@ -428,8 +487,8 @@ export class Worker {
     if (changed) await this.#coordinator.noteLeaseSetChanged();
   }
 
-  async #discover(source: ShardSource): Promise<boolean> {
-    const shards = await source.listShards();
+  async #discover(source: ShardSource, listing?: ShardInfo[]): Promise<boolean> {
+    const shards = listing ?? (await source.listShards());
     const listed = new Set(shards.map((s) => s.shardId));
     const initial = this.#options.initialPosition ?? DEFAULT_WORKER.initialPosition;
     let changed = false;
@@ -484,7 +543,18 @@ export class Worker {
   // ─── shard readers ────────────────────────────────────────────────────────────────────
 
   #startShard(lease: Lease): void {
-    if (this.#stopping || this.#runs.has(lease.leaseKey)) return;
+    if (this.#stopping) return;
+    const previous = this.#runs.get(lease.leaseKey);
+    if (previous) {
+      // The lease was lost and taken again (a checkpoint reset) while its old reader is still
+      // stopping: start the new reader, from the lease's checkpoint, once the old one is gone.
+      if (previous.lost) {
+        void previous.done.then(() => {
+          if (this.#coordinator.holds(lease.leaseKey)) this.#startShard(lease);
+        });
+      }
+      return;
+    }
     const source = this.#sources.get(lease.streamId);
     if (!source) {
       this.#log.warn(
@@ -595,7 +665,7 @@ export class Worker {
           return;
         }
         checkpoint = consumer.tracker.committed ?? checkpoint;
-        const delayMs = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+        const delayMs = RESTART_BACKOFF.delayMs(attempt);
         logger.error(
           { err: toError(error), attempt, delayMs },
           'shard reader failed; restarting it from the last checkpoint',
@@ -609,6 +679,9 @@ export class Worker {
     }
   }
 }
+
+/** A failed shard reader restarts after core's backoff: 1 s doubling to 30 s, full jitter. */
+const RESTART_BACKOFF = RetryPolicy.untilStopped(1000, 30_000);
 
 /** Creates a {@link Worker}; call `start()` to join the fleet. */
 export function createWorker(options: WorkerOptions): Worker {

@@ -28,6 +28,7 @@ export {
   type WorkerLoad,
 } from './planBalance.js';
 export {
+  type LoadWorkerSettingsOptions,
   loadWorkerSettings,
   WORKER_ENV_VARIABLES,
   type WorkerSettings,

@@ -1,8 +1,13 @@
 import {
+  APPLICATION_NAME_VARIABLE,
   ConfigurationError,
   compileFilterCriteria,
+  consoleWarningLogger,
+  DEPRECATED_APPLICATION_NAME_VARIABLE,
   errorMessage,
   type FilterCriteriaInput,
+  type Logger,
+  readApplicationName,
 } from '@shardline/core';
 import { z } from 'zod';
 import type { InitialPosition } from './Worker.js';
@@ -32,7 +37,7 @@ const filterCriteria = z.string().transform((text, ctx): FilterCriteriaInput => 
 
 /** Every `SHARDLINE_*` variable the worker reads, with what it sets. */
 const schema = {
-  SHARDLINE_APPLICATION_NAME: z
+  SHARDLINE_APP: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be 3–255 letters, digits, _ . or - (a table name)'),
   SHARDLINE_LEASE_TABLE: z
@@ -72,8 +77,25 @@ const schema = {
   SHARDLINE_IDLE_POLL_INTERVAL_MS: ms('time between reads of an idle shard, e.g. 250').optional(),
 };
 
-/** Names of the `SHARDLINE_*` variables the worker knows. */
+/**
+ * Names of the `SHARDLINE_*` variables the worker knows (the deprecated
+ * `SHARDLINE_APPLICATION_NAME`, still accepted for `SHARDLINE_APP`, is not listed).
+ */
 export const WORKER_ENV_VARIABLES = Object.keys(schema);
+
+/** Options of {@link loadWorkerSettings}. */
+export interface LoadWorkerSettingsOptions {
+  /**
+   * Where a deprecation warning goes (`SHARDLINE_APPLICATION_NAME` for `SHARDLINE_APP`).
+   * @default consoleWarningLogger() (a JSON line on stderr)
+   */
+  readonly logger?: Pick<Logger, 'warn'>;
+  /**
+   * The application name when the caller resolved it already (a recipe's config, which reads
+   * `SHARDLINE_APP` with its own default): `SHARDLINE_APP` and its alias are then not read.
+   */
+  readonly applicationName?: string;
+}
 
 /** Worker settings read from `SHARDLINE_*` variables (ready to spread into `createWorker`). */
 export interface WorkerSettings {
@@ -107,16 +129,24 @@ export interface WorkerSettings {
  * variable (a typo such as `SHARDLINE_LEASE_DURATION`) or a malformed value is a
  * `ConfigurationError` naming the variable and the fix, rather than a silent default.
  *
+ * The application is named by `SHARDLINE_APP` (required); its former name
+ * `SHARDLINE_APPLICATION_NAME` is still read, with a warning to rename it.
+ *
  * `extra` declares the service's own `SHARDLINE_*` variables (validated the same way); their
  * parsed values come back in `extra`.
  */
 export function loadWorkerSettings<E extends Record<string, z.ZodType>>(
   env: Record<string, string | undefined> = process.env,
   extra?: E,
+  options: LoadWorkerSettingsOptions = {},
 ): WorkerSettings & { extra: { [K in keyof E]: z.output<E[K]> } } {
   const shape = { ...schema, ...(extra ?? {}) } as Record<string, z.ZodType>;
   const problems: string[] = [];
+  const applicationName =
+    options.applicationName ?? readApplicationName(env, options.logger ?? consoleWarningLogger());
+  if (applicationName !== undefined) env = { ...env, [APPLICATION_NAME_VARIABLE]: applicationName };
   for (const name of Object.keys(env)) {
+    if (name === DEPRECATED_APPLICATION_NAME_VARIABLE) continue;
     if (name.startsWith('SHARDLINE_') && !(name in shape)) {
       const near = Object.keys(shape).find((k) => k.startsWith(name) || name.startsWith(k));
       problems.push(
@@ -151,7 +181,7 @@ export function loadWorkerSettings<E extends Record<string, z.ZodType>>(
   }
   const v = values as Record<string, never>;
   const settings: Record<string, unknown> = {
-    applicationName: v.SHARDLINE_APPLICATION_NAME,
+    applicationName: v.SHARDLINE_APP,
     leaseTable: v.SHARDLINE_LEASE_TABLE,
     workerId: v.SHARDLINE_WORKER_ID,
     initialPosition: atTimestamp

@@ -1,10 +1,18 @@
-import { type Checkpoint, type Lease, sleep } from '@shardline/core';
+import {
+  CHECKPOINT_RESET_OWNER,
+  type Checkpoint,
+  type Lease,
+  type ShardInfo,
+  sleep,
+} from '@shardline/core';
 import type { Command } from 'commander';
+import { explainAwsError } from '../awsErrors.js';
 import type { CliContext } from '../CliContext.js';
 import { CliError, usageError } from '../CliError.js';
 import { ExitCode } from '../ExitCode.js';
 import { describeCheckpoint, type LeaseTableOptions, openLeases } from '../leaseAccess.js';
 import type { GlobalOptions, Wrap } from '../program.js';
+import { openSource } from '../sources.js';
 
 interface ListOptions extends GlobalOptions, LeaseTableOptions {}
 
@@ -16,7 +24,7 @@ interface ResetOptions extends GlobalOptions, LeaseTableOptions {
 }
 
 /** The owner the CLI writes while it moves a checkpoint (fences the previous owner). */
-export const CLI_LEASE_OWNER = 'shardline-cli';
+export const CLI_LEASE_OWNER = CHECKPOINT_RESET_OWNER;
 
 /** How long `reset` watches lease counters to tell a live worker from a dead one, in ms. */
 export const DEFAULT_WATCH_MS = 5000;
@@ -30,7 +38,10 @@ export function registerCheckpoints(program: Command, wrap: Wrap): void {
     );
   const common = (command: Command) =>
     command
-      .requiredOption('--app <name>', 'the application name (SHARDLINE_APP); names the lease table')
+      .option(
+        '--app <name>',
+        'the application name; names the lease table (default: $SHARDLINE_APP)',
+      )
       .option('--lease-table <name>', 'the lease table, when not named after the application')
       .option('--stream <table|stream-arn>', 'the stream (needed for single-stream lease tables)');
   common(checkpoints.command('list'))
@@ -81,11 +92,11 @@ Examples:
 
 async function listAction(context: CliContext, options: ListOptions): Promise<ExitCode> {
   const output = context.output(options.json);
-  const { leases, tableName } = await openLeases(options, context.clients);
+  const { app, leases, tableName } = await openLeases(options, context.clients, context.io);
   leases.sort((a, b) => a.streamId.localeCompare(b.streamId) || a.shardId.localeCompare(b.shardId));
   output.result(
     {
-      app: options.app,
+      app,
       leaseTable: tableName,
       leases: leases.map((l) => ({
         leaseKey: l.leaseKey,
@@ -140,18 +151,21 @@ async function resetAction(context: CliContext, options: ResetOptions): Promise<
       'E.g. --watch-ms 5000.',
     );
   }
-  const { store, leases } = await openLeases(options, context.clients);
+  const { app, store, leases } = await openLeases(options, context.clients, context.io);
   const unknown = options.shard.filter((id) => !leases.some((l) => l.shardId === id));
   if (unknown.length > 0) {
     throw new CliError(
       `No lease for shard(s) ${unknown.join(', ')} in this application.`,
       ExitCode.NotFound,
-      'List the shards with: shardline checkpoints list --app ' + options.app,
+      `List the shards with: shardline checkpoints list --app ${app}`,
     );
   }
   const selected = leases.filter((l) =>
     options.shard.length > 0 ? options.shard.includes(l.shardId) : l.checkpoint !== 'SHARD_END',
   );
+  if (typeof target === 'object') {
+    await checkSequenceNumber(context, target.sequenceNumber, selected, { ...options, app });
+  }
   // A live worker renews its leases (the counter moves); a dead one's counter stands still.
   output.progress(`watching ${selected.length} lease(s) for ${watchMs} ms to find live workers…`);
   if (watchMs > 0) await sleep(watchMs, context.signal);
@@ -172,44 +186,129 @@ async function resetAction(context: CliContext, options: ResetOptions): Promise<
     );
   }
   const moved: { shardId: string; from: string; to: string }[] = [];
-  for (const lease of selected) {
-    let current: Lease = now.get(lease.leaseKey) ?? lease;
-    // Taking the lease bumps its counter, so the previous owner's next commit is fenced off.
-    let taken = await store.takeLease(current.leaseKey, CLI_LEASE_OWNER, current.leaseCounter);
-    // With --force a live owner may renew between our read and our take: read again and retry.
-    for (let attempt = 1; !taken && options.force && attempt < FORCED_TAKE_ATTEMPTS; attempt++) {
-      current = (await store.getLease(current.leaseKey)) ?? current;
-      taken = await store.takeLease(current.leaseKey, CLI_LEASE_OWNER, current.leaseCounter);
+  const resets = new Map<string, Checkpoint>();
+  // The workers are told once the moves are written, also when one fails midway.
+  try {
+    for (const lease of selected) {
+      let current: Lease = now.get(lease.leaseKey) ?? lease;
+      // Taking the lease bumps its counter, so the previous owner's next commit is fenced off.
+      let taken = await store.takeLease(current.leaseKey, CLI_LEASE_OWNER, current.leaseCounter);
+      // With --force a live owner may renew between our read and our take: read again and retry.
+      for (let attempt = 1; !taken && options.force && attempt < FORCED_TAKE_ATTEMPTS; attempt++) {
+        current = (await store.getLease(current.leaseKey)) ?? current;
+        taken = await store.takeLease(current.leaseKey, CLI_LEASE_OWNER, current.leaseCounter);
+      }
+      if (!taken) {
+        throw new CliError(
+          `The lease of shard ${current.shardId} changed while moving it; nothing was written for it.`,
+          ExitCode.Refused,
+          'A worker is active on it: stop the workers, or run again with --force.',
+        );
+      }
+      const token = {
+        leaseKey: taken.leaseKey,
+        owner: CLI_LEASE_OWNER,
+        leaseCounter: taken.leaseCounter,
+      };
+      await store.commitCheckpoint(current.streamId, current.shardId, target, token);
+      await store.releaseLease(token);
+      resets.set(current.leaseKey, target);
+      moved.push({
+        shardId: current.shardId,
+        from: describeCheckpoint(current.checkpoint),
+        to: describeCheckpoint(target),
+      });
     }
-    if (!taken) {
-      throw new CliError(
-        `The lease of shard ${current.shardId} changed while moving it; nothing was written for it.`,
-        ExitCode.Refused,
-        'A worker is active on it: stop the workers, or run again with --force.',
-      );
-    }
-    const token = {
-      leaseKey: taken.leaseKey,
-      owner: CLI_LEASE_OWNER,
-      leaseCounter: taken.leaseCounter,
-    };
-    await store.commitCheckpoint(current.streamId, current.shardId, target, token);
-    await store.releaseLease(token);
-    moved.push({
-      shardId: current.shardId,
-      from: describeCheckpoint(current.checkpoint),
-      to: describeCheckpoint(target),
-    });
+  } finally {
+    if (resets.size > 0) await store.noteCheckpointReset(resets);
   }
-  output.result({ app: options.app, moved }, () => {
+  output.result({ app, moved }, () => {
     output.table(moved, [
       { header: 'SHARD', value: (m) => m.shardId },
       { header: 'FROM', value: (m) => m.from },
       { header: 'TO', value: (m) => m.to, color: () => 'green' },
     ]);
     output.line(
-      `${moved.length} checkpoint(s) moved. Workers pick them up when they take the leases.`,
+      `${moved.length} checkpoint(s) moved. Running workers restart these shards from the new checkpoints at their next take round (SHARDLINE_TAKE_INTERVAL_MS, 1 s by default).`,
     );
   });
   return ExitCode.Ok;
+}
+
+/**
+ * Rejects a `--to <sequence number>` that cannot be a position of the selected shards, before
+ * anything is written: the wrong length for the stream's service (DynamoDB Streams: 21–40
+ * digits; Kinesis: no leading zero, up to 129 digits, as their APIs require), or outside a
+ * shard's range of sequence numbers (below its first, or above its last once it is closed).
+ */
+async function checkSequenceNumber(
+  context: CliContext,
+  sequenceNumber: string,
+  selected: readonly Lease[],
+  options: ResetOptions & { readonly app: string },
+): Promise<void> {
+  const command = (shardId: string, to: string) =>
+    [
+      'shardline checkpoints reset',
+      `--app ${options.app}`,
+      ...(options.leaseTable ? [`--lease-table ${options.leaseTable}`] : []),
+      ...(options.stream ? [`--stream ${options.stream}`] : []),
+      `--shard ${shardId}`,
+      `--to ${to}`,
+      ...(options.force ? ['--force'] : []),
+      ...(options.watchMs !== String(DEFAULT_WATCH_MS) ? [`--watch-ms ${options.watchMs}`] : []),
+    ].join(' ');
+  const shardsByStream = new Map<string, Map<string, ShardInfo>>();
+  for (const lease of selected) {
+    const kinesis = lease.streamId.includes(':kinesis:');
+    const describe = `shardline describe ${options.stream ?? lease.streamId}`;
+    const form = kinesis
+      ? /^(0|[1-9]\d{0,128})$/.test(sequenceNumber)
+      : /^\d{21,40}$/.test(sequenceNumber);
+    if (!form) {
+      throw usageError(
+        `--to ${sequenceNumber} is not a ${kinesis ? 'Kinesis' : 'DynamoDB Streams'} sequence number (${
+          kinesis ? 'decimal digits without a leading zero, at most 129' : '21 to 40 decimal digits'
+        }, ${sequenceNumber.length} given); nothing was written. See the shards' sequence numbers with:`,
+        describe,
+      );
+    }
+    if (lease.streamId === 'unknown') continue;
+    let shards = shardsByStream.get(lease.streamId);
+    if (!shards) {
+      const source = openSource(
+        {
+          kind: kinesis ? 'kinesis' : 'dynamodb-streams',
+          streamArn: lease.streamId,
+          tableName: undefined,
+          streamViewType: undefined,
+        },
+        context.clients,
+      );
+      try {
+        shards = new Map((await source.listShards(context.signal)).map((s) => [s.shardId, s]));
+      } catch (error) {
+        throw explainAwsError(error, `stream ${lease.streamId}`);
+      }
+      shardsByStream.set(lease.streamId, shards);
+    }
+    const shard = shards.get(lease.shardId);
+    if (!shard) continue; // trimmed away: its range is no longer known
+    const value = BigInt(sequenceNumber);
+    const first = shard.startingSequenceNumber;
+    const last = shard.endingSequenceNumber;
+    const range = `${first ?? '?'} … ${last ?? '(open)'}`;
+    if (first !== undefined && value < BigInt(first)) {
+      throw usageError(
+        `--to ${sequenceNumber} is before the first sequence number of shard ${lease.shardId} (${range}); nothing was written. To read the shard from its oldest record, run:`,
+        command(lease.shardId, 'trim-horizon'),
+      );
+    }
+    if (last !== undefined && value > BigInt(last)) {
+      throw usageError(
+        `--to ${sequenceNumber} is after the last sequence number of shard ${lease.shardId} (${range}, closed); nothing was written. To skip the rest of the shard, run:`,
+        command(lease.shardId, last),
+      );
+    }
+  }
 }

@@ -286,7 +286,7 @@ export function howToReach(endpoint: string, json: boolean): string[] {
   if (json) return [];
   const env = `export AWS_ENDPOINT_URL=${endpoint} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local`;
   return [
-    `DynamoDB Local: ${endpoint} · tables ${DEMO_CONFIG.votesTable}, ${DEMO_CONFIG.summaryTable} · application ${DEMO_CONFIG.applicationName} (lease table ${DEMO_CONFIG.leaseTable})`,
+    `DynamoDB Local: ${endpoint} · tables ${DEMO_CONFIG.votesTable}, ${DEMO_CONFIG.summaryTable} · application SHARDLINE_APP=${DEMO_CONFIG.applicationName} (lease table ${DEMO_CONFIG.leaseTable})`,
     'Look at it from another terminal while it runs:',
     `  ${env}`,
     ...DEMO_COMMANDS.map((c) => `  npx shardline ${c}`),

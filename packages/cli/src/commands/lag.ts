@@ -9,7 +9,7 @@ import type { GlobalOptions, Wrap } from '../program.js';
 import { openSource } from '../sources.js';
 
 interface LagOptions extends GlobalOptions {
-  readonly app: string;
+  readonly app?: string;
   readonly leaseTable?: string;
   readonly stream?: string;
   readonly maxLag?: string;
@@ -37,7 +37,7 @@ export function registerLag(program: Command, wrap: Wrap): void {
   program
     .command('lag')
     .description("per shard: the application's checkpoint against the stream's newest record")
-    .requiredOption('--app <name>', 'the application name (SHARDLINE_APP); names the lease table')
+    .option('--app <name>', 'the application name; names the lease table (default: $SHARDLINE_APP)')
     .option('--lease-table <name>', 'the lease table, when not named after the application')
     .option('--stream <table|stream-arn>', 'the stream (needed for single-stream lease tables)')
     .option('--max-lag <records>', 'exit 5 when any shard is more records behind than this')
@@ -71,7 +71,7 @@ async function lagAction(context: CliContext, options: LagOptions): Promise<Exit
       'E.g. --max-pages 20.',
     );
   }
-  const opened = await openLeases(options, context.clients);
+  const opened = await openLeases(options, context.clients, context.io);
   const sources = new Map<string, ShardSource>();
   const shardsByStream = new Map<string, Map<string, ShardInfo>>();
   const rows: ShardLag[] = [];
@@ -102,7 +102,7 @@ async function lagAction(context: CliContext, options: LagOptions): Promise<Exit
   const total = rows.reduce((n, r) => n + r.recordsBehind, 0);
   const exceeded = maxLag !== undefined && rows.some((r) => r.recordsBehind > maxLag);
   output.result(
-    { app: options.app, leaseTable: opened.tableName, totalRecordsBehind: total, shards: rows },
+    { app: opened.app, leaseTable: opened.tableName, totalRecordsBehind: total, shards: rows },
     () => {
       output.table(rows, [
         { header: 'SHARD', value: (r) => r.shardId },

@@ -9,8 +9,12 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Runs the CLI in this process (fast), capturing stdout and stderr. */
-export async function cli(args: readonly string[], signal?: AbortSignal): Promise<CliRun> {
+/** Runs the CLI in this process (fast), capturing stdout and stderr; `env` replaces process.env. */
+export async function cli(
+  args: readonly string[],
+  signal?: AbortSignal,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(
@@ -18,7 +22,7 @@ export async function cli(args: readonly string[], signal?: AbortSignal): Promis
     {
       stdout: { write: (t: string) => (stdout += t), isTTY: false },
       stderr: { write: (t: string) => (stderr += t), isTTY: false },
-      env: process.env,
+      env,
     },
     signal,
   );

@@ -21,6 +21,7 @@ import { SqsFailureDestination } from '@shardline/failure-sqs';
 import { S3FailureDestination } from '@shardline/sink-s3';
 import {
   type DynamoDBLocalServer,
+  localAwsEnvironment,
   type SqsDouble,
   startDynamoDBLocal,
   startS3rver,
@@ -66,12 +67,8 @@ async function caughtUp(): Promise<void> {
 
 beforeAll(async () => {
   [server, sqs] = await Promise.all([startDynamoDBLocal(), startSqsDouble()]);
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: server.endpoint,
+  Object.assign(process.env, localAwsEnvironment(server.endpoint), {
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
   });
   dynamodb = new DynamoDBClient(server.clientConfig);
   streams = new DynamoDBStreamsClient(server.clientConfig);
@@ -117,6 +114,47 @@ describe('shardline lag', () => {
     expect(run.code).toBe(ExitCode.CheckFailed);
     expect(run.stdout).toContain('BEHIND');
     expect(run.stdout).toContain('5 record(s) behind');
+  });
+
+  it('reads the application from SHARDLINE_APP when --app is not given, as the workers do', async () => {
+    // act
+    const run = await cli(['lag', '--stream', 'Votes', '--json'], undefined, {
+      ...process.env,
+      SHARDLINE_APP: APP,
+    });
+
+    // assert
+    expect(run.code, run.stderr).toBe(ExitCode.Ok);
+    expect(JSON.parse(run.stdout)).toMatchObject({ app: APP, totalRecordsBehind: 5 });
+  });
+
+  it('reads the deprecated SHARDLINE_APPLICATION_NAME with a warning on stderr to rename it', async () => {
+    // arrange
+    const { SHARDLINE_APP: _a, ...env } = process.env;
+    // act
+    const run = await cli(['lag', '--stream', 'Votes', '--json'], undefined, {
+      ...env,
+      SHARDLINE_APPLICATION_NAME: APP,
+    });
+
+    // assert
+    expect(run.code, run.stderr).toBe(ExitCode.Ok);
+    expect(JSON.parse(run.stdout)).toMatchObject({ app: APP });
+    expect(run.stderr).toContain(
+      'warning: SHARDLINE_APPLICATION_NAME is deprecated: rename it to SHARDLINE_APP',
+    );
+  });
+
+  it('asks for --app or SHARDLINE_APP when neither names the application, exit 2', async () => {
+    // arrange
+    const { SHARDLINE_APP: _a, SHARDLINE_APPLICATION_NAME: _b, ...env } = process.env;
+    // act
+    const run = await cli(['lag', '--stream', 'Votes'], undefined, env);
+
+    // assert
+    expect(run.code).toBe(ExitCode.Usage);
+    expect(run.stderr).toContain('Give --app <name>');
+    expect(run.stderr).toContain('set SHARDLINE_APP');
   });
 
   it('names an unknown application and the fix, exit 4', async () => {

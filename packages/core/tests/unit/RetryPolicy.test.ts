@@ -31,6 +31,19 @@ describe('RetryPolicy', () => {
     expect(new RetryPolicy({ onExhausted: 'block' }).exhaustedAction(true)).toBe('block');
   });
 
+  it('untilStopped retries every retriable error however many attempts, within its delays', () => {
+    // arrange
+    const policy = RetryPolicy.untilStopped(250, 10_000);
+    const throttled = new ShardlineError('throttled', { retriable: true });
+    // act
+    const delays = [1, 2, 10, 1_000_000].map((a) => policy.delayMs(a));
+    // assert
+    expect(policy.shouldRetry(throttled, 1_000_000)).toBe(true);
+    expect(policy.shouldRetry(new DecodeError('bad', {}), 1)).toBe(false);
+    expect(delays.every((d) => d >= 0 && d < 10_000)).toBe(true);
+    expect(RetryPolicy.untilStopped(500, 100).baseDelayMs).toBe(100);
+  });
+
   it('rejects bad options with the value and the fix', () => {
     expect(() => new RetryPolicy({ maxAttempts: 0 })).toThrow(ConfigurationError);
     expect(() => new RetryPolicy({ baseDelayMs: 10, maxDelayMs: 5 })).toThrow(

@@ -148,7 +148,7 @@ describe('DynamoDBStreamsSource against the DynamoDB Streams protocol', () => {
     expect(double!.calls).toHaveLength(3);
   });
 
-  it('gives up on a DescribeStream error that is not transient', async () => {
+  it('gives up on a missing stream at once, naming it and the fix', async () => {
     // arrange
     const source = await sourceFor(() => ({
       error: 'ResourceNotFoundException',
@@ -158,9 +158,12 @@ describe('DynamoDBStreamsSource against the DynamoDB Streams protocol', () => {
     const attempt = source.listShards();
     // assert
     await expect(attempt).rejects.toMatchObject({
-      name: 'StreamReadError',
-      code: 'ResourceNotFoundException',
+      name: 'ConfigurationError',
+      message: expect.stringMatching(
+        /^DynamoDB stream arn:\S+ not found in region \S+ at http:\/\/127\.0\.0\.1:\d+: .*DynamoDBStreamsSource\.fromTable/,
+      ),
       retriable: false,
+      cause: { name: 'StreamReadError', code: 'ResourceNotFoundException', retriable: false },
     });
     expect(double!.calls).toHaveLength(1);
   });

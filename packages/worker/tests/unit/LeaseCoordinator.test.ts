@@ -1,4 +1,4 @@
-import { type Lease, LeaseLostError } from '@shardline/core';
+import { CHECKPOINT_RESET_OWNER, type Lease, LeaseLostError } from '@shardline/core';
 import { describe, expect, it } from 'vitest';
 import { InMemoryLeaseStore, LeaseCoordinator, type LeaseListener } from '../../src/index.js';
 
@@ -398,5 +398,45 @@ describe('LeaseCoordinator', () => {
     // assert
     expect(store.raced).toBe(true);
     expect([a.leaseCount, b.leaseCount].sort()).toEqual([3, 3]);
+  });
+
+  it('after a checkpoint reset, drops and retakes the lease even when it took it back before the signal', async () => {
+    // arrange: a holds shard-0
+    const store = new InMemoryLeaseStore();
+    const clock = { now: 0 };
+    await seed(store, 1);
+    const { coordinators, log } = makeFleet(['a'], store, clock);
+    const [a] = coordinators as [LeaseCoordinator];
+    await rounds(coordinators, clock, 2);
+    const key = store.leaseKeyFor(STREAM, 'shard-0');
+    // act: the CLI takes the lease, writes the checkpoint and releases it...
+    const held = (await store.getLease(key))!;
+    const taken = (await store.takeLease(key, CHECKPOINT_RESET_OWNER, held.leaseCounter))!;
+    const token = {
+      leaseKey: key,
+      owner: CHECKPOINT_RESET_OWNER,
+      leaseCounter: taken.leaseCounter,
+    };
+    const target = { sequenceNumber: '000000000000000000042' };
+    await store.commitCheckpoint(STREAM, 'shard-0', target, token);
+    await store.releaseLease(token);
+    // ...a notices the loss on renewal and takes the lease back (a listing for another reason)
+    await a.renewRound();
+    await store.noteLeaseSetChanged();
+    await a.takeRound();
+    // ...and only then the CLI's signal lands
+    await store.noteCheckpointReset(new Map([[key, target]]));
+    await a.renewRound();
+    await a.takeRound();
+    // assert: the reader restarted once more, and a holds the lease in the table again
+    expect(log.a).toEqual([
+      'acquired shard-0',
+      `lost ${key}`,
+      'acquired shard-0',
+      `lost ${key}`,
+      'acquired shard-0',
+    ]);
+    expect((await store.getLease(key))?.leaseOwner).toBe('a');
+    expect((await store.getLease(key))?.checkpoint).toEqual(target);
   });
 });

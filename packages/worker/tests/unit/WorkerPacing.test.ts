@@ -78,13 +78,13 @@ describe('Worker idle pacing (fake clock)', () => {
 
   it('reads SHARDLINE_IDLE_POLL_INTERVAL_MS from the environment', () => {
     const settings = loadWorkerSettings({
-      SHARDLINE_APPLICATION_NAME: 'app',
+      SHARDLINE_APP: 'app',
       SHARDLINE_IDLE_POLL_INTERVAL_MS: '500',
     });
     expect(settings.idlePollIntervalMs).toBe(500);
     expect(() =>
       loadWorkerSettings({
-        SHARDLINE_APPLICATION_NAME: 'app',
+        SHARDLINE_APP: 'app',
         SHARDLINE_IDLE_POLL_INTERVAL_MS: '0.25s',
       }),
     ).toThrow(/SHARDLINE_IDLE_POLL_INTERVAL_MS="0.25s" is invalid/);
