@@ -27,6 +27,8 @@ export const SECRET = 'card-4111-1111-1111-1111';
  */
 export interface ConsoleWorld {
   readonly ddb: DynamoDBClient;
+  /** DynamoDB Local's endpoint (for `AWS_ENDPOINT_URL_DYNAMODB`). */
+  readonly dynamoEndpoint: string;
   readonly streams: MultiShardStreamsServer;
   readonly parked: InMemoryFailureDestination;
   /** Puts orders `o<from>`…`o<to - 1>`; `poison` marks the ones the handler refuses. */
@@ -68,6 +70,7 @@ export async function startConsoleWorld(shardCount = 3): Promise<ConsoleWorld> {
   const applied: string[] = [];
   return {
     ddb,
+    dynamoEndpoint: dynamo.endpoint,
     streams,
     parked,
     applied,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Wrap } from '../program.js';
 import { registerCheckpoints } from './checkpoints.js';
+import { registerConsole } from './console.js';
 import { registerDemo } from './demo.js';
 import { registerDescribe } from './describe.js';
 import { registerDev } from './dev.js';
@@ -19,4 +20,5 @@ export function registerCommands(program: Command, wrap: Wrap): void {
   registerTail(program, wrap);
   registerCheckpoints(program, wrap);
   registerReplay(program, wrap);
+  registerConsole(program, wrap);
 }
