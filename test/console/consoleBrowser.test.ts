@@ -123,6 +123,29 @@ describe.runIf(hasChromium)('console page in headless Chromium', () => {
     // and the chart changed as the data arrived
     expect([after.width, after.height]).toEqual([before.width, before.height]);
     expect(changedPixels(before, after)).toBeGreaterThan(1000);
+    // act: a shard rolls over; assert: its child is drawn right under it, one level deeper
+    const parent = shardIds[0]!;
+    const [child] = world.streams.rollover(parent);
+    await world.put(100, 103);
+    const tree = await until(async () => {
+      const order = await page
+        .locator('#shards tbody tr[data-shard-id]')
+        .evaluateAll((trs) =>
+          trs.map((tr) => [
+            tr.getAttribute('data-shard-id'),
+            tr.getAttribute('data-depth'),
+            tr.getAttribute('data-status'),
+          ]),
+        );
+      const at = order.findIndex(([id]) => id === child);
+      return at > 0 && order[at - 1]![2] === 'closed' && order;
+    });
+    const at = tree.findIndex(([id]) => id === child);
+    expect(tree[at - 1]).toEqual([parent, '0', 'closed']);
+    expect(tree[at]).toEqual([child, '1', 'active']);
+    expect(await page.locator(`#shards tr[data-shard-id="${child}"] .tree`).textContent()).toBe(
+      '└─ ',
+    );
   });
 });
 

@@ -1,4 +1,10 @@
-import type { EventBus, FailureDestination, LeaseStore, ShardSource } from '@shardline/core';
+import {
+  type EventBus,
+  type FailureDestination,
+  type LeaseStore,
+  type ShardSource,
+  toError,
+} from '@shardline/core';
 import type { Registry } from 'prom-client';
 import { type MonotonicClock, monotonicNow } from '../clock.js';
 import { buildConsoleState } from './buildConsoleState.js';
@@ -90,9 +96,13 @@ export class WorkerConsole {
     this.#unsubscribe ??= this.#journal.subscribe(this.#options.events);
     if (this.#timer) return;
     const tick = () => {
-      this.#sampling = this.sample().finally(() => {
-        this.#sampling = undefined;
-      });
+      this.#sampling = this.sample()
+        .catch((error: unknown) =>
+          this.#journal.error('console.sample', null, toError(error).message),
+        )
+        .finally(() => {
+          this.#sampling = undefined;
+        });
     };
     tick();
     this.#timer = setInterval(tick, this.#sampleIntervalMs);
