@@ -131,6 +131,6 @@ function cut(text: string): string {
 }
 
 /** The shard id in a lease key (a bare shard id, or KCL's `<stream>:<shard>` forms). */
-export function shardOfLeaseKey(leaseKey: string): string {
+function shardOfLeaseKey(leaseKey: string): string {
   return leaseKey.slice(leaseKey.lastIndexOf(':') + 1);
 }
