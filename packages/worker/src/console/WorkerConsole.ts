@@ -128,8 +128,9 @@ export class WorkerConsole {
     const { registry } = this.#options;
     const now = this.#clock();
     const [processed, age] = await Promise.all([
-      byShard(registry, PROCESSED),
-      byShard(registry, ITERATOR_AGE),
+      byShard(registry, PROCESSED, (a, b) => a + b),
+      // Series of the same shard id in two streams: the larger lag, not their sum.
+      byShard(registry, ITERATOR_AGE, Math.max),
     ]);
     const seconds =
       this.#lastSampleAt === undefined ? undefined : (now - this.#lastSampleAt) / 1000;
@@ -171,14 +172,20 @@ export class WorkerConsole {
   }
 }
 
-/** The sum of a metric's values per `shard` label. */
-async function byShard(registry: Registry, name: string): Promise<Map<string, number>> {
+/** A metric's values per `shard` label, series of one shard combined by `combine`. */
+async function byShard(
+  registry: Registry,
+  name: string,
+  combine: (a: number, b: number) => number,
+): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const metric = registry.getSingleMetric(name);
   if (!metric) return out;
   for (const { labels, value } of (await metric.get()).values) {
     const shard = labels.shard;
-    if (typeof shard === 'string') out.set(shard, (out.get(shard) ?? 0) + value);
+    if (typeof shard !== 'string') continue;
+    const seen = out.get(shard);
+    out.set(shard, seen === undefined ? value : combine(seen, value));
   }
   return out;
 }
