@@ -34,8 +34,9 @@ import {
 } from '@shardline/core';
 import { DynamoDBLeaseStore } from '@shardline/store-dynamodb';
 import { type MonotonicClock, monotonicNow } from './clock.js';
+import { type ConsoleOptions, WorkerConsole } from './console/WorkerConsole.js';
 import { createRootLogger } from './createRootLogger.js';
-import { HealthServer } from './HealthServer.js';
+import { defaultHttpHost, HealthServer } from './HealthServer.js';
 import { DEFAULT_FULL_SCAN_INTERVAL_MS, LeaseCoordinator } from './LeaseCoordinator.js';
 import { PrometheusMetrics } from './PrometheusMetrics.js';
 
@@ -108,8 +109,23 @@ export interface WorkerOptions extends RecordSelectionOptions {
   readonly shutdownTimeoutMs?: number;
   /** Stop gracefully on SIGTERM/SIGINT and exit (0 when done in time). @default false */
   readonly handleSignals?: boolean;
-  /** Serve `/healthz`, `/readyz` and `/metrics` on this port (0: any free port). */
+  /**
+   * Serve `/healthz`, `/readyz`, `/metrics` and the console (`/console/`) on this port (0: any
+   * free port). Env: `SHARDLINE_HTTP_PORT`.
+   */
   readonly httpPort?: number;
+  /**
+   * The address the HTTP server binds. Env: `SHARDLINE_HTTP_HOST` (set `0.0.0.0` in an ECS task
+   * definition so the load balancer's health check and scrapers reach it).
+   * @default loopback (127.0.0.1) outside a container; 0.0.0.0 in an ECS task or Kubernetes pod
+   */
+  readonly httpHost?: string;
+  /**
+   * The read-only console served with `httpPort`: workers and their leases, the shard lineage,
+   * lag and throughput per shard, recent parked records and errors. Record images are not shown
+   * unless `showRecordImages` is set. @default enabled, without record images
+   */
+  readonly console?: ConsoleOptions;
   /** Stops the worker when aborted. */
   readonly signal?: AbortSignal;
   /** Keys processed at once per shard (handler modes). @default 10 */
@@ -190,6 +206,8 @@ export class Worker {
   readonly #renewIntervalMs: number;
   #renewTimer: { stop(): Promise<void> } | undefined;
   #health: HealthServer | undefined;
+  readonly #console: WorkerConsole | undefined;
+  readonly #failureDestination: FailureDestination | undefined;
   #started: Promise<void> | undefined;
   #stopping: Promise<boolean> | undefined;
   #httpPort: number | undefined;
@@ -273,6 +291,23 @@ export class Worker {
       },
     });
     this.#metrics.subscribe(this.events, () => this.#coordinator.leaseCount);
+    if (options.httpPort !== undefined && options.console?.enabled !== false) {
+      this.#console = new WorkerConsole({
+        ...options.console,
+        applicationName: options.applicationName,
+        workerId: this.workerId,
+        store: this.#store,
+        sources,
+        registry: this.#metrics.registry,
+        events: this.events,
+        ownedShardIds: () =>
+          [...this.#runs.values()].filter((r) => !r.lost).map((r) => r.lease.shardId),
+        clock: this.#clock,
+      });
+    }
+    this.#failureDestination = this.#console
+      ? this.#console.captureImages(options.failureDestination)
+      : options.failureDestination;
   }
 
   /** The lease store in use. */
@@ -332,8 +367,10 @@ export class Worker {
           }),
         },
         this.#metrics.registry,
+        this.#console?.handler,
       );
-      this.#httpPort = await this.#health.listen(o.httpPort);
+      this.#httpPort = await this.#health.listen(o.httpPort, o.httpHost ?? defaultHttpHost());
+      this.#console?.start();
     }
     if (o.signal?.aborted) return;
     o.signal?.addEventListener('abort', () => void this.stop(), { once: true });
@@ -401,6 +438,7 @@ export class Worker {
     } catch (error) {
       this.#log.warn({ err: toError(error) }, 'sink close failed');
     }
+    await this.#console?.stop();
     await this.#health?.close();
     const inTime = finished && Date.now() - started <= deadline;
     this.#log.info({ inTime, durationMs: Date.now() - started }, 'worker stopped');
@@ -617,7 +655,7 @@ export class Worker {
         ...(o.globalTables ? { globalTables: o.globalTables } : {}),
         concurrency: o.concurrency,
         retry: o.retry,
-        failureDestination: o.failureDestination,
+        failureDestination: this.#failureDestination,
         events: this.events,
         metrics: this.#metrics as Metrics,
         logger,

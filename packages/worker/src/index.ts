@@ -1,4 +1,33 @@
 export { type MonotonicClock, monotonicNow } from './clock.js';
+export { buildConsoleState, type ConsoleStateInput } from './console/buildConsoleState.js';
+export { ConsoleHistory, type ShardSample } from './console/ConsoleHistory.js';
+export { ConsoleJournal, type ConsoleJournalOptions } from './console/ConsoleJournal.js';
+export type {
+  ConsoleErrorEntry,
+  ConsoleHistoryState,
+  ConsoleParkedRecord,
+  ConsoleSample,
+  ConsoleSeries,
+  ConsoleShard,
+  ConsoleState,
+  ConsoleWorker,
+} from './console/ConsoleState.js';
+export {
+  type ConsoleRequestHandler,
+  consoleRequestHandler,
+} from './console/consoleRequestHandler.js';
+export {
+  type LeaseTableSnapshot,
+  LeaseTableView,
+  type LeaseTableViewOptions,
+  type ObservedWorker,
+} from './console/LeaseTableView.js';
+export {
+  type ConsoleOptions,
+  DEFAULT_CONSOLE,
+  WorkerConsole,
+  type WorkerConsoleOptions,
+} from './console/WorkerConsole.js';
 export { createRootLogger, type RootLoggerOptions } from './createRootLogger.js';
 export {
   DEFAULT_EMF_LAG_INTERVAL_MS,
@@ -6,7 +35,7 @@ export {
   EmfLagReporter,
   type EmfLagReporterOptions,
 } from './EmfLagReporter.js';
-export { type HealthProbe, HealthServer } from './HealthServer.js';
+export { defaultHttpHost, type HealthProbe, HealthServer } from './HealthServer.js';
 export {
   InMemoryLeaseStore,
   type InMemoryLeaseStoreOptions,

@@ -68,6 +68,10 @@ const schema = {
     .transform(Number)
     .refine((n) => n <= 65_535, 'must be a TCP port number (0–65535)')
     .optional(),
+  SHARDLINE_HTTP_HOST: z
+    .string()
+    .regex(/^[0-9A-Za-z.:_-]+$/, 'must be an address to bind, e.g. 0.0.0.0 or 127.0.0.1')
+    .optional(),
   SHARDLINE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).optional(),
   SHARDLINE_CONCURRENCY: count('keys processed at once per shard, e.g. 10').optional(),
   SHARDLINE_COMMIT_INTERVAL_MS: ms('checkpoint period, e.g. 5000').optional(),
@@ -113,6 +117,8 @@ export interface WorkerSettings {
   readonly maxLeasesPerWorker?: number;
   readonly shutdownTimeoutMs?: number;
   readonly httpPort?: number;
+  /** `SHARDLINE_HTTP_HOST`: where the HTTP server binds (`0.0.0.0` in an ECS task definition). */
+  readonly httpHost?: string;
   readonly logLevel?: string;
   readonly concurrency?: number;
   readonly commitIntervalMs?: number;
@@ -196,6 +202,7 @@ export function loadWorkerSettings<E extends Record<string, z.ZodType>>(
     maxLeasesPerWorker: v.SHARDLINE_MAX_LEASES_PER_WORKER,
     shutdownTimeoutMs: v.SHARDLINE_SHUTDOWN_TIMEOUT_MS,
     httpPort: v.SHARDLINE_HTTP_PORT,
+    httpHost: v.SHARDLINE_HTTP_HOST,
     logLevel: v.SHARDLINE_LOG_LEVEL,
     concurrency: v.SHARDLINE_CONCURRENCY,
     commitIntervalMs: v.SHARDLINE_COMMIT_INTERVAL_MS,

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Wrap } from '../program.js';
 import { registerBootstrap } from './bootstrap.js';
 import { registerCheckpoints } from './checkpoints.js';
+import { registerConsole } from './console.js';
 import { registerDemo } from './demo.js';
 import { registerDescribe } from './describe.js';
 import { registerDev } from './dev.js';
@@ -21,4 +22,5 @@ export function registerCommands(program: Command, wrap: Wrap): void {
   registerCheckpoints(program, wrap);
   registerReplay(program, wrap);
   registerBootstrap(program, wrap);
+  registerConsole(program, wrap);
 }
