@@ -227,7 +227,7 @@ export class BatchProcessor {
     }
     const durationMs = Date.now() - started;
     const shardId = records[0]?.shardId ?? '';
-    const labels = { shard: shardId };
+    const labels = { stream: records[0]?.streamId ?? '', shard: shardId };
     this.#metrics.increment('records_in_total', records.length, labels);
     this.#metrics.increment('records_out_total', succeeded, labels);
     if (duplicates) this.#metrics.increment('records_duplicate_total', duplicates, labels);
@@ -585,7 +585,10 @@ export class BatchProcessor {
   }
 
   #emitRetried(record: ChangeRecord, attempt: number, delayMs: number, error: Error): void {
-    this.#metrics.increment('records_retried_total', 1, { shard: record.shardId });
+    this.#metrics.increment('records_retried_total', 1, {
+      stream: record.streamId,
+      shard: record.shardId,
+    });
     this.#events?.emit('record.retried', {
       shardId: record.shardId,
       sequenceNumber: record.sequenceNumber,

@@ -46,6 +46,7 @@ export {
   type Sink,
   type SinkContext,
   type SinkRecordResult,
+  type SourceTelemetry,
   type StartPosition,
   type WorkerHeartbeat,
 } from './contracts.js';
@@ -172,6 +173,7 @@ export {
   type ShardConsumerOptions,
   type ShardConsumerResult,
 } from './ShardConsumer.js';
+export { ShardLag } from './ShardLag.js';
 export { type IsShardFinished, readyShards, ShardGraph } from './ShardLineage.js';
 export { ShardListing, type ShardListingOptions } from './ShardListing.js';
 export {
