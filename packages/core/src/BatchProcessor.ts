@@ -23,6 +23,7 @@ import {
   reportFiltered,
 } from './RecordSelector.js';
 import { RetryPolicy, type RetryPolicyOptions, sleep } from './RetryPolicy.js';
+import { tracedBatch } from './tracedBatch.js';
 
 /** What a handler is told besides the record. */
 export interface HandlerContext {
@@ -177,11 +178,15 @@ export class BatchProcessor {
       : undefined;
   }
 
-  /** Processes one batch of one shard, given in shard order. Never throws for record failures. */
-  async process(
-    records: readonly ChangeRecord[],
-    options: ProcessOptions = {},
-  ): Promise<BatchResult> {
+  /**
+   * Processes one batch of one shard, given in shard order. Never throws for record failures.
+   * With `@opentelemetry/api` installed, the batch runs in a `shardline.batch` span.
+   */
+  process(records: readonly ChangeRecord[], options: ProcessOptions = {}): Promise<BatchResult> {
+    return tracedBatch(records, () => this.#process(records, options));
+  }
+
+  async #process(records: readonly ChangeRecord[], options: ProcessOptions): Promise<BatchResult> {
     const started = Date.now();
     const tracker = options.tracker;
     const firstTicket = tracker ? tracker.registerBatch(records) : 0;

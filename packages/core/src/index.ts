@@ -189,5 +189,6 @@ export {
   padSequenceNumber,
   type StreamPosition,
 } from './sequenceNumbers.js';
+export { BATCH_SPAN_NAME, type BatchSpanSummary } from './tracedBatch.js';
 export { type UndecodableRecordContext, undecodableRecord } from './undecodableRecord.js';
 export { convertNumber, unmarshallImage } from './unmarshallImage.js';
