@@ -1,4 +1,5 @@
-import { Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
+import { createRequire } from 'node:module';
+import type { Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
 import { ConfigurationError, type MetricLabels, type Metrics } from '@shardline/core';
 import { UNKNOWN_SHARD_ID } from './constants.js';
 
@@ -71,7 +72,7 @@ export class EmfMetrics implements Metrics {
     }
     this.#powertools =
       options.metrics ??
-      new PowertoolsMetrics({
+      new (loadPowertools())({
         ...(options.namespace ? { namespace: options.namespace } : {}),
         ...(options.serviceName ? { serviceName: options.serviceName } : {}),
       });
@@ -129,6 +130,23 @@ export class EmfMetrics implements Metrics {
     } else {
       metric.values.push(value);
     }
+  }
+}
+
+// An optional peer: loaded when an EmfMetrics is built, so that importing this entry point
+// without it fails only where it is used, with the fix.
+const POWERTOOLS_METRICS = '@aws-lambda-powertools/metrics';
+
+function loadPowertools(): typeof PowertoolsMetrics {
+  try {
+    const module = createRequire(import.meta.url)(POWERTOOLS_METRICS) as {
+      Metrics: typeof PowertoolsMetrics;
+    };
+    return module.Metrics;
+  } catch (error) {
+    throw new ConfigurationError(
+      `EmfMetrics writes through Powertools for AWS Lambda, which is not installed (${(error as Error).message.split('\n')[0]}). Install it: npm i @aws-lambda-powertools/metrics`,
+    );
   }
 }
 
