@@ -118,7 +118,10 @@ export class PrometheusMetrics implements Metrics {
     events.on('shard.started', checkpointed);
     events.on('checkpoint.committed', checkpointed);
     // A shard that ended or went elsewhere keeps no gauge here.
-    events.on('shard.stopped', (e) => this.#lastCheckpointAt.delete(`${e.streamId} ${e.shardId}`));
+    const forget = (e: { streamId: string; shardId: string }) =>
+      this.#lastCheckpointAt.delete(`${e.streamId} ${e.shardId}`);
+    events.on('shard.ended', forget);
+    events.on('shard.stopped', forget);
   }
 
   /**
