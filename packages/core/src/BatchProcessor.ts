@@ -23,6 +23,7 @@ import {
   reportFiltered,
 } from './RecordSelector.js';
 import { RetryPolicy, type RetryPolicyOptions, sleep } from './RetryPolicy.js';
+import { tracedBatch } from './tracedBatch.js';
 
 /** What a handler is told besides the record. */
 export interface HandlerContext {
@@ -177,11 +178,15 @@ export class BatchProcessor {
       : undefined;
   }
 
-  /** Processes one batch of one shard, given in shard order. Never throws for record failures. */
-  async process(
-    records: readonly ChangeRecord[],
-    options: ProcessOptions = {},
-  ): Promise<BatchResult> {
+  /**
+   * Processes one batch of one shard, given in shard order. Never throws for record failures.
+   * With `@opentelemetry/api` installed, the batch runs in a `shardline.batch` span.
+   */
+  process(records: readonly ChangeRecord[], options: ProcessOptions = {}): Promise<BatchResult> {
+    return tracedBatch(records, () => this.#process(records, options));
+  }
+
+  async #process(records: readonly ChangeRecord[], options: ProcessOptions): Promise<BatchResult> {
     const started = Date.now();
     const tracker = options.tracker;
     const firstTicket = tracker ? tracker.registerBatch(records) : 0;
@@ -227,7 +232,7 @@ export class BatchProcessor {
     }
     const durationMs = Date.now() - started;
     const shardId = records[0]?.shardId ?? '';
-    const labels = { shard: shardId };
+    const labels = { stream: records[0]?.streamId ?? '', shard: shardId };
     this.#metrics.increment('records_in_total', records.length, labels);
     this.#metrics.increment('records_out_total', succeeded, labels);
     if (duplicates) this.#metrics.increment('records_duplicate_total', duplicates, labels);
@@ -585,7 +590,10 @@ export class BatchProcessor {
   }
 
   #emitRetried(record: ChangeRecord, attempt: number, delayMs: number, error: Error): void {
-    this.#metrics.increment('records_retried_total', 1, { shard: record.shardId });
+    this.#metrics.increment('records_retried_total', 1, {
+      stream: record.streamId,
+      shard: record.shardId,
+    });
     this.#events?.emit('record.retried', {
       shardId: record.shardId,
       sequenceNumber: record.sequenceNumber,

@@ -266,7 +266,11 @@ export function reportFiltered(
   reason: FilterReason,
   to: { readonly metrics?: Metrics | undefined; readonly events?: EventBus | undefined },
 ): RecordOutcome {
-  to.metrics?.increment('records_filtered_total', 1, { shard: record.shardId, reason });
+  to.metrics?.increment('records_filtered_total', 1, {
+    stream: record.streamId,
+    shard: record.shardId,
+    reason,
+  });
   if (to.events?.has('record.filtered')) {
     to.events.emit('record.filtered', {
       shardId: record.shardId,

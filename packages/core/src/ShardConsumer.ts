@@ -8,6 +8,7 @@ import { type Logger, silentLogger } from './Logger.js';
 import { type Metrics, noopMetrics } from './metrics.js';
 import { isDone } from './RecordOutcome.js';
 import { RetryPolicy, sleep } from './RetryPolicy.js';
+import { ShardLag } from './ShardLag.js';
 
 /** Options of a {@link ShardConsumer}. */
 export interface ShardConsumerOptions {
@@ -64,8 +65,16 @@ export interface ShardConsumerOptions {
    * per shard (GetRecords' own page limit); no read starts while both are held. @default true
    */
   readonly prefetch?: boolean;
+  /**
+   * Where the shard's lag is kept. Give one that outlives this consumer (the worker keeps one
+   * per lease, across reader restarts) and track it yourself; without it the consumer keeps its
+   * own and tracks it as `iterator_age_ms` while `run` runs (`Metrics.track`, else pushed as a
+   * gauge on every read and retry).
+   */
+  readonly lag?: ShardLag;
   readonly events?: EventBus;
   readonly metrics?: Metrics;
+  /** A logger; the consumer binds `shardId` to it (give one without it, or it is written twice). */
   readonly logger?: Logger;
 }
 
@@ -117,6 +126,8 @@ export class ShardConsumer {
    * so only the policy's delays and its retriable test are used, not an attempt limit.
    */
   readonly #backoff: RetryPolicy;
+  readonly #lag: ShardLag;
+  readonly #labels: { readonly stream: string; readonly shard: string };
   #flushError: SinkFlushError | undefined;
   #lastReadAt = 0;
   #idleDelayMs = 0;
@@ -166,6 +177,13 @@ export class ShardConsumer {
     this.#events = options.events;
     this.#metrics = options.metrics ?? noopMetrics;
     this.#log = (options.logger ?? silentLogger).child({ shardId: options.shardId });
+    this.#lag = options.lag ?? new ShardLag();
+    this.#labels = { stream: options.source.streamId, shard: options.shardId };
+  }
+
+  /** The shard's lag (see {@link ShardLag}). */
+  get lag(): ShardLag {
+    return this.#lag;
   }
 
   /** The checkpoint tracker of this shard (resolved and committed positions). */
@@ -183,6 +201,25 @@ export class ShardConsumer {
    *   lease or a shutdown deadline. Without it a page, once read, is always finished.
    */
   async run(signal?: AbortSignal, abortSignal?: AbortSignal): Promise<ShardConsumerResult> {
+    const lag = this.#lag;
+    const untrack =
+      this.#options.lag === undefined
+        ? this.#metrics.track?.('iterator_age_ms', this.#labels, () => lag.valueAt(Date.now()))
+        : undefined;
+    try {
+      return await this.#run(signal, abortSignal);
+    } catch (error) {
+      if (!(error instanceof LeaseLostError)) lag.readFailed();
+      throw error;
+    } finally {
+      untrack?.();
+    }
+  }
+
+  async #run(
+    signal: AbortSignal | undefined,
+    abortSignal: AbortSignal | undefined,
+  ): Promise<ShardConsumerResult> {
     const { source, shardId, from } = this.#options;
     const prefetch = this.#options.prefetch ?? DEFAULT_SHARD_CONSUMER.prefetch;
     this.#events?.emit('shard.started', {
@@ -281,6 +318,7 @@ export class ShardConsumer {
   ) {
     const tickets = records.map((r) => this.#tracker.register(r));
     let remaining = records.map((_, i) => i);
+    this.#lag.pending(records[0]);
     for (let round = 1; ; round++) {
       const batch = remaining.map((i) => records[i]!);
       const result = await this.#options.processor.process(
@@ -292,8 +330,14 @@ export class ShardConsumer {
         if (isDone(result.outcomes[j])) this.#tracker.markDone(tickets[remaining[j]!]!);
         else next.push(remaining[j]!);
       }
-      if (next.length === 0) return records[records.length - 1]!.sequenceNumber;
+      if (next.length === 0) {
+        this.#lag.pending(undefined);
+        this.#pushLag();
+        return records[records.length - 1]!.sequenceNumber;
+      }
       const first = records[next[0]!]!;
+      this.#lag.pending(first);
+      this.#pushLag();
       const delayMs = this.#backoff.delayMs(round);
       this.#log.error(
         {
@@ -305,7 +349,7 @@ export class ShardConsumer {
         },
         'records not done after the retry policy; the shard waits and tries them again (nothing is skipped)',
       );
-      this.#metrics.increment('batch_retries_total', 1, { shard: this.#options.shardId });
+      this.#metrics.increment('batch_retries_total', 1, this.#labels);
       await this.#commit();
       if (signal?.aborted) return undefined;
       try {
@@ -359,7 +403,9 @@ export class ShardConsumer {
           delayMs,
           operation: operation ?? 'GetRecords',
         });
-        this.#metrics.increment('read_throttled_total', 1, { shard: shardId });
+        this.#metrics.increment('read_throttled_total', 1, this.#labels);
+        this.#lag.readFailed();
+        this.#pushLag();
         this.#log.warn(
           { err: toError(error), attempt, delayMs },
           'shard read failed with a retriable error; backing off',
@@ -387,13 +433,12 @@ export class ShardConsumer {
     } else {
       this.#idleDelayMs = 0;
     }
-    if (page.millisBehindLatest !== undefined) {
-      this.#metrics.gauge('iterator_age_ms', page.millisBehindLatest, { shard: shardId });
-    }
+    this.#lag.read(page.millisBehindLatest, Date.now());
+    this.#pushLag();
     if (page.records.length > 0) {
       let bytes = 0;
       for (const r of page.records) bytes += r.sizeBytes;
-      this.#metrics.increment('records_read_total', page.records.length, { shard: shardId });
+      this.#metrics.increment('records_read_total', page.records.length, this.#labels);
       this.#events?.emit('records.fetched', {
         streamId: source.streamId,
         shardId,
@@ -402,6 +447,13 @@ export class ShardConsumer {
         millisBehindLatest: page.millisBehindLatest,
       });
     }
+  }
+
+  /** Metrics that cannot sample at collection time get the lag pushed as it changes. */
+  #pushLag(): void {
+    if (this.#metrics.track) return;
+    const value = this.#lag.valueAt(Date.now());
+    if (value !== undefined) this.#metrics.gauge('iterator_age_ms', value, this.#labels);
   }
 }
 

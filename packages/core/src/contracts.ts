@@ -1,4 +1,7 @@
 import type { ChangeRecord, SourceKind, StreamViewType } from './ChangeRecord.js';
+import type { EventBus } from './events.js';
+import type { Logger } from './Logger.js';
+import type { Metrics } from './metrics.js';
 import type { StreamPosition } from './sequenceNumbers.js';
 
 // ─── Sources ────────────────────────────────────────────────────────────────────────────────
@@ -31,7 +34,11 @@ export type StartPosition =
 /** What one read of a shard returned. */
 export interface ShardReadResult {
   readonly records: readonly ChangeRecord[];
-  /** How far behind the newest record of the shard the reader is, in ms, when known. */
+  /**
+   * How far behind the newest record of the shard the reader is, in ms, when known: Kinesis'
+   * `MillisBehindLatest`; on DynamoDB Streams the age of the page's newest record, and 0 for an
+   * empty page of an open shard (the reader is at its end).
+   */
   readonly millisBehindLatest: number | undefined;
   /** True when the shard is closed and every record was returned (SHARD_END). */
   readonly shardEnded: boolean;
@@ -53,6 +60,17 @@ export interface ShardIterator {
 }
 
 /**
+ * Where a source reports what happens to its shards (trimmed data, re-acquired iterators,
+ * throttled listings, out-of-range KPL records): the worker hands its own to every source.
+ */
+export interface SourceTelemetry {
+  readonly events?: EventBus | undefined;
+  readonly metrics?: Metrics | undefined;
+  /** A logger the source binds its own `component` and `streamId` to. */
+  readonly logger?: Logger | undefined;
+}
+
+/**
  * A stream made of shards: DynamoDB Streams or Kinesis. Both readers implement it, so the reader
  * loop, the worker and the CLI work with either.
  */
@@ -70,6 +88,14 @@ export interface ShardSource {
    * to `undefined`, when the service does not say (Kinesis).
    */
   streamViewType?(signal?: AbortSignal): Promise<StreamViewType | undefined>;
+  /**
+   * The same source (client and settings) reporting to `telemetry` wherever its own options
+   * gave no `events`, `metrics` or `logger`: the worker calls it once per source, so that what
+   * the source reports reaches the worker's event bus, `/metrics` and logs with no wiring by
+   * hand. It returns a new source and leaves this one as it is (two workers of one process may
+   * share a source object).
+   */
+  withTelemetry?(telemetry: SourceTelemetry): ShardSource;
 }
 
 // ─── Sinks ──────────────────────────────────────────────────────────────────────────────────

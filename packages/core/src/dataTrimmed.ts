@@ -45,7 +45,7 @@ export interface DataTrimmedReport {
 }
 
 /**
- * Reports records trimmed before they were read: the `shard_data_trimmed_total{shard, policy}`
+ * Reports records trimmed before they were read: the `shard_data_trimmed_total{stream, shard, policy}`
  * metric (no sequence number in a label), the `shard.dataTrimmed` event and a warning that names
  * the shard and both ends of the gap. Shared by the DynamoDB Streams and Kinesis readers.
  *
@@ -58,6 +58,7 @@ export function reportDataTrimmed(
   resumedAtSequenceNumber: string | undefined,
 ): void {
   report.metrics.increment('shard_data_trimmed_total', 1, {
+    stream: report.streamId,
     shard: report.shardId,
     policy: report.policy,
   });

@@ -9,6 +9,17 @@ export interface ShardlineEventMap {
   'shard.discovered': { streamId: string; shardId: string; parentShardIds: readonly string[] };
   'shard.started': { streamId: string; shardId: string; from: string };
   'shard.ended': { streamId: string; shardId: string; lastSequenceNumber: string | undefined };
+  /**
+   * A shard's reader stopped reading it in this process, for good: the shard `ended` (every
+   * record done), its lease was `lost` or `handover`ed to another worker, or the worker is
+   * `shutdown`. Its per-shard gauges (lag, checkpoint age) are removed then: a shard no longer
+   * read here has no gauge here.
+   */
+  'shard.stopped': {
+    streamId: string;
+    shardId: string;
+    reason: 'ended' | 'lost' | 'handover' | 'shutdown';
+  };
   'shard.throttled': { streamId: string; shardId: string; delayMs: number; operation: string };
   'shard.iteratorReacquired': {
     streamId: string;

@@ -64,6 +64,7 @@ export {
   type Sink,
   type SinkContext,
   type SinkRecordResult,
+  type SourceTelemetry,
   type StartPosition,
   type WorkerHeartbeat,
 } from './contracts.js';
@@ -191,6 +192,7 @@ export {
   type ShardConsumerOptions,
   type ShardConsumerResult,
 } from './ShardConsumer.js';
+export { ShardLag } from './ShardLag.js';
 export { type IsShardFinished, readyShards, ShardGraph } from './ShardLineage.js';
 export { ShardListing, type ShardListingOptions } from './ShardListing.js';
 export {
@@ -207,5 +209,6 @@ export {
   type StreamPosition,
 } from './sequenceNumbers.js';
 export { streamViewTypeError } from './streamViewTypeError.js';
+export { BATCH_SPAN_NAME, type BatchSpanSummary } from './tracedBatch.js';
 export { type UndecodableRecordContext, undecodableRecord } from './undecodableRecord.js';
 export { convertNumber, unmarshallImage } from './unmarshallImage.js';

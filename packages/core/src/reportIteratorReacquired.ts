@@ -27,7 +27,10 @@ export function reportIteratorReacquired(
   afterSequenceNumber: string | undefined,
   reason: string,
 ): void {
-  report.metrics.increment('iterator_reacquired_total', 1, { shard: report.shardId });
+  report.metrics.increment('iterator_reacquired_total', 1, {
+    stream: report.streamId,
+    shard: report.shardId,
+  });
   report.events?.emit('shard.iteratorReacquired', {
     streamId: report.streamId,
     shardId: report.shardId,

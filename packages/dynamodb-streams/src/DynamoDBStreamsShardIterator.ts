@@ -103,6 +103,10 @@ export class DynamoDBStreamsShardIterator extends PollingShardIterator {
     const created = last?.dynamodb?.ApproximateCreationDateTime;
     if (created instanceof Date) {
       millisBehindLatest = Math.max(0, this.#settings.now() - created.getTime());
+    } else if (raw.length === 0 && output.NextShardIterator) {
+      // An empty page of an open shard: the reader is at the tip (the service has no
+      // MillisBehindLatest; the next non-empty page corrects this if records were further on).
+      millisBehindLatest = 0;
     }
     if (this.#trimmedAfter) this.#emitTrimmed(raw[0]?.dynamodb?.SequenceNumber);
     return {

@@ -24,6 +24,7 @@ import {
   ShardListing,
   type ShardSource,
   SourceKind,
+  type SourceTelemetry,
   type StartPosition,
   type StreamViewType,
   silentLogger,
@@ -121,9 +122,11 @@ export class DynamoDBStreamsSource implements ShardSource {
   readonly #describeLimit: number;
   readonly #listing: ShardListing;
   readonly #log: Logger;
+  readonly #options: DynamoDBStreamsSourceOptions;
   #useShardFilter: boolean;
 
   constructor(options: DynamoDBStreamsSourceOptions) {
+    this.#options = options;
     if (
       !/^arn:[\w-]+:dynamodb:[^:]*:[^:]*:table\/[^/]+\/stream\/.+$/.test(options.streamArn ?? '')
     ) {
@@ -235,6 +238,22 @@ export class DynamoDBStreamsSource implements ShardSource {
   /** Whether child lookups still try `ShardFilter` (false once the endpoint proved not to support it). */
   get usesShardFilter(): boolean {
     return this.#useShardFilter;
+  }
+
+  /**
+   * This source reporting to `telemetry` where its own options gave no `events`, `metrics` or
+   * `logger` (the worker hands its own, so trimmed data, re-acquired iterators and throttling
+   * reach its `/metrics` and logs). A new source with the same client and settings; this one is
+   * left as it is.
+   */
+  withTelemetry(telemetry: SourceTelemetry): DynamoDBStreamsSource {
+    const o = this.#options;
+    return new DynamoDBStreamsSource({
+      ...o,
+      events: o.events ?? telemetry.events,
+      metrics: o.metrics ?? telemetry.metrics,
+      logger: o.logger ?? telemetry.logger,
+    });
   }
 
   /**

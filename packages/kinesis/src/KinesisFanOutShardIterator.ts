@@ -108,6 +108,7 @@ export class KinesisFanOutShardIterator implements ShardIterator {
         // out, so the records the closed stream still held are sent again, none lost or repeated.
         this.#closeSubscription();
         this.#settings.metrics.increment('fan_out_subscriptions_renewed_total', 1, {
+          stream: this.#settings.streamId,
           shard: this.#shardId,
           reason: 'ahead',
         });
@@ -124,6 +125,7 @@ export class KinesisFanOutShardIterator implements ShardIterator {
         // The subscription ended (after 5 minutes, or its connection dropped): subscribe again.
         this.#closeSubscription();
         this.#settings.metrics.increment('fan_out_subscriptions_renewed_total', 1, {
+          stream: this.#settings.streamId,
           shard: this.#shardId,
           reason: 'ended',
         });

@@ -21,6 +21,7 @@ import {
   ShardListing,
   type ShardSource,
   SourceKind,
+  type SourceTelemetry,
   type StartPosition,
   silentLogger,
   type TrimmedDataPolicy,
@@ -170,10 +171,12 @@ export class KinesisSource implements ShardSource {
   readonly #shardFilter: ShardFilter | undefined;
   readonly #listing: ShardListing;
   readonly #log: Logger;
+  readonly #options: KinesisSourceOptions;
   /** Set in fan-out mode. */
   readonly #fanOut: FanOutContext | undefined;
 
   constructor(options: KinesisSourceOptions) {
+    this.#options = options;
     const { streamArn, streamName } = options;
     if (streamArn !== undefined && !/^arn:[\w-]+:kinesis:[^:]*:[^:]*:stream\/.+$/.test(streamArn)) {
       throw new ConfigurationError(
@@ -271,6 +274,22 @@ export class KinesisSource implements ShardSource {
     }
     const streamArn = summary.StreamDescriptionSummary?.StreamARN;
     return new KinesisSource({ ...options, ...(streamArn ? { streamArn } : {}) });
+  }
+
+  /**
+   * This source reporting to `telemetry` where its own options gave no `events`, `metrics` or
+   * `logger` (the worker hands its own, so trimmed data, re-acquired iterators and throttling
+   * reach its `/metrics` and logs). A new source with the same client and settings; this one is
+   * left as it is.
+   */
+  withTelemetry(telemetry: SourceTelemetry): KinesisSource {
+    const o = this.#options;
+    return new KinesisSource({
+      ...o,
+      events: o.events ?? telemetry.events,
+      metrics: o.metrics ?? telemetry.metrics,
+      logger: o.logger ?? telemetry.logger,
+    });
   }
 
   /**

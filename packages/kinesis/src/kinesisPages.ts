@@ -66,7 +66,9 @@ export class KinesisPageDecoder {
       outOfRangeRecordPolicy: settings.outOfRangeRecordPolicy,
       events: settings.events,
       metrics: settings.metrics,
-      logger: report.log,
+      // The source's logger, not the shard's: the out-of-range warning names the shard itself
+      // (as in Lambda, where no logger is bound to a shard), and pino would write it twice.
+      logger: settings.logger,
       ...(settings.orderingKey ? { orderingKey: settings.orderingKey } : {}),
     };
   }

@@ -64,7 +64,7 @@ export function outOfRangeRecordPolicyOf(value: unknown): OutOfRangeRecordPolicy
 
 /**
  * Reports one out-of-range user record: the `record.outOfRange` event, the
- * `kpl_user_records_out_of_range_total` metric (labels `shard`, `action`) and a warning naming
+ * `kpl_user_records_out_of_range_total` metric (labels `stream`, `shard`, `action`) and a warning naming
  * the shard, sequence, sub-sequence and partition key.
  */
 export function reportOutOfRangeRecord(
@@ -74,6 +74,7 @@ export function reportOutOfRangeRecord(
 ): void {
   const action = policy === OutOfRangeRecordPolicy.Skip ? 'skipped' : 'delivered';
   reporting.metrics?.increment('kpl_user_records_out_of_range_total', 1, {
+    stream: record.streamId,
     shard: record.shardId,
     action,
   });

@@ -137,8 +137,31 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
     }
   }
 
-  /** Handles one invocation. Throws only for a misconfigured event source. */
+  /**
+   * Handles one invocation. Throws only for a misconfigured event source. Buffered metrics
+   * (`Metrics.flush`, EMF) are written at its end, whatever happened.
+   */
   async handle(
+    event: StreamEvent<S>,
+    context?: LambdaTimeContext,
+  ): Promise<StreamBatchResponse<S>> {
+    const metrics = this.#reporting.metrics;
+    if (!metrics?.flush) return this.#handle(event, context);
+    try {
+      return await this.#handle(event, context);
+    } finally {
+      try {
+        metrics.flush();
+      } catch (error) {
+        this.#logger.warn(
+          { err: toError(error) },
+          'could not write the metrics of this invocation',
+        );
+      }
+    }
+  }
+
+  async #handle(
     event: StreamEvent<S>,
     context?: LambdaTimeContext,
   ): Promise<StreamBatchResponse<S>> {
@@ -174,6 +197,7 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
       } finally {
         this.#tracking.done = new Set();
       }
+      this.#reportBatch(batch.records, batchItemFailures.length);
     }
     if (!windowed) return { batchItemFailures };
     // A window event without a window handler: Lambda requires the state back, unchanged.
@@ -196,6 +220,27 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
         this.#logger.error({ err: error, streamId: first.streamId }, error.message);
         throw error;
       }
+    }
+  }
+
+  /**
+   * The invocation's own figures, per stream and shard of its first record (a Lambda batch
+   * holds one shard): `batch_item_failures_total`, and `iterator_age_ms`, Lambda's definition:
+   * now − the arrival of the batch's newest record.
+   */
+  #reportBatch(records: readonly ChangeRecord[], failures: number): void {
+    const metrics = this.#reporting.metrics;
+    const first = records[0];
+    if (!metrics || !first) return;
+    const labels = { stream: first.streamId, shard: first.shardId };
+    metrics.increment('batch_item_failures_total', failures, labels);
+    let newest: number | undefined;
+    for (const r of records) {
+      const at = r.approximateCreationTimeMs;
+      if (at !== undefined && (newest === undefined || at > newest)) newest = at;
+    }
+    if (newest !== undefined) {
+      metrics.gauge('iterator_age_ms', Math.max(0, Date.now() - newest), labels);
     }
   }
 

@@ -40,7 +40,27 @@ const NAMES: Record<string, { name: string; help: string }> = {
   },
   iterator_age_ms: {
     name: 'shardline_iterator_age_milliseconds',
-    help: 'How far behind the newest record of the shard the reader is (millisBehindLatest).',
+    help: "How far behind the stream the shard's processing is, in ms, at scrape time: now minus the arrival of the oldest record read and not done; else the last read's lag (Kinesis MillisBehindLatest; DynamoDB Streams the newest record's age, 0 at the tip). Removed when the shard stops here.",
+  },
+  iterator_reacquired_total: {
+    name: 'shardline_iterator_reacquired_total',
+    help: 'Expired shard iterators taken again after the last record read.',
+  },
+  shard_data_trimmed_total: {
+    name: 'shardline_shard_data_trimmed_total',
+    help: 'Records trimmed from a shard before they were read (label policy: stop or skip-to-trim-horizon).',
+  },
+  fan_out_subscriptions_renewed_total: {
+    name: 'shardline_fan_out_subscriptions_renewed_total',
+    help: 'Enhanced fan-out subscriptions taken again (label reason: ended, ahead).',
+  },
+  describe_throttled_total: {
+    name: 'shardline_describe_throttled_total',
+    help: 'DescribeStream calls throttled and retried.',
+  },
+  list_shards_throttled_total: {
+    name: 'shardline_list_shards_throttled_total',
+    help: 'ListShards calls throttled and retried.',
   },
 };
 
@@ -55,7 +75,13 @@ export class PrometheusMetrics implements Metrics {
   readonly #gauges = new Map<string, Gauge<string>>();
   readonly #histograms = new Map<string, Histogram<string>>();
   readonly #leasesHeld: Gauge<string>;
-  readonly #lastCheckpointAt = new Map<string, number>();
+  /** When each shard (`stream shard`) last committed, with its labels. */
+  readonly #lastCheckpointAt = new Map<string, { labels: MetricLabels; at: number }>();
+  /** Gauges sampled at scrape time, per metric name: series key → labels and sampler. */
+  readonly #tracked = new Map<
+    string,
+    Map<string, { labels: MetricLabels; sample: () => number | undefined }>
+  >();
 
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
@@ -68,12 +94,12 @@ export class PrometheusMetrics implements Metrics {
     new Gauge({
       name: 'shardline_checkpoint_age_seconds',
       help: 'Time since the shard last committed a checkpoint (checkpoint lag).',
-      labelNames: ['shard'],
+      labelNames: ['stream', 'shard'],
       registers: [registry],
       collect() {
         this.reset();
         const now = Date.now();
-        for (const [shard, at] of lastCheckpointAt) this.set({ shard }, (now - at) / 1000);
+        for (const { labels, at } of lastCheckpointAt.values()) this.set(labels, (now - at) / 1000);
       },
     });
   }
@@ -84,11 +110,72 @@ export class PrometheusMetrics implements Metrics {
     events.on('lease.acquired', update);
     events.on('lease.lost', update);
     events.on('lease.released', update);
-    events.on('shard.started', (e) => this.#lastCheckpointAt.set(e.shardId, Date.now()));
-    events.on('checkpoint.committed', (e) => this.#lastCheckpointAt.set(e.shardId, Date.now()));
-    events.on('shard.ended', (e) => this.#lastCheckpointAt.delete(e.shardId));
-    events.on('lease.lost', (e) => this.#lastCheckpointAt.delete(shardOf(e.leaseKey)));
-    events.on('lease.released', (e) => this.#lastCheckpointAt.delete(shardOf(e.leaseKey)));
+    const checkpointed = (e: { streamId: string; shardId: string }) =>
+      this.#lastCheckpointAt.set(`${e.streamId} ${e.shardId}`, {
+        labels: { stream: e.streamId, shard: e.shardId },
+        at: Date.now(),
+      });
+    events.on('shard.started', checkpointed);
+    events.on('checkpoint.committed', checkpointed);
+    // A shard that ended or went elsewhere keeps no gauge here.
+    const forget = (e: { streamId: string; shardId: string }) =>
+      this.#lastCheckpointAt.delete(`${e.streamId} ${e.shardId}`);
+    events.on('shard.ended', forget);
+    events.on('shard.stopped', forget);
+  }
+
+  /**
+   * A gauge sampled at every scrape (prom-client `collect`): the shard lag, which keeps growing
+   * while a shard is stuck even though no page arrives. The returned function removes the series.
+   */
+  track(name: string, labels: MetricLabels, sample: () => number | undefined): () => void {
+    let series = this.#tracked.get(name);
+    let gauge = this.#gauges.get(name);
+    if (!series || !gauge) {
+      const all = new Map<string, { labels: MetricLabels; sample: () => number | undefined }>();
+      series = all;
+      const meta = describe(name, '');
+      gauge = new Gauge({
+        name: meta.name,
+        help: meta.help,
+        labelNames: Object.keys(labels),
+        registers: [this.registry],
+        collect() {
+          for (const { labels, sample } of all.values()) {
+            const value = sample();
+            if (value === undefined) this.remove(labels);
+            else this.set(labels, value);
+          }
+        },
+      });
+      this.#tracked.set(name, series);
+      this.#gauges.set(name, gauge);
+    }
+    const key = seriesKey(labels);
+    const entry = { labels, sample };
+    series.set(key, entry);
+    const owner = gauge;
+    const owned = series;
+    return () => {
+      if (owned.get(key) !== entry) return;
+      owned.delete(key);
+      owner.remove(labels);
+    };
+  }
+
+  /**
+   * The lag of every shard read here now, in ms (what `/metrics` would show), for views that
+   * read it in process (the console).
+   */
+  shardLags(): { streamId: string; shardId: string; millisBehindLatest: number }[] {
+    const out: { streamId: string; shardId: string; millisBehindLatest: number }[] = [];
+    for (const { labels, sample } of this.#tracked.get('iterator_age_ms')?.values() ?? []) {
+      const value = sample();
+      if (value !== undefined && labels.stream !== undefined && labels.shard !== undefined) {
+        out.push({ streamId: labels.stream, shardId: labels.shard, millisBehindLatest: value });
+      }
+    }
+    return out;
   }
 
   increment(name: string, value = 1, labels?: MetricLabels): void {
@@ -163,6 +250,10 @@ function describe(name: string, suffix: string): { name: string; help: string } 
   };
 }
 
-function shardOf(leaseKey: string): string {
-  return leaseKey.slice(leaseKey.lastIndexOf(':') + 1);
+function seriesKey(labels: MetricLabels): string {
+  return JSON.stringify(
+    Object.keys(labels)
+      .sort()
+      .map((k) => [k, labels[k]]),
+  );
 }

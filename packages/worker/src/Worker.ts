@@ -22,7 +22,9 @@ import {
   type RetryPolicyOptions,
   ShardConsumer,
   type ShardInfo,
+  ShardLag,
   ShardlineError,
+  type ShardlineEventMap,
   type ShardSource,
   type Sink,
   type StartPosition,
@@ -172,6 +174,9 @@ export const DEFAULT_WORKER = {
   initialPosition: 'TRIM_HORIZON',
 } as const;
 
+/** Why a shard's reader stopped in this worker (the `shard.stopped` event's `reason`). */
+type ShardStopReason = ShardlineEventMap['shard.stopped']['reason'];
+
 interface ShardRun {
   readonly lease: Lease;
   /** Stops reading: the page in hand is finished and committed (stop, handover). */
@@ -181,6 +186,8 @@ interface ShardRun {
   handover: boolean;
   lost: boolean;
   done: Promise<void>;
+  /** The shard's lag, kept across reader restarts and tracked while the run lasts. */
+  readonly lag: ShardLag;
 }
 
 /**
@@ -232,8 +239,7 @@ export class Worker {
       : [options.sources as ShardSource];
     if (sources.length === 0)
       throw new ConfigurationError('sources must hold at least one stream.');
-    this.#sources = new Map(sources.map((s) => [s.streamId, s]));
-    if (this.#sources.size !== sources.length) {
+    if (new Set(sources.map((s) => s.streamId)).size !== sources.length) {
       throw new ConfigurationError('sources holds the same stream twice; give each stream once.');
     }
     checkInitialPosition(options.initialPosition, sources);
@@ -254,6 +260,10 @@ export class Worker {
     this.events = new EventBus((error) =>
       this.#log.warn({ err: toError(error) }, 'an event listener threw'),
     );
+    // The sources report trimmed data, re-acquired iterators and throttling to this worker's
+    // bus, /metrics and logs, unless their own options name others.
+    const telemetry = { events: this.events, metrics: this.#metrics, logger: this.#log };
+    this.#sources = new Map(sources.map((s) => [s.streamId, s.withTelemetry?.(telemetry) ?? s]));
     if (options.leaseStore) {
       this.#store = options.leaseStore;
     } else if (options.dynamoDBClient) {
@@ -609,11 +619,31 @@ export class Worker {
       handover: false,
       lost: false,
       done: Promise.resolve(),
+      lag: new ShardLag(),
     };
     this.#runs.set(lease.leaseKey, run);
-    run.done = this.#runShard(source, run).finally(() => {
-      if (this.#runs.get(lease.leaseKey) === run) this.#runs.delete(lease.leaseKey);
-    });
+    const labels = { stream: lease.streamId, shard: lease.shardId };
+    const untrack = this.#metrics.track('iterator_age_ms', labels, () =>
+      run.lag.valueAt(Date.now()),
+    );
+    run.done = this.#runShard(source, run).then(
+      (reason) => this.#shardStopped(run, untrack, reason),
+      (error: unknown) => {
+        this.#log.error(
+          { err: toError(error), shardId: lease.shardId },
+          'shard reader stopped on an unexpected error',
+        );
+        this.#shardStopped(run, untrack, run.lost ? 'lost' : 'shutdown');
+      },
+    );
+  }
+
+  /** The shard is no longer read here: its gauges go (`shard.stopped`), its run is forgotten. */
+  #shardStopped(run: ShardRun, untrack: () => void, reason: ShardStopReason): void {
+    const { lease } = run;
+    if (this.#runs.get(lease.leaseKey) === run) this.#runs.delete(lease.leaseKey);
+    untrack();
+    this.events.emit('shard.stopped', { streamId: lease.streamId, shardId: lease.shardId, reason });
   }
 
   #stopShard(leaseKey: string, why: 'lost' | 'handover'): void {
@@ -632,10 +662,13 @@ export class Worker {
     run.controller.abort();
   }
 
-  async #runShard(source: ShardSource, run: ShardRun): Promise<void> {
+  async #runShard(source: ShardSource, run: ShardRun): Promise<ShardStopReason> {
     const { lease } = run;
     const o = this.#options;
-    const logger = this.#log.child({ component: 'shard-consumer', shardId: lease.shardId });
+    // The consumer binds shardId and the processor writes it in its lines: bound here too, it
+    // would be written twice on each line.
+    const logger = this.#log.child({ component: 'shard-consumer' });
+    const shardLog = logger.child({ shardId: lease.shardId });
     let checkpoint: Checkpoint | undefined = lease.checkpoint;
     const flush = flushOfSinks(o.sink, ttlRouteOf(o.ttlDeletes));
     for (let attempt = 1; ; attempt++) {
@@ -643,7 +676,7 @@ export class Worker {
       if (signal.aborted && !run.handover) break;
       if (checkpoint === 'SHARD_END') {
         await this.#coordinator.shardEnded(lease.leaseKey, []);
-        return;
+        return 'ended';
       }
       const processor = new BatchProcessor({
         ...(o.handler ? { handler: o.handler } : {}),
@@ -666,7 +699,7 @@ export class Worker {
         from: startPosition(
           checkpoint,
           o.initialPosition ?? DEFAULT_WORKER.initialPosition,
-          logger,
+          shardLog,
         ),
         processor,
         commit: (cp) => this.#coordinator.commit(lease.leaseKey, cp),
@@ -677,6 +710,7 @@ export class Worker {
         minReadIntervalMs: o.minReadIntervalMs,
         idlePollIntervalMs: o.idlePollIntervalMs,
         maxIdleDelayMs: o.maxIdleDelayMs,
+        lag: run.lag,
         events: this.events,
         metrics: this.#metrics,
         logger,
@@ -689,32 +723,36 @@ export class Worker {
           if (await this.#discover(source).catch(() => false)) {
             await this.#coordinator.noteLeaseSetChanged();
           }
-        } else if (run.handover) {
-          await this.#coordinator.finishHandover(lease.leaseKey);
-        }
-        return;
-      } catch (error) {
-        if (error instanceof LeaseLostError || run.lost) {
-          this.#coordinator.markLost(lease.leaseKey, toError(error).message);
-          return;
+          return 'ended';
         }
         if (run.handover) {
           await this.#coordinator.finishHandover(lease.leaseKey);
-          return;
+          return 'handover';
+        }
+        return run.lost ? 'lost' : 'shutdown';
+      } catch (error) {
+        if (error instanceof LeaseLostError || run.lost) {
+          this.#coordinator.markLost(lease.leaseKey, toError(error).message);
+          return 'lost';
+        }
+        if (run.handover) {
+          await this.#coordinator.finishHandover(lease.leaseKey);
+          return 'handover';
         }
         checkpoint = consumer.tracker.committed ?? checkpoint;
         const delayMs = RESTART_BACKOFF.delayMs(attempt);
-        logger.error(
+        shardLog.error(
           { err: toError(error), attempt, delayMs },
           'shard reader failed; restarting it from the last checkpoint',
         );
         try {
           await sleep(delayMs, signal);
         } catch {
-          return;
+          return run.lost ? 'lost' : 'shutdown';
         }
       }
     }
+    return run.lost ? 'lost' : 'shutdown';
   }
 }
 

@@ -9,6 +9,7 @@ import { CliError, usageError } from '../CliError.js';
 import { DEMO_CHOICES, VoteWriter } from '../demo/VoteWriter.js';
 import { ExitCode } from '../ExitCode.js';
 import { importOptional, OPTIONAL_PACKAGES } from '../importOptional.js';
+import { LOCAL_TIME_ROUNDING_NOTE } from '../localEndpoint.js';
 import type { Output } from '../Output.js';
 import type { GlobalOptions, Wrap } from '../program.js';
 
@@ -290,6 +291,7 @@ export function howToReach(endpoint: string, json: boolean): string[] {
     'Look at it from another terminal while it runs:',
     `  ${env}`,
     ...DEMO_COMMANDS.map((c) => `  npx shardline ${c}`),
+    `Note: ${LOCAL_TIME_ROUNDING_NOTE} The lag above counts from when each vote was written.`,
   ];
 }
 

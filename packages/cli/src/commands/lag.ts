@@ -5,6 +5,7 @@ import type { CliContext } from '../CliContext.js';
 import { usageError } from '../CliError.js';
 import { ExitCode } from '../ExitCode.js';
 import { describeCheckpoint, openLeases } from '../leaseAccess.js';
+import { isLocalStreamsEndpoint, LOCAL_TIME_ROUNDING_NOTE } from '../localEndpoint.js';
 import type { GlobalOptions, Wrap } from '../program.js';
 import { openSource } from '../sources.js';
 
@@ -101,8 +102,16 @@ async function lagAction(context: CliContext, options: LagOptions): Promise<Exit
   rows.sort((a, b) => a.streamId.localeCompare(b.streamId) || a.shardId.localeCompare(b.shardId));
   const total = rows.reduce((n, r) => n + r.recordsBehind, 0);
   const exceeded = maxLag !== undefined && rows.some((r) => r.recordsBehind > maxLag);
+  const roundedTimes =
+    isLocalStreamsEndpoint(context.io.env) && rows.some((r) => !r.streamId.includes(':kinesis:'));
   output.result(
-    { app: opened.app, leaseTable: opened.tableName, totalRecordsBehind: total, shards: rows },
+    {
+      app: opened.app,
+      leaseTable: opened.tableName,
+      totalRecordsBehind: total,
+      shards: rows,
+      ...(roundedTimes ? { note: LOCAL_TIME_ROUNDING_NOTE } : {}),
+    },
     () => {
       output.table(rows, [
         { header: 'SHARD', value: (r) => r.shardId },
@@ -127,6 +136,7 @@ async function lagAction(context: CliContext, options: LagOptions): Promise<Exit
       output.line(`${rows.length} shard(s), ${total} record(s) behind.`);
       if (rows.length === 0)
         output.line('No leases yet: no worker of this application has started.');
+      if (roundedTimes) output.line(LOCAL_TIME_ROUNDING_NOTE);
     },
   );
   return exceeded ? ExitCode.CheckFailed : ExitCode.Ok;

@@ -104,6 +104,8 @@ describe('shardline lag', () => {
     const out = JSON.parse(run.stdout);
     expect(out.totalRecordsBehind).toBe(5);
     expect(out.shards.some((s: { status: string }) => s.status === 'behind')).toBe(true);
+    // the endpoint is DynamoDB Local's: the ages come from times rounded to the minute
+    expect(out.note).toMatch(/DynamoDB Local rounds record times .* down to the minute/);
   });
 
   it('exits 5 above --max-lag, with a human table', async () => {
@@ -114,6 +116,7 @@ describe('shardline lag', () => {
     expect(run.code).toBe(ExitCode.CheckFailed);
     expect(run.stdout).toContain('BEHIND');
     expect(run.stdout).toContain('5 record(s) behind');
+    expect(run.stdout).toContain('DynamoDB Local rounds record times');
   });
 
   it('reads the application from SHARDLINE_APP when --app is not given, as the workers do', async () => {

@@ -84,7 +84,9 @@ describe('PollingShardIterator', () => {
       { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: '20' },
     ]);
     expect(error).toBeInstanceOf(StreamReadError);
-    expect(shard.metrics.counter('iterator_reacquired_total', { shard: 'shard-1' })).toBe(4);
+    expect(
+      shard.metrics.counter('iterator_reacquired_total', { stream: 's', shard: 'shard-1' }),
+    ).toBe(4);
   });
 
   it('keeps the iterator on a retriable error, and passes Shardline errors through unwrapped', async () => {

@@ -89,7 +89,11 @@ describe.each(modes)('filters before the %s', (_mode, target) => {
     expect(result.outcomes[1]).toEqual({ status: 'filtered', reason: 'filter' });
     expect(result).toMatchObject({ firstNotDone: -1, succeeded: 2, filtered: 1, parked: 0 });
     expect(
-      metrics.counter('records_filtered_total', { shard: 'shardId-1', reason: 'filter' }),
+      metrics.counter('records_filtered_total', {
+        stream: streamId,
+        shard: 'shardId-1',
+        reason: 'filter',
+      }),
     ).toBe(1);
     expect(filtered).toEqual([
       {

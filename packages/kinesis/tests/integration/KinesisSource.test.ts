@@ -327,6 +327,7 @@ describe('KinesisSource on kinesalite', () => {
     ]);
     expect(
       byDefault.metrics.counter('kpl_user_records_out_of_range_total', {
+        stream: byDefault.page.records[0]!.streamId,
         shard: first!.ShardId!,
         action: 'delivered',
       }),

@@ -159,6 +159,7 @@ describe('KinesisSource fan-out retrieval', () => {
     }
     expect(
       metrics.counter('fan_out_subscriptions_renewed_total', {
+        stream: source.streamId,
         shard: 'shardId-000000000000',
         reason: 'ahead',
       }),

@@ -113,7 +113,13 @@ describe('KinesisSource: a checkpoint older than the trim horizon', () => {
       resumedAtSequenceNumber: freshSeqs[0],
       policy: 'stop',
     });
-    expect(metrics.counter('shard_data_trimmed_total', { shard: shardId, policy: 'stop' })).toBe(2);
+    expect(
+      metrics.counter('shard_data_trimmed_total', {
+        stream: source.streamId,
+        shard: shardId,
+        policy: 'stop',
+      }),
+    ).toBe(2);
   });
 
   it('reads on from the oldest record kept under skip-to-trim-horizon, reporting the gap once', async () => {
@@ -145,6 +151,7 @@ describe('KinesisSource: a checkpoint older than the trim horizon', () => {
     ]);
     expect(
       metrics.counter('shard_data_trimmed_total', {
+        stream: source.streamId,
         shard: shardId,
         policy: 'skip-to-trim-horizon',
       }),

@@ -78,7 +78,11 @@ describe('KPL user records outside the shard hash key range', () => {
       },
     ]);
     expect(
-      metrics.counter('kpl_user_records_out_of_range_total', { shard: SHARD, action: 'delivered' }),
+      metrics.counter('kpl_user_records_out_of_range_total', {
+        stream: STREAM,
+        shard: SHARD,
+        action: 'delivered',
+      }),
     ).toBe(1);
     expect(warnings).toEqual([
       expect.objectContaining({
@@ -108,7 +112,11 @@ describe('KPL user records outside the shard hash key range', () => {
     expect(records.map((r) => r.subSequenceNumber)).toEqual([0, 2]);
     expect(reported.map((e) => [e.partitionKey, e.action])).toEqual([['other', 'skipped']]);
     expect(
-      metrics.counter('kpl_user_records_out_of_range_total', { shard: SHARD, action: 'skipped' }),
+      metrics.counter('kpl_user_records_out_of_range_total', {
+        stream: STREAM,
+        shard: SHARD,
+        action: 'skipped',
+      }),
     ).toBe(1);
   });
 

@@ -252,6 +252,7 @@ describe('events from real kinesalite stream records', () => {
     ]);
     expect(
       byDefault.metrics.counter('kpl_user_records_out_of_range_total', {
+        stream: arn,
         shard: first!.ShardId!,
         action: 'delivered',
       }),

@@ -4,7 +4,7 @@ import {
   InMemoryMetrics,
   silentLogger,
 } from '@shardline/core';
-import { makeDynamoDBEvent, makeDynamoDBRecord } from '@shardline/testing';
+import { makeDynamoDBEvent, makeDynamoDBRecord, streamArnFor } from '@shardline/testing';
 import type { DynamoDBRecord, DynamoDBStreamHandler } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createDynamoDBHandler } from '../../src/dynamodb.js';
@@ -336,7 +336,9 @@ describe('createDynamoDBHandler', () => {
     // act
     await handler(makeDynamoDBEvent([vote('a', 1), vote('b', 1)]));
     // assert
-    expect(metrics.counter('records_out_total', { shard: 'unknown' })).toBe(2);
+    expect(metrics.counter('records_out_total', { stream: streamArnFor(), shard: 'unknown' })).toBe(
+      2,
+    );
   });
 
   it('rejects a handler wired to another event source, naming it and the fix', async () => {

@@ -39,11 +39,15 @@ describe('health and metrics over HTTP', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ ready: true, leases: 2 });
     expect(metrics).toContain('shardline_leases_held 2');
-    expect(metrics).toMatch(/shardline_records_processed_total\{shard="shardId-000000000000"\} 30/);
     expect(metrics).toMatch(
-      /shardline_iterator_age_milliseconds\{shard="shardId-000000000001"\} \d+/,
+      /shardline_records_processed_total\{stream="s",shard="shardId-000000000000"\} 30/,
     );
-    expect(metrics).toContain('shardline_checkpoint_age_seconds{shard="shardId-000000000000"}');
+    expect(metrics).toMatch(
+      /shardline_iterator_age_milliseconds\{stream="s",shard="shardId-000000000001"\} \d+/,
+    );
+    expect(metrics).toContain(
+      'shardline_checkpoint_age_seconds{stream="s",shard="shardId-000000000000"}',
+    );
     // after stop, the worker is no longer ready
     await worker.stop();
     expect(worker.isReady()).toBe(false);
