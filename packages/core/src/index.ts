@@ -28,6 +28,13 @@ export {
   DEFAULT_COMMIT_INTERVAL_MS,
 } from './CheckpointTracker.js';
 export {
+  BOOTSTRAP_VERSION,
+  changeVersion,
+  paddedPosition,
+  SUB_SEQUENCE_WIDTH,
+  VERSION_WIDTH,
+} from './changeVersion.js';
+export {
   ChangeEffect,
   type Checkpoint,
   CheckpointSentinel,
