@@ -358,7 +358,7 @@ export class DynamoDBProjectionSink implements Sink {
     record: ChangeRecord,
     mapped: Mapped,
     signal: AbortSignal | undefined,
-  ): Promise<undefined | typeof AGAIN> {
+  ): Promise<undefined> {
     const target = mapped.targets[0];
     const keyName = Object.keys(record.marshalledKeys as Marshalled)[0]!;
     const names = { '#k': keyName, '#v': this.#versionAttribute };
@@ -447,10 +447,13 @@ export class DynamoDBProjectionSink implements Sink {
       if (updated === true) return;
       current = updated[0];
     }
-    // The item exists with a version at or above this one: stale (or the same change again).
-    if (current) return isNewer(version, current[this.#versionAttribute]) ? AGAIN : undefined;
-    // Not there (never created, or deleted): create it unless a tombstone is as new.
-    const created = await this.#transact(
+    // The condition failed on an item that exists: its version is at or above this one, so
+    // this change is stale (or the same change again).
+    if (current) return undefined;
+    // Not there (never created, or deleted): create it unless a tombstone is as new. Each
+    // condition fails only on a newer state (a tombstone at or above v, an item at or above v),
+    // so a cancelled creation is a stale change too: nothing to read.
+    await this.#transact(
       [
         {
           ConditionCheck: {
@@ -473,16 +476,6 @@ export class DynamoDBProjectionSink implements Sink {
       mapped.extra,
       signal,
     );
-    if (created === true) return;
-    // A tombstone as new or newer, or an item written meanwhile: decide on what is stored now.
-    const [stored, tombstone] = await Promise.all([
-      this.#getItem(target.tableName, target.key, signal),
-      this.#getItem(this.#stateTableName, { pk: { S: id } }, signal),
-    ]);
-    const storedVersion = stored?.[this.#versionAttribute];
-    if (stored && !isNewer(version, storedVersion)) return; // a newer item
-    if (!stored && tombstone && !isNewer(version, tombstone.v)) return; // deleted later
-    return AGAIN;
   }
 
   // ─── Derived path ─────────────────────────────────────────────────────────────────────────
@@ -719,11 +712,6 @@ export class DynamoDBProjectionSink implements Sink {
 const MARSHALL_OPTIONS = { removeUndefinedValues: true, convertClassInstanceToMap: false };
 
 const OK: Outcome = { status: 'ok' };
-
-/** Whether `version` is above a stored version attribute (absent or not a string: yes). */
-function isNewer(version: string, stored: AttributeValue | undefined): boolean {
-  return stored?.S === undefined || version > stored.S;
-}
 
 function isConflict(error: unknown): boolean {
   return (
