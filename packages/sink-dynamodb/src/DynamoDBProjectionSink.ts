@@ -422,34 +422,37 @@ export class DynamoDBProjectionSink implements Sink {
       // Committed, or a newer target item or a newer tombstone was there: this delete is stale.
       return;
     }
-    // The steady state: the item exists and this change is newer.
-    const update: TransactWriteItem = {
-      Put: {
-        TableName: target.tableName,
-        Item: target.item,
-        ConditionExpression: 'attribute_exists(#k) AND #v < :v',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    };
-    let current: Marshalled | undefined;
-    if (mapped.extra.length === 0) {
-      try {
-        await this.#client.send(new PutItemCommand(update.Put!), { abortSignal: signal });
-        return;
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        current = error.Item;
+    // The steady state: the item exists and this change is newer. An INSERT skips it (the
+    // source item is new, so the target item most likely is not there yet: one call saved).
+    if (record.eventName !== 'INSERT') {
+      const update: TransactWriteItem = {
+        Put: {
+          TableName: target.tableName,
+          Item: target.item,
+          ConditionExpression: 'attribute_exists(#k) AND #v < :v',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      };
+      let current: Marshalled | undefined;
+      if (mapped.extra.length === 0) {
+        try {
+          await this.#client.send(new PutItemCommand(update.Put!), { abortSignal: signal });
+          return;
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+          current = error.Item;
+        }
+      } else {
+        const updated = await this.#transact([update], mapped.extra, signal);
+        if (updated === true) return;
+        current = updated[0];
       }
-    } else {
-      const updated = await this.#transact([update], mapped.extra, signal);
-      if (updated === true) return;
-      current = updated[0];
+      // The condition failed on an item that exists: its version is at or above this one, so
+      // this change is stale (or the same change again).
+      if (current) return;
     }
-    // The condition failed on an item that exists: its version is at or above this one, so
-    // this change is stale (or the same change again).
-    if (current) return undefined;
     // Not there (never created, or deleted): create it unless a tombstone is as new. Each
     // condition fails only on a newer state (a tombstone at or above v, an item at or above v),
     // so a cancelled creation is a stale change too: nothing to read.

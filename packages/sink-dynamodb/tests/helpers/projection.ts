@@ -75,6 +75,8 @@ export interface UserChangeOptions {
   readonly order: number;
   readonly source?: 'kds' | 'streams';
   readonly tableName?: string;
+  /** An INSERT (the item did not exist before) instead of a MODIFY. */
+  readonly insert?: boolean;
 }
 
 /** A decoded change of the `Users` source table (key `id`), as either source delivers it. */
@@ -85,7 +87,10 @@ export function userChange(options: UserChangeOptions): ChangeRecord {
     keys: { id: options.id },
     ...(options.image === null
       ? { eventName: 'REMOVE' as const }
-      : { eventName: 'MODIFY' as const, newImage: { ...options.image, id: options.id } }),
+      : {
+          eventName: options.insert ? ('INSERT' as const) : ('MODIFY' as const),
+          newImage: { ...options.image, id: options.id },
+        }),
     sequenceNumber: kds ? '1' : String(1000 + options.order).padStart(21, '0'),
     approximateCreationDateTime: kds ? 1_700_000_000_000 + options.order : 1_700_000_000,
     streamArn: `arn:aws:dynamodb:us-east-1:123456789012:table/${tableName}/stream/2026-01-01T00:00:00.000`,

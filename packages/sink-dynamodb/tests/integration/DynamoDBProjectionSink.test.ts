@@ -99,7 +99,7 @@ describe('DynamoDBProjectionSink on DynamoDB Local', () => {
       const { sink, target } = await keyedSink();
       // act
       await write(sink, [
-        userChange({ id: 'u1', image: { name: 'Ann', n: 1 }, order: 1 }),
+        userChange({ id: 'u1', image: { name: 'Ann', n: 1 }, order: 1, insert: true }),
         userChange({ id: 'u2', image: { name: 'Bob', tags: new Set(['x']) }, order: 1 }),
       ]);
       await write(sink, [userChange({ id: 'u1', image: { name: 'Ann', n: 2 }, order: 2 })]);

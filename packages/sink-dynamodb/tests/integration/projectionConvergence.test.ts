@@ -155,10 +155,14 @@ describe('DynamoDBProjectionSink converges whatever the delivery', () => {
               const id = `u${i}`;
               const states = [history.initial, ...history.changes];
               history.changes.forEach((image, k) => {
-                records.push(userChange({ id, image, order: k + 1 }));
+                // An INSERT where the item did not exist before, as DynamoDB names it.
+                const insert = states[k] === null;
+                records.push(userChange({ id, image, order: k + 1, insert }));
               });
               const read = states[history.bootstrapAt];
-              if (read) records.push(asBootstrap(userChange({ id, image: read, order: 0 })));
+              if (read) {
+                records.push(asBootstrap(userChange({ id, image: read, order: 0, insert: true })));
+              }
               const final = states.at(-1);
               if (final) last.set(id, { ...final, id });
             });
