@@ -5,7 +5,11 @@
  * "Kinesis Data Streams for DynamoDB" delivers out of order.
  */
 import { ChangeEffect, FanOutSink, type Sink } from '@shardline/core';
-import { DynamoDBLedgerSummarySink, DynamoDBSummarySink } from '@shardline/sink-dynamodb';
+import {
+  DynamoDBLedgerSummarySink,
+  DynamoDBProjectionSink,
+  DynamoDBSummarySink,
+} from '@shardline/sink-dynamodb';
 import { OpenSearchSink } from '@shardline/sink-opensearch';
 import { S3ArchiveSink } from '@shardline/sink-s3';
 import { SnsSink } from '@shardline/sink-sns';
@@ -36,6 +40,11 @@ describe('shipped sinks declare their effect', () => {
           contributions: () => [],
         }),
       ChangeEffect.Delta,
+    ],
+    [
+      'DynamoDBProjectionSink (a copy or derived table keeps each item latest projection)',
+      () => new DynamoDBProjectionSink({ client, tableName: 'Copy', stateTableName: 'CopyState' }),
+      ChangeEffect.LastWriterWins,
     ],
     [
       'S3ArchiveSink (keeps every change)',

@@ -44,6 +44,13 @@ export {
   DEFAULT_COMMIT_INTERVAL_MS,
 } from './CheckpointTracker.js';
 export {
+  BOOTSTRAP_VERSION,
+  changeVersion,
+  paddedPosition,
+  SUB_SEQUENCE_WIDTH,
+  VERSION_WIDTH,
+} from './changeVersion.js';
+export {
   CHECKPOINT_RESET_OWNER,
   ChangeEffect,
   type Checkpoint,

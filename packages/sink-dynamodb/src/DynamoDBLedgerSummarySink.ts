@@ -14,8 +14,8 @@ import {
   type ChangeRecord,
   ConfigurationError,
   canonicalKey,
+  changeVersion,
   errorMessage,
-  isRetriable,
   type Logger,
   ShardlineError,
   type Sink,
@@ -25,9 +25,9 @@ import {
   silentLogger,
   toError,
 } from '@shardline/core';
-import { runConcurrently } from './runConcurrently.js';
+import { applyNewestPerItem, asShardlineError, failed } from './applyNewestPerItem.js';
+import { isRetriableWriteError } from './isRetriableWriteError.js';
 import type { ContributionFunction, SummaryDelta, SummaryMapping } from './types.js';
-import { recordPosition } from './watermark.js';
 
 /** The part of a DynamoDB client the ledger sink uses (a `DynamoDBClient` from the caller). */
 export type LedgerSummaryClient = Pick<DynamoDBClient, 'send'>;
@@ -53,10 +53,13 @@ export interface DynamoDBLedgerSummarySinkOptions {
   readonly streamViewType?: StreamViewType;
   /**
    * The version of a change, as a string whose string order is the order of the item's changes.
-   * @default the record's position: its sequence number zero-padded to 64 digits (DynamoDB
-   * Streams numbers the changes of one item in increasing order, across shard rollovers too).
-   * For Kinesis Data Streams for DynamoDB, whose sequence numbers do not order one item's
-   * changes, return a version attribute of the item, zero-padded.
+   * Not called for bootstrap records (`record.bootstrap`): they seed an entry only where none
+   * exists, with core's `BOOTSTRAP_VERSION` (`'0'`), so a custom version must sort above `'0'`
+   * (zero-padded digits do).
+   * @default core's `changeVersion`: for DynamoDB Streams the sequence number zero-padded to 64
+   * digits (DynamoDB numbers one item's changes in increasing order, across shard rollovers
+   * too); for Kinesis Data Streams for DynamoDB, whose sequence numbers do not order one item's
+   * changes, the record's `version` (creation time in µs) zero-padded.
    */
   readonly versionOf?: (record: ChangeRecord) => string;
   /** Source items applied at once, per write. @default DEFAULT_LEDGER_CONCURRENCY */
@@ -178,7 +181,7 @@ export class DynamoDBLedgerSummarySink implements Sink {
         `tombstoneTtlSeconds must be 0 (keep forever) or more, got ${String(options.tombstoneTtlSeconds)}.`,
       );
     }
-    this.#versionOf = options.versionOf ?? recordPosition;
+    this.#versionOf = options.versionOf ?? changeVersion;
     this.#client = options.client;
     this.#tableName = options.tableName;
     this.#ledgerTableName = options.ledgerTableName;
@@ -193,38 +196,12 @@ export class DynamoDBLedgerSummarySink implements Sink {
    * most one transaction.
    */
   async write(records: readonly ChangeRecord[], context: SinkContext): Promise<SinkRecordResult[]> {
-    const results: Outcome[] = new Array(records.length);
-    /** source item id → indexes of its records, and the newest one. */
-    const groups = new Map<string, { indexes: number[]; newest: number; version: string }>();
-    for (let index = 0; index < records.length; index++) {
-      const record = records[index]!;
-      let id: string;
-      let version: string;
-      try {
-        id = this.#sourceItemId(record);
-        version = this.#versionOf(record);
-      } catch (error) {
-        results[index] = failed(asShardlineError(error, record, 'could not be identified'), false);
-        continue;
-      }
-      const group = groups.get(id);
-      if (!group) groups.set(id, { indexes: [index], newest: index, version });
-      else {
-        group.indexes.push(index);
-        if (version > group.version) {
-          group.newest = index;
-          group.version = version;
-        }
-      }
-    }
-    await runConcurrently([...groups], this.#concurrency, async ([id, group]) => {
-      const record = records[group.newest]!;
-      const outcome = await this.#apply(id, group.version, record, context.signal);
-      // Older changes of the item in this batch are superseded by the newest one: the summary
-      // reflects the item's newest state once it lands, and so do they.
-      for (const index of group.indexes) results[index] = outcome;
+    return applyNewestPerItem(records, {
+      idOf: (record) => this.#sourceItemId(record),
+      versionOf: this.#versionOf,
+      concurrency: this.#concurrency,
+      apply: (id, version, record) => this.#apply(id, version, record, context.signal),
     });
-    return results;
   }
 
   async #apply(
@@ -243,7 +220,8 @@ export class DynamoDBLedgerSummarySink implements Sink {
     for (let round = 1; round <= this.#maxRounds; round++) {
       try {
         const stored = await this.#readLedger(id, signal);
-        if (stored && stored.version >= version) return OK; // stale or a duplicate
+        // Stale or a duplicate; a bootstrap record seeds only an item the ledger knows nothing of.
+        if (stored && (record.bootstrap === true || stored.version >= version)) return OK;
         const actions = this.#plan(id, version, record, stored, next);
         if (actions.length === 1) {
           await this.#client.send(new PutItemCommand(actions[0]!.Put!), { abortSignal: signal });
@@ -268,7 +246,7 @@ export class DynamoDBLedgerSummarySink implements Sink {
             continue; // another writer moved the entry or touched a summary item: read again
           }
         }
-        return failed(this.#wrap(error, id, record), isRetriable(error));
+        return failed(this.#wrap(error, id, record), isRetriableWriteError(error));
       }
     }
     return failed(
@@ -419,7 +397,7 @@ export class DynamoDBLedgerSummarySink implements Sink {
     );
     return new ShardlineError(
       `Applying record ${record.sequenceNumber} (item ${id}) to ${this.#tableName} through ledger ${this.#ledgerTableName} failed: ${errorMessage(error)}`,
-      { cause, retriable: isRetriable(error) },
+      { cause, retriable: isRetriableWriteError(error) },
     );
   }
 }
@@ -430,10 +408,6 @@ interface StoredEntry {
 }
 
 const OK: Outcome = { status: 'ok' };
-
-function failed(error: Error, retriable: boolean): Outcome {
-  return { status: 'failed', error, retriable };
-}
 
 function entryToAttribute(entry: Entry): AttributeValue {
   const add: Record<string, AttributeValue> = {};
@@ -458,12 +432,4 @@ function wholeNumber(option: string, value: number | undefined, fallback: number
     );
   }
   return n;
-}
-
-function asShardlineError(error: unknown, record: ChangeRecord, what: string): ShardlineError {
-  if (error instanceof ShardlineError) return error;
-  return new ShardlineError(
-    `Record ${record.sequenceNumber} of shard ${record.shardId} ${what}: ${errorMessage(error)}`,
-    { cause: toError(error), retriable: false },
-  );
 }

@@ -11,7 +11,6 @@ import {
   type ChangeRecord,
   ConfigurationError,
   errorMessage,
-  isRetriable,
   type Logger,
   OldestEntries,
   ShardlineError,
@@ -23,6 +22,7 @@ import {
   toError,
 } from '@shardline/core';
 import { type Contribution, coalesceContributions } from './coalesceContributions.js';
+import { isRetriableWriteError } from './isRetriableWriteError.js';
 import { type ItemPlan, planSummaryUpdates } from './planSummaryUpdates.js';
 import { runConcurrently } from './runConcurrently.js';
 import type { DeltaFunction, SummaryMapping } from './types.js';
@@ -330,7 +330,7 @@ export class DynamoDBSummarySink implements Sink {
         return undefined;
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) {
-          return { error: this.#wrap(error, item), retriable: isRetriable(error) };
+          return { error: this.#wrap(error, item), retriable: isRetriableWriteError(error) };
         }
         let current = error.Item;
         if (!current) {
@@ -339,7 +339,10 @@ export class DynamoDBSummarySink implements Sink {
           try {
             current = await this.#read(item, signal);
           } catch (readError) {
-            return { error: this.#wrap(readError, item), retriable: isRetriable(readError) };
+            return {
+              error: this.#wrap(readError, item),
+              retriable: isRetriableWriteError(readError),
+            };
           }
         }
         this.#stale.delete(item.id);
@@ -397,7 +400,7 @@ export class DynamoDBSummarySink implements Sink {
     );
     return new ShardlineError(
       `UpdateItem of summary item ${item.id} in ${this.#tableName} failed: ${errorMessage(error)}`,
-      { cause, retriable: isRetriable(error) },
+      { cause, retriable: isRetriableWriteError(error) },
     );
   }
 }

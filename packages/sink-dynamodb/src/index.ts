@@ -14,6 +14,16 @@ export {
   type LedgerSummaryClient,
 } from './DynamoDBLedgerSummarySink.js';
 export {
+  DEFAULT_PROJECTION_CONCURRENCY,
+  DEFAULT_PROJECTION_CONFLICT_RETRY,
+  DEFAULT_PROJECTION_TOMBSTONE_TTL_SECONDS,
+  DEFAULT_VERSION_ATTRIBUTE,
+  DynamoDBProjectionSink,
+  type DynamoDBProjectionSinkOptions,
+  MAX_TRANSACTION_ACTIONS,
+  type ProjectionClient,
+} from './DynamoDBProjectionSink.js';
+export {
   DEFAULT_MAX_CONDITION_ROUNDS,
   DEFAULT_SUMMARY_CONCURRENCY,
   DEFAULT_WATERMARK_PREFIX,
@@ -22,12 +32,21 @@ export {
   type DynamoDBSummarySinkOptions,
   type SummaryClient,
 } from './DynamoDBSummarySink.js';
+export { isRetriableWriteError } from './isRetriableWriteError.js';
 export {
   type ItemPlan,
   type PlanSettings,
   planSummaryUpdates,
   type SummaryPlan,
 } from './planSummaryUpdates.js';
+export type {
+  FilterFunction,
+  ProjectedItem,
+  ProjectFunction,
+  ProjectionChange,
+  ProjectionTransactionFunction,
+  TransformFunction,
+} from './projectionTypes.js';
 export type {
   ContributionFunction,
   DeltaFunction,

@@ -50,6 +50,7 @@ export function planSummaryUpdates(
     const record = records[index]!;
     let deltas: readonly SummaryDelta[];
     try {
+      refuseBootstrap(record);
       checkViewType(record, mapping.streamViewTypes);
       deltas = mapping.deltas(record);
     } catch (error) {
@@ -112,6 +113,19 @@ export function planSummaryUpdates(
     }
   }
   return { items, failures };
+}
+
+/**
+ * A bootstrap record (an item read by a Scan or an export) is the item's state, not a change:
+ * it has no delta, and a watermark cannot tell whether the stream already counted the item.
+ * The ledger sink can (it seeds an entry only where none exists), so the error names it.
+ */
+function refuseBootstrap(record: ChangeRecord): void {
+  if (record.bootstrap !== true) return;
+  throw new ShardlineError(
+    `Record ${record.sequenceNumber} (item ${record.marshalledKeys ? canonicalKey(record.marshalledKeys) : 'unknown'}) is a bootstrap record, an item read by a Scan or an export: DynamoDBSummarySink adds deltas per change and cannot tell whether the stream already counted this item, so it would count it twice. Use DynamoDBLedgerSummarySink (contributions instead of deltas), which seeds its ledger with bootstrap items only where the stream has written nothing.`,
+    { retriable: false },
+  );
 }
 
 function checkViewType(

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type ChangeRecord, padSequenceNumber } from '@shardline/core';
+import { paddedPosition, SUB_SEQUENCE_WIDTH, VERSION_WIDTH } from '@shardline/core';
 
 /**
  * Watermarks: per summary item and source shard, the position of the last change of that shard
@@ -8,22 +8,16 @@ import { type ChangeRecord, padSequenceNumber } from '@shardline/core';
  * the creation time of that change, used only to prune watermarks of long-gone shards.
  */
 
-/** Digits a sequence number is padded to (Kinesis: 56 digits; DynamoDB Streams: 21 to 40). */
-export const SEQUENCE_WIDTH = 64;
-/** Digits a KPL sub-sequence number is padded to. */
-export const SUB_SEQUENCE_WIDTH = 10;
+/** Digits a sequence number is padded to: core's `VERSION_WIDTH`. */
+export const SEQUENCE_WIDTH = VERSION_WIDTH;
+export { SUB_SEQUENCE_WIDTH };
 
 /**
  * A record's position as a fixed-width string whose string order is stream order: the padded
- * sequence number, then `:` and the padded sub-sequence for records of a KPL aggregate.
+ * sequence number, then `:` and the padded sub-sequence for records of a KPL aggregate (core's
+ * `paddedPosition`).
  */
-export function recordPosition(
-  record: Pick<ChangeRecord, 'sequenceNumber' | 'subSequenceNumber'>,
-): string {
-  const sequence = padSequenceNumber(record.sequenceNumber, SEQUENCE_WIDTH);
-  if (record.subSequenceNumber === undefined) return sequence;
-  return `${sequence}:${String(record.subSequenceNumber).padStart(SUB_SEQUENCE_WIDTH, '0')}`;
-}
+export const recordPosition = paddedPosition;
 
 /**
  * The attribute holding the watermark of one source shard: `prefix` + 8 hex digits of the

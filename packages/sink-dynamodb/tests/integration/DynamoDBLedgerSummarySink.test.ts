@@ -1,10 +1,21 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { type ChangeRecord, ConfigurationError, canonicalKey } from '@shardline/core';
-import { type DynamoDBLocalServer, startDynamoDBLocal } from '@shardline/testing';
+import {
+  type ChangeRecord,
+  ConfigurationError,
+  canonicalKey,
+  decodeDynamoDBRecord,
+} from '@shardline/core';
+import {
+  type DynamoDBLocalServer,
+  makeDynamoDBRecord,
+  startDynamoDBLocal,
+  streamArnFor,
+} from '@shardline/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countBy, DynamoDBLedgerSummarySink } from '../../src/index.js';
+import { asBootstrap } from '../helpers/projection.js';
 import {
   applyVotes,
   createSummaryTable,
@@ -215,6 +226,33 @@ describe('DynamoDBLedgerSummarySink on DynamoDB Local', () => {
     // assert
     expect(results[0]).toMatchObject({ status: 'failed', retriable: false });
     expect(await readSummary(client, summary)).toEqual(await tallyVotes(client));
+  });
+
+  it('seeds bootstrap records only where the ledger holds nothing of the item', async () => {
+    // arrange
+    const { sink, summary } = await freshSink();
+    const change = (sequenceNumber: string, voter: string, vote: string | null) =>
+      decodeDynamoDBRecord(
+        makeDynamoDBRecord({
+          keys: { voter },
+          ...(vote === null
+            ? { eventName: 'REMOVE' as const }
+            : { eventName: 'MODIFY' as const, newImage: { voter, vote } }),
+          sequenceNumber,
+        }) as never,
+        { streamId: streamArnFor(), shardId: 'shard-1' },
+      );
+    const write = async (batch: ChangeRecord[]) =>
+      expect((await sink.write(batch, { attempt: 1 })).every((r) => r.status === 'ok')).toBe(true);
+    // act: b1 seeded from a Scan; b2 deleted by the stream, then read by a late Scan
+    await write([asBootstrap(change('900', 'boot-1', 'A')), change('100', 'boot-2', null)]);
+    await write([asBootstrap(change('901', 'boot-2', 'C'))]);
+    expect(await readSummary(client, summary)).toEqual({ A: 1 });
+    // act: the stream's change of b1 replaces the seed; a second Scan of b1 changes nothing
+    await write([change('200', 'boot-1', 'B')]);
+    await write([asBootstrap(change('902', 'boot-1', 'A'))]);
+    // assert
+    expect(await readSummary(client, summary)).toEqual({ B: 1 });
   });
 
   it('rejects a stream view without the new image at construction', () => {
