@@ -20,7 +20,12 @@ import {
 } from '@shardline/core';
 import { DynamoDBStreamsSource } from '@shardline/dynamodb-streams';
 import { createDynamoDBHandler } from '@shardline/lambda/dynamodb';
-import { countBy, DynamoDBLedgerSummarySink, DynamoDBSummarySink } from '@shardline/sink-dynamodb';
+import {
+  countBy,
+  DynamoDBLedgerSummarySink,
+  DynamoDBProjectionSink,
+  DynamoDBSummarySink,
+} from '@shardline/sink-dynamodb';
 import {
   type DynamoDBLocalServer,
   makeDynamoDBEvent,
@@ -143,6 +148,27 @@ describe('a sink on a stream of the wrong view type', () => {
     // assert
     await expect(start).rejects.toThrow(
       /needs a stream with view type NEW_IMAGE or NEW_AND_OLD_IMAGES, but the stream of table Votes-KEYS_ONLY .* has KEYS_ONLY/,
+    );
+  });
+
+  it('fails the worker at start: a projection (copy) table on a KEYS_ONLY stream', async () => {
+    // arrange
+    await createTable('Users-KEYS_ONLY', 'UserID', 'KEYS_ONLY');
+    const source = await DynamoDBStreamsSource.fromTable({
+      dynamodb,
+      client: streams,
+      tableName: 'Users-KEYS_ONLY',
+    });
+    const sink = new DynamoDBProjectionSink({
+      client: dynamodb,
+      tableName: 'Copy-KEYS_ONLY',
+      stateTableName: 'Copy-KEYS_ONLY-state',
+    });
+    // act
+    const start = workerFor(source, sink, 'view-keys-only-copy').start();
+    // assert
+    await expect(start).rejects.toThrow(
+      /needs a stream with view type NEW_IMAGE or NEW_AND_OLD_IMAGES, but the stream of table Users-KEYS_ONLY .* has KEYS_ONLY/,
     );
   });
 

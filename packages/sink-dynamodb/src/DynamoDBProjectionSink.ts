@@ -25,6 +25,7 @@ import {
   type Sink,
   type SinkContext,
   type SinkRecordResult,
+  StreamViewType,
   silentLogger,
   sleep,
   toError,
@@ -186,6 +187,14 @@ const AGAIN = Symbol('again');
  * });
  */
 export class DynamoDBProjectionSink implements Sink {
+  /**
+   * Target items are built from the new image (a REMOVE needs only the keys): checked against
+   * the stream at start, so a KEYS_ONLY stream fails the worker instead of every record.
+   */
+  readonly requiredStreamViewTypes: readonly StreamViewType[] = [
+    StreamViewType.NewImage,
+    StreamViewType.NewAndOldImages,
+  ];
   readonly name: string;
   /** A target holds each source item's latest projection: an older change only rolls it back. */
   readonly effect = ChangeEffect.LastWriterWins;
