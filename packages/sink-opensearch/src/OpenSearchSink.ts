@@ -12,6 +12,7 @@ import {
   type SinkRecordResult,
 } from '@shardline/core';
 import {
+  BOOTSTRAP_EXTERNAL_VERSION,
   DEFAULT_MAX_BULK_ACTIONS,
   DEFAULT_MAX_BULK_BYTES,
   MAX_EXTERNAL_VERSION,
@@ -237,7 +238,7 @@ export class OpenSearchSink implements Sink {
     }
     // The version is spliced in as text: it exceeds 2^53, which a JS number cannot hold exactly.
     const header = JSON.stringify({ [source === undefined ? 'delete' : 'index']: meta });
-    const type = this.#version ? 'external' : versionType(record);
+    const type = this.#version || record.bootstrap ? 'external' : versionType(record);
     const text = `${header.slice(0, -2)},"version":${version},"version_type":"${type}"}}\n${
       source === undefined ? '' : `${source}\n`
     }`;
@@ -251,6 +252,11 @@ export class OpenSearchSink implements Sink {
   }
 
   #versionOf(record: ChangeRecord): bigint {
+    // An item read by a bootstrap is older than every stream change of it: the lowest external
+    // version, so OpenSearch writes it only where it holds nothing of the item (no document and
+    // no delete it still remembers, see `index.gc_deletes`). Its read time would not do: a
+    // change made in the same second after the read could lose to it.
+    if (record.bootstrap && !this.#version) return BOOTSTRAP_EXTERNAL_VERSION;
     const version = this.#version
       ? this.#version(record)
       : externalVersion(record, this.#precision ?? defaultPrecision(record));

@@ -12,3 +12,9 @@ export const DEFAULT_MAX_BULK_BYTES = 5 * 1024 * 1024;
 
 /** Default upper bound of actions in one `_bulk` request. */
 export const DEFAULT_MAX_BULK_ACTIONS = 1000;
+/**
+ * The external version of every item a bootstrap reads (`record.bootstrap`), with the default
+ * versions: below every stream change's version, so a bootstrapped document is written only
+ * where the index holds nothing of the item and never replaces a change the stream wrote.
+ */
+export const BOOTSTRAP_EXTERNAL_VERSION = 1n;

@@ -1,5 +1,10 @@
 import { Client } from '@opensearch-project/opensearch';
-import { BatchProcessor, ConfigurationError, InMemoryFailureDestination } from '@shardline/core';
+import {
+  BatchProcessor,
+  bootstrapRecord,
+  ConfigurationError,
+  InMemoryFailureDestination,
+} from '@shardline/core';
 import { type OpenSearchDouble, startOpenSearchDouble } from '@shardline/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OpenSearchSink } from '../../src/index.js';
@@ -94,6 +99,63 @@ describe('OpenSearchSink against the OpenSearch double, through the real client'
     // assert
     expect(results[0]?.status).toBe('ok');
     expect(os.getDocument('deletes', 'id=S:d')).toBeUndefined();
+  });
+
+  it('writes an item read by a bootstrap only where the index holds nothing of it', async () => {
+    // arrange: a stream change at second T; the bootstrap read the item before it, in the same
+    // second (its read time alone would not order them), and read two more items
+    const sink = new OpenSearchSink({ client, index: 'bootstrap' });
+    const scanned = (id: string, v: string) =>
+      bootstrapRecord(
+        { id: { S: id }, v: { S: v } },
+        {
+          tableName: 'Users',
+          keySchema: ['id'],
+          bootstrapId: 'b1',
+          shardId: 'scan-0',
+          readAtMs: T * 1000 + 999,
+        },
+      );
+    const streamed = change({
+      keys: { id: 'a' },
+      newImage: { id: 'a', v: 'stream' },
+      approximateCreationDateTime: T,
+    });
+    const put = change({
+      keys: { id: 'c' },
+      newImage: { id: 'c', v: 'stream' },
+      approximateCreationDateTime: T,
+    });
+    const remove = change({
+      keys: { id: 'c' },
+      oldImage: { id: 'c' },
+      approximateCreationDateTime: T,
+    });
+    await sink.write([streamed, put, remove], { attempt: 1 });
+    // act
+    const results = await sink.write(
+      [scanned('a', 'scanned'), scanned('b', 'scanned'), scanned('c', 'scanned')],
+      {
+        attempt: 1,
+      },
+    );
+    // assert: the stream's change kept, the absent item written, the deleted one not revived
+    expect(results.map((r) => r.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(os.getDocument('bootstrap', 'id=S:a')?.source).toEqual({ id: 'a', v: 'stream' });
+    expect(os.getDocument('bootstrap', 'id=S:b')?.source).toEqual({ id: 'b', v: 'scanned' });
+    expect(os.getDocument('bootstrap', 'id=S:c')).toBeUndefined();
+    // and a later stream change still replaces the bootstrapped document
+    await sink.write(
+      [
+        change({
+          keys: { id: 'b' },
+          newImage: { id: 'b', v: 'later' },
+          approximateCreationDateTime: T + 1,
+        }),
+      ],
+      { attempt: 1 },
+    );
+    expect(os.getDocument('bootstrap', 'id=S:b')?.source).toEqual({ id: 'b', v: 'later' });
   });
 
   it('ends on the newest change when Kinesis delivers changes out of order', async () => {
