@@ -91,7 +91,8 @@ export interface DynamoDBProjectionSinkOptions {
    * must exceed the longest time such a change can still arrive: the stream's retention (24 h)
    * plus how long failed records wait in the failure destination before they are replayed, and
    * longer than a bootstrap runs. `0` keeps tombstones forever.
-   * @default DEFAULT_PROJECTION_TOMBSTONE_TTL_SECONDS (48 h)
+   * @default DEFAULT_PROJECTION_TOMBSTONE_TTL_SECONDS (15 days: SQS's longest retention, 14
+   * days, plus a day)
    */
   readonly tombstoneTtlSeconds?: number;
   /**
@@ -119,8 +120,13 @@ export interface DynamoDBProjectionSinkOptions {
 
 /** Default of {@link DynamoDBProjectionSinkOptions.concurrency}. */
 export const DEFAULT_PROJECTION_CONCURRENCY = 16;
-/** Default of {@link DynamoDBProjectionSinkOptions.tombstoneTtlSeconds}: 48 hours. */
-export const DEFAULT_PROJECTION_TOMBSTONE_TTL_SECONDS = 48 * 3600;
+/**
+ * Default of {@link DynamoDBProjectionSinkOptions.tombstoneTtlSeconds}: 15 days, longer than
+ * the longest an SQS failure destination keeps a parked record (14 days) plus a day to replay
+ * it; a tombstone that expired before an older parked change of its item is replayed would let
+ * that change bring the item back.
+ */
+export const DEFAULT_PROJECTION_TOMBSTONE_TTL_SECONDS = 15 * 24 * 3600;
 /** Default of {@link DynamoDBProjectionSinkOptions.versionAttribute}. */
 export const DEFAULT_VERSION_ATTRIBUTE = '_shardlineVersion';
 /** Default of {@link DynamoDBProjectionSinkOptions.conflictRetry}. */
@@ -411,7 +417,8 @@ export class DynamoDBProjectionSink implements Sink {
             Delete: {
               TableName: this.#tableName,
               Key: record.marshalledKeys as Marshalled,
-              ConditionExpression: 'attribute_not_exists(#k) OR #v < :v',
+              ConditionExpression:
+                'attribute_not_exists(#k) OR attribute_not_exists(#v) OR #v < :v',
               ExpressionAttributeNames: names,
               ExpressionAttributeValues: values,
             },
@@ -438,7 +445,7 @@ export class DynamoDBProjectionSink implements Sink {
         Put: {
           TableName: target.tableName,
           Item: target.item,
-          ConditionExpression: 'attribute_exists(#k) AND #v < :v',
+          ConditionExpression: 'attribute_exists(#k) AND (attribute_not_exists(#v) OR #v < :v)',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -479,7 +486,7 @@ export class DynamoDBProjectionSink implements Sink {
           Put: {
             TableName: target.tableName,
             Item: target.item,
-            ConditionExpression: 'attribute_not_exists(#k) OR #v < :v',
+            ConditionExpression: 'attribute_not_exists(#k) OR attribute_not_exists(#v) OR #v < :v',
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
           },

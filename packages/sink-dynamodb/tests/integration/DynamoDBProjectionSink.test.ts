@@ -113,6 +113,27 @@ describe('DynamoDBProjectionSink on DynamoDB Local', () => {
       );
     });
 
+    it('replaces and deletes target items written before the sink, which carry no version', async () => {
+      // arrange: a copy seeded by an import (no _shardlineVersion)
+      const { sink, target } = await keyedSink();
+      for (const id of ['u1', 'u2', 'u3']) {
+        await client.send(
+          new PutItemCommand({ TableName: target, Item: { id: { S: id }, n: { N: '1' } } }),
+        );
+      }
+      // act: an update, an INSERT (the creation path) and a REMOVE of the imported items
+      await write(sink, [
+        userChange({ id: 'u1', image: { n: 2 }, order: 5 }),
+        userChange({ id: 'u2', image: { n: 2 }, order: 5, insert: true }),
+        userChange({ id: 'u3', image: null, order: 5 }),
+      ]);
+      // assert: all three applied (the version condition alone was false on every one)
+      expect(await scanItems(client, target)).toEqual([
+        { id: 'u1', n: 2 },
+        { id: 'u2', n: 2 },
+      ]);
+    });
+
     it('projects attributes after a transform, and deletes an item the filter no longer keeps', async () => {
       // arrange
       const { sink, target, state } = await keyedSink({
