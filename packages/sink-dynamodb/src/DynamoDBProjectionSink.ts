@@ -165,6 +165,14 @@ interface StoredState {
   }[];
 }
 
+/** A transaction cancelled because some of the sink's own actions failed their condition. */
+interface CancelledTransaction {
+  /** The item each action found (when it asked for it with `ReturnValuesOnConditionCheckFailure`). */
+  readonly items: readonly (Marshalled | undefined)[];
+  /** Indexes of the actions whose condition failed. */
+  readonly failedAt: readonly number[];
+}
+
 /** Why an attempt did not apply the change: another writer moved an item; try again. */
 const AGAIN = Symbol('again');
 
@@ -463,7 +471,7 @@ export class DynamoDBProjectionSink implements Sink {
       } else {
         const updated = await this.#transact([update], mapped.extra, signal);
         if (updated === true) return;
-        current = updated[0];
+        current = updated.items[0];
       }
       // The condition failed on an item that exists: its version is at or above this one, so
       // this change is stale (or the same change again).
@@ -539,9 +547,20 @@ export class DynamoDBProjectionSink implements Sink {
     for (const target of mapped.targets) {
       actions.push({ Put: { TableName: target.tableName, Item: target.item } });
     }
+    // A target this item no longer produces is deleted only while it is still the one this item
+    // wrote (its version is the stored entry's: every change rewrites all its targets): another
+    // source item may produce it by now (an e-mail address one user gave up and another took).
     for (const old of stored?.targets ?? []) {
       if (!produced.has(old.id))
-        actions.push({ Delete: { TableName: old.tableName, Key: old.key } });
+        actions.push({
+          Delete: {
+            TableName: old.tableName,
+            Key: old.key,
+            ConditionExpression: 'attribute_not_exists(#v) OR #v = :read',
+            ExpressionAttributeNames: { '#v': this.#versionAttribute },
+            ExpressionAttributeValues: { ':read': { S: stored!.version } },
+          },
+        });
     }
     if (actions.length + mapped.extra.length > MAX_TRANSACTION_ACTIONS) {
       throw new ShardlineError(
@@ -558,24 +577,31 @@ export class DynamoDBProjectionSink implements Sink {
         throw error;
       }
     }
-    const result = await this.#transact(actions, mapped.extra, signal);
-    if (result === true) return;
-    return AGAIN; // the entry moved, or a conflict: read it again
+    let pending = actions;
+    for (;;) {
+      const result = await this.#transact(pending, mapped.extra, signal);
+      if (result === true) return;
+      // The entry moved: read it again. Otherwise only deletes of targets another source item
+      // has taken over failed: leave those items to their new source, apply the rest.
+      if (result.failedAt.includes(0)) return AGAIN;
+      const taken = new Set(result.failedAt);
+      pending = pending.filter((_, i) => !taken.has(i));
+    }
   }
 
   // ─── Shared ───────────────────────────────────────────────────────────────────────────────
 
   /**
    * Sends the sink's own actions and the change's extra ones in one transaction. `true` when it
-   * committed, otherwise the items the service returned per action (one of the sink's own
-   * actions failed its condition). A conflict is thrown (backoff, then again); a failed
+   * committed, otherwise the items the service returned per action and which of the sink's own
+   * actions failed their condition. A conflict is thrown (backoff, then again); a failed
    * condition of an extra action is the user's and fails the record.
    */
   async #transact(
     own: readonly TransactWriteItem[],
     extra: readonly TransactWriteItem[],
     signal: AbortSignal | undefined,
-  ): Promise<true | (Marshalled | undefined)[]> {
+  ): Promise<true | CancelledTransaction> {
     try {
       await this.#client.send(
         new TransactWriteItemsCommand({ TransactItems: [...own, ...extra] }),
@@ -595,7 +621,7 @@ export class DynamoDBProjectionSink implements Sink {
         );
       }
       if (failedAt.length === 0) throw error;
-      return reasons.map((r) => r.Item as Marshalled | undefined);
+      return { items: reasons.map((r) => r.Item as Marshalled | undefined), failedAt };
     }
   }
 

@@ -320,6 +320,25 @@ describe('DynamoDBProjectionSink on DynamoDB Local', () => {
       ]);
     });
 
+    it('leaves a target another source item took over: an e-mail address that moved between users', async () => {
+      // arrange: Ann has a@x, Bob b@x
+      const { sink, byEmail } = await derivedSink();
+      await write(sink, [
+        userChange({ id: 'u1', image: { email: 'a@x', name: 'Ann' }, order: 1 }),
+        userChange({ id: 'u2', image: { email: 'b@x', name: 'Bob' }, order: 1 }),
+      ]);
+      // act: Bob takes a@x, applied before Ann's move to a2@x (two shards, any order)
+      await write(sink, [userChange({ id: 'u2', image: { email: 'a@x', name: 'Bob' }, order: 3 })]);
+      await write(sink, [
+        userChange({ id: 'u1', image: { email: 'a2@x', name: 'Ann' }, order: 2 }),
+      ]);
+      // assert: Ann's move does not delete Bob's row
+      expect(await scanItems(client, byEmail)).toEqual([
+        { email: 'a@x', id: 'u2', name: 'Bob' },
+        { email: 'a2@x', id: 'u1', name: 'Ann' },
+      ]);
+    });
+
     it('older changes arriving after newer ones, and after a delete, change nothing', async () => {
       // arrange
       const { sink, byEmail, byTag } = await derivedSink();
