@@ -18,6 +18,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { getReferencesInExpression, parse } from '@cdktf/hcl2json';
 import { readSearchSyncConfig } from '@shardline/example-search-sync';
+import { readTableReplicaConfig } from '@shardline/example-table-replica';
 import { readVoteAggregationConfig } from '@shardline/example-vote-aggregation';
 import { EMF_LAG_METRIC } from '@shardline/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +49,7 @@ const CONFIG_READERS: Record<
 > = {
   'vote-aggregation': readVoteAggregationConfig,
   'search-sync': readSearchSyncConfig,
+  'table-replica': readTableReplicaConfig,
 };
 
 async function loadModule(dir: string, name: string): Promise<Module> {
@@ -294,6 +296,7 @@ describe('examples/*/terraform', () => {
       'ecs-consumer',
       'modules/dynamodb-stream-lambda',
       'search-sync',
+      'table-replica',
       'vote-aggregation',
     ]);
   });
