@@ -57,6 +57,8 @@ export interface ReplicaBootstrapOptions {
   readonly pageSize?: number;
   /** The sink. @default createReplicaSinks(...).sink */
   readonly sink?: Sink;
+  /** Forget the recorded progress and scan again from the start. @default false */
+  readonly restart?: boolean;
   readonly onProgress?: (progress: BootstrapProgress) => void;
   readonly signal?: AbortSignal;
 }
@@ -90,6 +92,7 @@ export async function bootstrapReplica(options: ReplicaBootstrapOptions): Promis
       : {}),
     ...(options.segments !== undefined ? { segments: options.segments } : {}),
     ...(options.pageSize !== undefined ? { maxPageItems: options.pageSize } : {}),
+    ...(options.restart ? { restart: true } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });

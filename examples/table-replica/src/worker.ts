@@ -8,13 +8,15 @@ import { bootstrapReplica, createReplicaWorker } from './createReplicaWorker.js'
 // The ECS service's entry point (`npm run worker`, or `node dist/worker.js`): starts the stream
 // worker (TRIM_HORIZON on first start), then bootstraps the existing items through the same
 // sinks within BOOTSTRAP_READ_PERCENT of the source's read capacity (0: no bootstrap here, e.g.
-// when `shardline bootstrap --from-export` does it). The bootstrap's progress is in the lease
+// when `shardline bootstrap --from-export` does it) of BOOTSTRAP_READ_CAPACITY_UNITS (default:
+// the table's provisioned RCU; 4,000 for an on-demand table, which is seldom what you want). The bootstrap's progress is in the lease
 // table, so a restarted task resumes it and a finished one is not repeated; several tasks share
 // its segments. Stops gracefully on SIGTERM.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 try {
   const config = readTableReplicaConfig();
   const readPercent = readBootstrapPercent(process.env.BOOTSTRAP_READ_PERCENT);
+  const readCapacityUnits = readCapacityUnitsOf(process.env.BOOTSTRAP_READ_CAPACITY_UNITS);
   const settings = loadWorkerSettings(process.env, undefined, {
     applicationName: config.applicationName,
   });
@@ -35,6 +37,7 @@ try {
         dynamodb,
         config,
         readPercent,
+        ...(readCapacityUnits !== undefined ? { readCapacityUnits } : {}),
         signal: stopping.signal,
       });
       console.error(
@@ -63,4 +66,16 @@ function readBootstrapPercent(value: string | undefined): number {
     );
   }
   return percent;
+}
+
+/** `BOOTSTRAP_READ_CAPACITY_UNITS`: the RCU the percent applies to; unset: the bootstrap's default. */
+function readCapacityUnitsOf(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const units = Number(value);
+  if (!(Number.isFinite(units) && units > 0)) {
+    throw new ConfigurationError(
+      `BOOTSTRAP_READ_CAPACITY_UNITS=${JSON.stringify(value)} is not a read capacity; give the source table's RCU per second, e.g. BOOTSTRAP_READ_CAPACITY_UNITS=400, or leave it unset for the provisioned capacity.`,
+    );
+  }
+  return units;
 }
