@@ -3,15 +3,20 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import {
+  type AttributeValue,
+  CreateTableCommand,
   DeleteItemCommand,
   DynamoDBClient,
   PutItemCommand,
   paginateScan,
   UpdateItemCommand,
+  UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
+  BatchProcessor,
+  bootstrapRecord,
   type ChangeRecord,
   consoleWarningLogger,
   InMemoryFailureDestination,
@@ -35,6 +40,7 @@ import {
   readTableReplicaConfig,
   replicaBootstrapId,
   type TableReplicaConfig,
+  usersTableDefinition,
 } from '../../src/index.js';
 
 const PACKAGE_DIR = resolve(import.meta.dirname, '../..');
@@ -68,6 +74,10 @@ beforeAll(async () => {
   dynamodb = new DynamoDBClient(server.clientConfig);
   streams = new DynamoDBStreamsClient(server.clientConfig);
   config = readTableReplicaConfig(process.env);
+  // The source starts without a stream: the items written before it is enabled are in no
+  // stream record, so only the bootstrap can bring them (as for a table older than 24 hours).
+  const { StreamSpecification: _stream, ...withoutStream } = usersTableDefinition('Users');
+  await dynamodb.send(new CreateTableCommand(withoutStream));
   await createReplicaTables(dynamodb, config);
 });
 
@@ -89,6 +99,14 @@ async function scan(table: string): Promise<Item[]> {
     }
   }
   return sorted(items);
+}
+
+async function scanMarshalled(table: string): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  for await (const page of paginateScan({ client: dynamodb }, { TableName: table })) {
+    items.push(...(page.Items ?? []));
+  }
+  return items;
 }
 
 function sorted(items: Item[]): Item[] {
@@ -224,8 +242,16 @@ describe('table replica, worker with bootstrap', () => {
   it('keeps the copy and the derived table equal to the projections of the source through a bootstrap under writes, a stop mid-bootstrap, a new worker and shuffled replays', {
     timeout: 60_000,
   }, async () => {
-    // arrange: items exist before any consumer (the bootstrap must bring them)
-    await churn(1, 120);
+    // arrange: items written before the stream exists (only the bootstrap can bring them)
+    // users 60-149 are never written again: only the bootstrap brings them
+    await churn(1, 200, 150);
+    const earlyPage = await scanMarshalled('Users');
+    await dynamodb.send(
+      new UpdateTableCommand({
+        TableName: 'Users',
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+      }),
+    );
 
     // act 1: the package's `worker` script (stream from TRIM_HORIZON + bootstrap at 1 RCU/s),
     // with writes going on; SIGTERM once the bootstrap has saved progress
@@ -265,7 +291,21 @@ describe('table replica, worker with bootstrap', () => {
     const settled = await waitInStep();
     await second.stop();
 
-    // act 3: every change of the stream parked and replayed in shuffled order, in small chunks
+    // act 3: a bootstrap page read before all that, delivered only now (a page that waited):
+    // the stream's newer changes and deletes must win
+    const stalePage = earlyPage.map((item) =>
+      bootstrapRecord(item, {
+        tableName: 'Users',
+        keySchema: ['userId'],
+        bootstrapId: replicaBootstrapId(config),
+        shardId: 'scan-0',
+        readAtMs: Date.now() - 60_000,
+      }),
+    );
+    const staleResult = await new BatchProcessor(bootstrap()).process(stalePage);
+    const afterStalePage = await waitInStep(0);
+
+    // act 4: every change of the stream parked and replayed in shuffled order, in small chunks
     // (each chunk in stream order, across chunks any order), as `shardline replay` does
     const random = seededRandom(5);
     const records = (await readWholeStream()).sort(() => random() - 0.5);
@@ -279,7 +319,7 @@ describe('table replica, worker with bootstrap', () => {
     });
     const afterReplay = await waitInStep(0);
 
-    // act 4: the bootstrap again from the start (`shardline bootstrap --restart`), through the
+    // act 5: the bootstrap again from the start (`shardline bootstrap --restart`), through the
     // module's `bootstrap` target: scanned items never overwrite what the stream wrote
     const again = await bootstrapReplica({
       dynamodb,
@@ -297,8 +337,11 @@ describe('table replica, worker with bootstrap', () => {
     expect(resumed.resumed).toBe(true);
     expect(settled.replica).toEqual(settled.expectedReplica);
     expect(settled.derived).toEqual(settled.expectedDerived);
-    expect(settled.replica.length).toBeGreaterThan(10);
+    expect(settled.replica.length).toBeGreaterThan(80);
     expect(settled.derived.length).toBeGreaterThan(3);
+    expect(staleResult.succeeded).toBe(stalePage.length);
+    expect(afterStalePage.replica).toEqual(afterStalePage.expectedReplica);
+    expect(afterStalePage.derived).toEqual(afterStalePage.expectedDerived);
     expect(replayed.received).toBe(records.length);
     expect(replayed.failed).toBe(0);
     expect(afterReplay.replica).toEqual(afterReplay.expectedReplica);
