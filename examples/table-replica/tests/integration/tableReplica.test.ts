@@ -44,6 +44,7 @@ import {
 } from '../../src/index.js';
 
 const PACKAGE_DIR = resolve(import.meta.dirname, '../..');
+const CLI = resolve(PACKAGE_DIR, '../../packages/cli/src/bin.ts');
 const VERSION_ATTRIBUTE = '_shardlineVersion';
 const COPIED = ['name', 'email', 'country', 'status'];
 const ENV = {
@@ -210,6 +211,24 @@ function spawnWorker(env: NodeJS.ProcessEnv) {
   return { child, exited, logs: () => logs };
 }
 
+/** Runs the `shardline` binary from source, as a user runs it. */
+async function runCli(args: readonly string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, ...args], {
+    cwd: PACKAGE_DIR,
+    env: process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  const code = await new Promise<number | null>((done) => child.once('exit', done));
+  return { code, output };
+}
+
 /** Items the bootstrap has delivered so far, from its progress in the lease table. */
 async function bootstrapItemsSaved(): Promise<number> {
   const store = new DynamoDBBootstrapStore({ client: dynamodb, tableName: config.leaseTable });
@@ -319,16 +338,23 @@ describe('table replica, worker with bootstrap', () => {
     });
     const afterReplay = await waitInStep(0);
 
-    // act 5: the bootstrap again from the start (`shardline bootstrap --restart`), through the
-    // module's `bootstrap` target: scanned items never overwrite what the stream wrote
-    const again = await bootstrapReplica({
-      dynamodb,
-      config,
-      sink: bootstrap().sink,
-      pageSize: 7,
-      readCapacityUnits: 40,
-      restart: true,
-    });
+    // act 5: the bootstrap again from the start with the real CLI and the module's `bootstrap`
+    // target: scanned items never overwrite what the stream wrote, nor bring back a deleted one
+    const again = await runCli([
+      'bootstrap',
+      '--table',
+      'Users',
+      '--to',
+      resolve(PACKAGE_DIR, 'src/consumer.ts'),
+      '--lease-table',
+      config.leaseTable,
+      '--bootstrap-id',
+      replicaBootstrapId(config),
+      '--read-capacity-units',
+      '40',
+      '--restart',
+      '--json',
+    ]);
     const afterRestart = await waitInStep(0);
 
     // assert
@@ -346,7 +372,8 @@ describe('table replica, worker with bootstrap', () => {
     expect(replayed.failed).toBe(0);
     expect(afterReplay.replica).toEqual(afterReplay.expectedReplica);
     expect(afterReplay.derived).toEqual(afterReplay.expectedDerived);
-    expect(again.itemsTotal).toBe((await scan('Users')).length);
+    expect(again.code, again.output).toBe(0);
+    expect(again.output).toContain(`"itemsTotal":${(await scan('Users')).length}`);
     expect(afterRestart.replica).toEqual(afterRestart.expectedReplica);
     expect(afterRestart.derived).toEqual(afterRestart.expectedDerived);
   });
