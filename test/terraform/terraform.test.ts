@@ -392,6 +392,48 @@ describe('Lambda event source mappings', () => {
   });
 });
 
+describe('table-replica', () => {
+  const recipe = () => modules.find((m) => m.name === 'table-replica') as Module;
+
+  it('lets the sinks write the copy, the derived table and their state tables, and nothing else', () => {
+    // arrange
+    const module = recipe();
+    const call = module.module.lambda?.[0];
+    const document = referenceOf(call?.sink_policy_json);
+    const statements: Json[] =
+      module.data.aws_iam_policy_document?.[document?.[2] as string]?.[0]?.statement ?? [];
+    const targets = [
+      'users_replica',
+      'users_replica_state',
+      'active_users_by_country',
+      'active_users_by_country_state',
+    ].map((name) => `\${aws_dynamodb_table.${name}.arn}`);
+
+    // act
+    const actions = new Set(statements.flatMap((s) => s.actions as string[]));
+    const resources = new Set(statements.flatMap((s) => s.resources as string[]));
+
+    // assert: what TransactWriteItems (Put, Delete, ConditionCheck) and the state read need
+    expect(document?.[0]).toBe('data');
+    expect([...actions].sort()).toEqual([
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+    ]);
+    expect([...resources].sort()).toEqual([...targets].sort());
+    for (const action of actions)
+      for (const target of targets) expect(allows(statements, action, target)).toBe(true);
+  });
+
+  it('expires tombstones: TTL on expiresAt on both state tables', () => {
+    for (const name of ['users_replica_state', 'active_users_by_country_state']) {
+      const table = recipe().resource.aws_dynamodb_table?.[name]?.[0];
+      expect(table?.ttl?.[0]).toEqual({ attribute_name: 'expiresAt', enabled: true });
+    }
+  });
+});
+
 describe('ECS service of the ecs-consumer example', () => {
   const ecs = () => modules.find((m) => m.name === 'ecs-consumer') as Module;
 
