@@ -7,7 +7,7 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import type { TableReplicaConfig } from './config.js';
+import { DEFAULT_TABLE_REPLICA_CONFIG, type TableReplicaConfig } from './config.js';
 
 /** The attribute the state tables' TTL reads (the projection sink sets it on tombstones). */
 export const STATE_TTL_ATTRIBUTE = 'expiresAt';
@@ -73,14 +73,15 @@ export function stateTableDefinition(tableName: string): CreateTableCommandInput
  * Creates the recipe's tables that do not exist yet (source, copy, derived table and both state
  * tables, with TTL on the state tables) and waits until they are active; existing tables are
  * left as they are. For local runs and tests; in AWS the tables come from the Terraform. The
- * lease table is created by the worker (or the bootstrap) itself.
+ * lease table is created by the worker itself. `config` defaults to the recipe's default names
+ * (`readTableReplicaConfig()` gives the ones of the environment).
  */
 export async function createReplicaTables(
   client: DynamoDBClient,
   config: Pick<
     TableReplicaConfig,
     'sourceTable' | 'replicaTable' | 'replicaStateTable' | 'derivedTable' | 'derivedStateTable'
-  >,
+  > = DEFAULT_TABLE_REPLICA_CONFIG,
 ): Promise<void> {
   const definitions = [
     usersTableDefinition(config.sourceTable),
