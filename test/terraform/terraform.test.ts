@@ -18,6 +18,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { getReferencesInExpression, parse } from '@cdktf/hcl2json';
 import { readSearchSyncConfig } from '@shardline/example-search-sync';
+import { readTableReplicaConfig } from '@shardline/example-table-replica';
 import { readVoteAggregationConfig } from '@shardline/example-vote-aggregation';
 import { EMF_LAG_METRIC } from '@shardline/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +49,7 @@ const CONFIG_READERS: Record<
 > = {
   'vote-aggregation': readVoteAggregationConfig,
   'search-sync': readSearchSyncConfig,
+  'table-replica': readTableReplicaConfig,
 };
 
 async function loadModule(dir: string, name: string): Promise<Module> {
@@ -294,6 +296,7 @@ describe('examples/*/terraform', () => {
       'ecs-consumer',
       'modules/dynamodb-stream-lambda',
       'search-sync',
+      'table-replica',
       'vote-aggregation',
     ]);
   });
@@ -386,6 +389,48 @@ describe('Lambda event source mappings', () => {
       'text: aws_lambda_event_source_mapping.stream: maximum_record_age_in_seconds is 86400, not -1',
       'text: aws_lambda_event_source_mapping.stream: has an on_failure destination',
     ]);
+  });
+});
+
+describe('table-replica', () => {
+  const recipe = () => modules.find((m) => m.name === 'table-replica') as Module;
+
+  it('lets the sinks write the copy, the derived table and their state tables, and nothing else', () => {
+    // arrange
+    const module = recipe();
+    const call = module.module.lambda?.[0];
+    const document = referenceOf(call?.sink_policy_json);
+    const statements: Json[] =
+      module.data.aws_iam_policy_document?.[document?.[2] as string]?.[0]?.statement ?? [];
+    const targets = [
+      'users_replica',
+      'users_replica_state',
+      'active_users_by_country',
+      'active_users_by_country_state',
+    ].map((name) => `\${aws_dynamodb_table.${name}.arn}`);
+
+    // act
+    const actions = new Set(statements.flatMap((s) => s.actions as string[]));
+    const resources = new Set(statements.flatMap((s) => s.resources as string[]));
+
+    // assert: what TransactWriteItems (Put, Delete, ConditionCheck) and the state read need
+    expect(document?.[0]).toBe('data');
+    expect([...actions].sort()).toEqual([
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+    ]);
+    expect([...resources].sort()).toEqual([...targets].sort());
+    for (const action of actions)
+      for (const target of targets) expect(allows(statements, action, target)).toBe(true);
+  });
+
+  it('expires tombstones: TTL on expiresAt on both state tables', () => {
+    for (const name of ['users_replica_state', 'active_users_by_country_state']) {
+      const table = recipe().resource.aws_dynamodb_table?.[name]?.[0];
+      expect(table?.ttl?.[0]).toEqual({ attribute_name: 'expiresAt', enabled: true });
+    }
   });
 });
 
