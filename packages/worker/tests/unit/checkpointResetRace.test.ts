@@ -1,4 +1,10 @@
-import { CHECKPOINT_RESET_OWNER, type Checkpoint, LeaseLostError } from '@shardline/core';
+import {
+  CHECKPOINT_RESET_OWNER,
+  type Checkpoint,
+  LeaseLostError,
+  type ShardIterator,
+  type StartPosition,
+} from '@shardline/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createWorker,
@@ -124,6 +130,16 @@ describe('checkpoint reset racing the old reader', () => {
   });
 
   describe('Worker', () => {
+    const FAST = {
+      leaseDurationMs: 600,
+      renewIntervalMs: 150,
+      takeIntervalMs: 50,
+      discoveryIntervalMs: 200,
+      minReadIntervalMs: 5,
+      maxIdleDelayMs: 20,
+      logger: silent,
+      applicationName: 'app',
+    } as const;
     const workers: Worker[] = [];
     afterEach(async () => {
       await Promise.all(workers.splice(0).map((w) => w.stop()));
@@ -139,16 +155,9 @@ describe('checkpoint reset racing the old reader', () => {
       let flushHeld = false;
       const stopped: string[] = [];
       const worker = createWorker({
-        leaseDurationMs: 600,
-        renewIntervalMs: 150,
-        takeIntervalMs: 50,
-        discoveryIntervalMs: 200,
-        minReadIntervalMs: 5,
-        maxIdleDelayMs: 20,
+        ...FAST,
         commitIntervalMs: 600_000,
         commitEveryRecords: 1_000_000,
-        logger: silent,
-        applicationName: 'app',
         sources: source,
         leaseStore: store,
         sink: {
@@ -198,6 +207,79 @@ describe('checkpoint reset racing the old reader', () => {
       expect(await store.getLease(key)).toMatchObject({
         checkpoint: { sequenceNumber: fakeSequenceNumber(39) },
       });
+    });
+
+    it('a reader stopped by a reset in its sink retry backoff does not orphan the shard', async () => {
+      // arrange: one worker, one shard; the sink fails every write, so the reader waits in the
+      // retry backoff between attempts
+      const store = new InMemoryLeaseStore();
+      const applied: string[] = [];
+      let failing = true;
+      let attempts = 0;
+      const worker = createWorker({
+        ...FAST,
+        commitIntervalMs: 50,
+        sources: new FakeShardSource(fakeStream('s', 1, 40)),
+        leaseStore: store,
+        retry: { maxAttempts: 1_000_000, baseDelayMs: 50, maxDelayMs: 200 },
+        sink: {
+          name: 'unreachable',
+          write: async (batch) => {
+            attempts++;
+            if (failing) throw new Error('bucket unreachable');
+            applied.push(...batch.map((r) => r.sequenceNumber));
+            return batch.map(() => ({ status: 'ok' as const }));
+          },
+        },
+      });
+      workers.push(worker);
+      await worker.start();
+      await until(() => attempts >= 3);
+      const key = (await store.listLeases())[0]!.leaseKey;
+      const before = (await store.getLease(key))!;
+      // act: the CLI resets the shard to record 9; once the worker holds it again, the sink heals
+      await resetCheckpoint(store, key, { sequenceNumber: fakeSequenceNumber(9) });
+      await store.noteCheckpointReset(new Map([[key, { sequenceNumber: fakeSequenceNumber(9) }]]));
+      await until(async () => {
+        const now = await store.getLease(key);
+        return now?.leaseOwner === worker.workerId && now.leaseCounter > before.leaseCounter + 2;
+      });
+      failing = false;
+      // assert: the shard is read again from the reset checkpoint, by this (only) worker
+      await until(() => applied.includes(fakeSequenceNumber(39)));
+      expect(applied[0]).toBe(fakeSequenceNumber(10));
+      expect(worker.ownedLeaseKeys()).toEqual([key]);
+    });
+
+    it('finishes a handover that arrives while a failed reader waits to restart', async () => {
+      // arrange: w1 reads two shards from a source that fails every open, so its readers spend
+      // their time in the restart backoff; the handover timeout is far beyond the test's wait
+      class FailingSource extends FakeShardSource {
+        override async openShard(shardId: string, from: StartPosition): Promise<ShardIterator> {
+          void from;
+          throw new Error(`stream unreachable (shard ${shardId})`);
+        }
+      }
+      const store = new InMemoryLeaseStore();
+      const spec = fakeStream('s', 2, 10);
+      const options = {
+        ...FAST,
+        stealCooldownMs: 0,
+        handoverTimeoutMs: 600_000,
+        leaseStore: store,
+        handler: () => {},
+      };
+      const w1 = createWorker({ ...options, workerId: 'w1', sources: new FailingSource(spec) });
+      workers.push(w1);
+      await w1.start();
+      await until(() => w1.ownedLeaseKeys().length === 2);
+      // act: w2 joins and takes one lease over for balance
+      const w2 = createWorker({ ...options, workerId: 'w2', sources: new FakeShardSource(spec) });
+      workers.push(w2);
+      await w2.start();
+      // assert: w1 hands it over from its backoff; w2 reads it without waiting for the timeout
+      await until(() => w2.ownedLeaseKeys().length === 1);
+      expect(w1.ownedLeaseKeys()).toHaveLength(1);
     });
   });
 });
