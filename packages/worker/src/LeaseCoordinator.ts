@@ -20,8 +20,14 @@ import { planBalance } from './planBalance.js';
 
 /** What the coordinator tells its worker about leases. */
 export interface LeaseListener {
-  /** The lease is this worker's and may be read (after any handover completed). */
-  acquired(lease: Lease): void;
+  /**
+   * The lease is this worker's and may be read (after any handover completed). `generation`
+   * names this acquisition: the reader passes it to `commit`, `markLost` and `shardEnded`, so
+   * a reader of an earlier acquisition of the same lease (still stopping after a checkpoint
+   * reset dropped it and this worker took it again) can neither commit over the new
+   * checkpoint nor drop the new ownership.
+   */
+  acquired(lease: Lease, generation: number): void;
   /** The lease was taken by another worker: stop its reader now, without a checkpoint. */
   lost(leaseKey: string, reason: string): void;
   /**
@@ -74,6 +80,8 @@ export const DEFAULT_HANDOVER_TIMEOUT_MS = 30_000;
 type OwnedState = 'active' | 'awaiting-handover' | 'handing-over';
 
 interface Owned {
+  /** This acquisition of the lease (unique within this coordinator). */
+  readonly generation: number;
   token: LeaseToken;
   lease: Lease;
   state: OwnedState;
@@ -133,6 +141,7 @@ export class LeaseCoordinator {
   #lastStealAt = Number.NEGATIVE_INFINITY;
   #lastRenewedAt: number | undefined;
   #rounds = 0;
+  #lastGeneration = 0;
   // Spreads the fleet's safety-net listings over the interval instead of in step.
   readonly #scanJitter = 0.75 + Math.random() / 2;
 
@@ -200,9 +209,26 @@ export class LeaseCoordinator {
     return this.#rounds;
   }
 
-  /** Whether this worker holds the lease and may commit its checkpoint. */
-  holds(leaseKey: string): boolean {
-    return this.#owned.has(leaseKey);
+  /**
+   * Whether this worker holds the lease and may commit its checkpoint; with `generation`,
+   * whether it holds it still by that acquisition (the one given to `acquired`).
+   */
+  holds(leaseKey: string, generation?: number): boolean {
+    const owned = this.#owned.get(leaseKey);
+    return owned !== undefined && (generation === undefined || owned.generation === generation);
+  }
+
+  /** The owned lease of this acquisition, or a {@link LeaseLostError} saying why not. */
+  #ownedFor(leaseKey: string, generation: number | undefined): Owned {
+    const owned = this.#owned.get(leaseKey);
+    if (!owned) throw new LeaseLostError(leaseKey, 'this worker no longer holds it');
+    if (generation !== undefined && owned.generation !== generation) {
+      throw new LeaseLostError(
+        leaseKey,
+        `this reader's acquisition ${generation} ended; this worker holds it again as acquisition ${owned.generation}, read by a new reader from the lease's checkpoint`,
+      );
+    }
+    return owned;
   }
 
   // ─── checkpoints ──────────────────────────────────────────────────────────────────────
@@ -211,12 +237,15 @@ export class LeaseCoordinator {
    * Commits a checkpoint of an owned lease, fenced by owner and counter (serialized with the
    * lease's renewals, so they never race each other's counter). During a handover away from
    * this worker, the commit is the final one and is fenced on `checkpointOwner`.
-   * @throws LeaseLostError when the lease is no longer this worker's.
+   * @param generation The acquisition the committing reader was started for (given to
+   *   `acquired`). A shard reader must pass it: the lease may have been dropped and taken
+   *   again since (a checkpoint reset), and the old reader's position must not overwrite the
+   *   new checkpoint. Without it the commit is made for whichever acquisition holds the lease.
+   * @throws LeaseLostError when the lease is no longer this worker's, or no longer by `generation`.
    */
-  async commit(leaseKey: string, checkpoint: Checkpoint): Promise<void> {
+  async commit(leaseKey: string, checkpoint: Checkpoint, generation?: number): Promise<void> {
     const handedOver = await this.#withLock(leaseKey, async () => {
-      const owned = this.#owned.get(leaseKey);
-      if (!owned) throw new LeaseLostError(leaseKey, 'this worker no longer holds it');
+      const owned = this.#ownedFor(leaseKey, generation);
       const write = (handover: boolean) =>
         this.#store.commitCheckpoint(
           owned.lease.streamId,
@@ -357,7 +386,7 @@ export class LeaseCoordinator {
     owned.state = 'active';
     owned.lease = { ...lease, checkpointOwner: undefined };
     this.#known.set(leaseKey, owned.lease);
-    this.#listener.acquired(owned.lease);
+    this.#listener.acquired(owned.lease, owned.generation);
   }
 
   /** The previous owner's side of a handover: its final checkpoint is committed. */
@@ -368,9 +397,13 @@ export class LeaseCoordinator {
     this.#events?.emit('lease.released', { leaseKey, owner: this.#workerId });
   }
 
-  /** Forgets a lease whose loss the worker detected (a commit refused with `LeaseLostError`). */
-  markLost(leaseKey: string, reason: string): void {
-    if (this.#owned.has(leaseKey)) this.#dropLost(leaseKey, reason);
+  /**
+   * Forgets a lease whose loss the worker detected (a commit refused with `LeaseLostError`).
+   * With `generation`, only that acquisition is forgotten: a reader of an earlier one failing
+   * late does not drop the lease this worker has taken again since.
+   */
+  markLost(leaseKey: string, reason: string, generation?: number): void {
+    if (this.holds(leaseKey, generation)) this.#dropLost(leaseKey, reason);
   }
 
   #dropLost(leaseKey: string, reason: string, level: 'warn' | 'info' = 'warn'): void {
@@ -554,7 +587,9 @@ export class LeaseCoordinator {
     }
     this.#inherited.delete(lease.leaseKey);
     this.#known.set(taken.leaseKey, taken);
+    const generation = ++this.#lastGeneration;
     this.#owned.set(taken.leaseKey, {
+      generation,
       token: { leaseKey: taken.leaseKey, owner: this.#workerId, leaseCounter: taken.leaseCounter },
       lease: taken,
       state: 'active',
@@ -564,7 +599,7 @@ export class LeaseCoordinator {
       owner: this.#workerId,
       stolenFrom: deadOwner ?? lease.leaseOwner,
     });
-    this.#listener.acquired(taken);
+    this.#listener.acquired(taken, generation);
     return true;
   }
 
@@ -585,6 +620,7 @@ export class LeaseCoordinator {
       stolen++;
       this.#known.set(taken.leaseKey, taken);
       this.#owned.set(taken.leaseKey, {
+        generation: ++this.#lastGeneration,
         token: {
           leaseKey: taken.leaseKey,
           owner: this.#workerId,
@@ -643,11 +679,16 @@ export class LeaseCoordinator {
    * the lease, so it no longer counts toward this worker's share, and tells the fleet the lease
    * set changed: the other workers' listings still show the parent open, and without a new
    * listing a child this worker does not take would wait for the safety-net scan.
+   * With `generation`, nothing is done unless the lease is still held by that acquisition.
    */
-  async shardEnded(leaseKey: string, childShardIds: readonly string[]): Promise<void> {
+  async shardEnded(
+    leaseKey: string,
+    childShardIds: readonly string[],
+    generation?: number,
+  ): Promise<void> {
     const ended = await this.#withLock(leaseKey, async () => {
       const owned = this.#owned.get(leaseKey);
-      if (!owned) return false;
+      if (!owned || (generation !== undefined && owned.generation !== generation)) return false;
       if (childShardIds.length > 0) await this.#store.setChildShardIds(owned.token, childShardIds);
       await this.#store.releaseLease(owned.token);
       this.#owned.delete(leaseKey);

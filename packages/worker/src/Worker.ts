@@ -179,6 +179,8 @@ type ShardStopReason = ShardlineEventMap['shard.stopped']['reason'];
 
 interface ShardRun {
   readonly lease: Lease;
+  /** The coordinator's acquisition this run reads for: its commits are fenced on it. */
+  readonly generation: number;
   /** Stops reading: the page in hand is finished and committed (stop, handover). */
   readonly controller: AbortController;
   /** Stops processing as well (a lost lease, the shutdown deadline). */
@@ -295,7 +297,7 @@ export class Worker {
       events: this.events,
       logger: this.#log.child({ component: 'lease-coordinator' }),
       listener: {
-        acquired: (lease) => this.#startShard(lease),
+        acquired: (lease, generation) => this.#startShard(lease, generation),
         lost: (leaseKey) => this.#stopShard(leaseKey, 'lost'),
         handoverRequested: (leaseKey) => this.#stopShard(leaseKey, 'handover'),
       },
@@ -590,15 +592,19 @@ export class Worker {
 
   // ─── shard readers ────────────────────────────────────────────────────────────────────
 
-  #startShard(lease: Lease): void {
+  #startShard(lease: Lease, generation: number): void {
     if (this.#stopping) return;
     const previous = this.#runs.get(lease.leaseKey);
     if (previous) {
       // The lease was lost and taken again (a checkpoint reset) while its old reader is still
       // stopping: start the new reader, from the lease's checkpoint, once the old one is gone.
+      // The old reader's commits are fenced on its own acquisition, so its last position does
+      // not overwrite the reset checkpoint meanwhile.
       if (previous.lost) {
         void previous.done.then(() => {
-          if (this.#coordinator.holds(lease.leaseKey)) this.#startShard(lease);
+          if (this.#coordinator.holds(lease.leaseKey, generation)) {
+            this.#startShard(lease, generation);
+          }
         });
       }
       return;
@@ -614,6 +620,7 @@ export class Worker {
     }
     const run: ShardRun = {
       lease,
+      generation,
       controller: new AbortController(),
       abort: new AbortController(),
       handover: false,
@@ -663,7 +670,7 @@ export class Worker {
   }
 
   async #runShard(source: ShardSource, run: ShardRun): Promise<ShardStopReason> {
-    const { lease } = run;
+    const { lease, generation } = run;
     const o = this.#options;
     // The consumer binds shardId and the processor writes it in its lines: bound here too, it
     // would be written twice on each line.
@@ -675,7 +682,7 @@ export class Worker {
       const signal = run.controller.signal;
       if (signal.aborted && !run.handover) break;
       if (checkpoint === 'SHARD_END') {
-        await this.#coordinator.shardEnded(lease.leaseKey, []);
+        await this.#coordinator.shardEnded(lease.leaseKey, [], generation);
         return 'ended';
       }
       const processor = new BatchProcessor({
@@ -702,7 +709,7 @@ export class Worker {
           shardLog,
         ),
         processor,
-        commit: (cp) => this.#coordinator.commit(lease.leaseKey, cp),
+        commit: (cp) => this.#coordinator.commit(lease.leaseKey, cp, generation),
         // A buffering sink is flushed before each checkpoint, so none passes a buffered write.
         ...(flush ? { flush } : {}),
         commitEveryRecords: o.commitEveryRecords,
@@ -718,7 +725,7 @@ export class Worker {
       try {
         const result = await consumer.run(signal, run.abort.signal);
         if (result.ended) {
-          await this.#coordinator.shardEnded(lease.leaseKey, result.childShardIds);
+          await this.#coordinator.shardEnded(lease.leaseKey, result.childShardIds, generation);
           // Children get leases now, not at the next discovery round.
           if (await this.#discover(source).catch(() => false)) {
             await this.#coordinator.noteLeaseSetChanged();
@@ -732,7 +739,7 @@ export class Worker {
         return run.lost ? 'lost' : 'shutdown';
       } catch (error) {
         if (error instanceof LeaseLostError || run.lost) {
-          this.#coordinator.markLost(lease.leaseKey, toError(error).message);
+          this.#coordinator.markLost(lease.leaseKey, toError(error).message, generation);
           return 'lost';
         }
         if (run.handover) {
@@ -748,6 +755,12 @@ export class Worker {
         try {
           await sleep(delayMs, signal);
         } catch {
+          // A handover that arrives during the backoff: nothing is in flight, the checkpoint
+          // is committed; finish it so the new owner need not wait for the handover timeout.
+          if (run.handover && !run.lost) {
+            await this.#coordinator.finishHandover(lease.leaseKey);
+            return 'handover';
+          }
           return run.lost ? 'lost' : 'shutdown';
         }
       }
