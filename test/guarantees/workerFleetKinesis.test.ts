@@ -183,6 +183,16 @@ describe('a worker fleet on Kinesis with splits, merges, restarts and joins', ()
     const expected = new Map<string, string[]>();
     const w1 = await start('w1');
     const [w2, w3] = await Promise.all([start('w2'), start('w3')]);
+    // The first round lands on shards of three owners (balancing spreads the 4 leases 2/1/1), so
+    // the handovers below move leases that hold applied records, whatever the machine's speed:
+    // writing before the spread let w1 apply everything on a fast run.
+    await until(
+      async () =>
+        new Set((await store.listLeases()).flatMap((l) => (l.leaseOwner ? [l.leaseOwner] : [])))
+          .size >= 3,
+      30_000,
+      'leases spread over w1, w2 and w3',
+    );
     // act: writes in rounds, with a fault between rounds
     await write(stream, 0, 150, expected);
     await until(() => readApplied(out).length >= 60, 30_000, 'first records applied');
