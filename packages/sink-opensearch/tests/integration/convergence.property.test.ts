@@ -1,5 +1,5 @@
 import { Client } from '@opensearch-project/opensearch';
-import { BatchProcessor, type ChangeRecord } from '@shardline/core';
+import { BatchProcessor, bootstrapRecord, type ChangeRecord } from '@shardline/core';
 import {
   type DynamoDBLocalServer,
   deliverLikeLambda,
@@ -101,6 +101,58 @@ describe('OpenSearchSink convergence (property)', () => {
         },
       ),
       { numRuns: 30 },
+    );
+  });
+
+  it('a bootstrap read at any point and delivered at any point never replaces what the stream wrote', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(operation, { minLength: 1, maxLength: 20 }),
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: 1, max: 5 }),
+        async (ops, readAfter, deliverAt, batchSize) => {
+          // arrange: the stream's changes, and the items a Scan saw after `readAfter` of them
+          // (read within the second of the last change it saw, before the next one)
+          const index = `boot-${run++}`;
+          const sink = new OpenSearchSink({ client, index });
+          let t = T0;
+          const times: number[] = [];
+          const records: ChangeRecord[] = ops.map((op) => {
+            t += op.gap;
+            times.push(t);
+            return op.remove
+              ? change({
+                  keys: { id: op.key },
+                  oldImage: { id: op.key },
+                  approximateCreationDateTime: t,
+                })
+              : change({
+                  keys: { id: op.key },
+                  newImage: { id: op.key, value: op.value },
+                  approximateCreationDateTime: t,
+                });
+          });
+          const seen = readAfter % (ops.length + 1);
+          const readAtMs = (seen === 0 ? T0 : times[seen - 1]!) * 1000 + 500;
+          const scanned = [...expected(ops.slice(0, seen))].map(([id, value]) =>
+            bootstrapRecord(
+              { id: { S: id }, value: { N: String(value) } },
+              { tableName: 'T', keySchema: ['id'], bootstrapId: 'b', shardId: 'scan-0', readAtMs },
+            ),
+          );
+          // act: the stream in batches, the bootstrap's page delivered between any two of them
+          const batches: ChangeRecord[][] = [];
+          for (let i = 0; i < records.length; i += batchSize)
+            batches.push(records.slice(i, i + batchSize));
+          batches.splice(deliverAt % (batches.length + 1), 0, scanned);
+          for (const batch of batches)
+            if (batch.length > 0) await sink.write(batch, { attempt: 1 });
+          // assert
+          expect(actual(os, index)).toEqual(expected(ops));
+        },
+      ),
+      { numRuns: 40, seed: 1207 },
     );
   });
 
