@@ -9,7 +9,7 @@
  * the derived table end equal to the projection of a Scan of the source table.
  */
 import { join } from 'node:path';
-import { DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDBHandler } from '@shardline/lambda/dynamodb';
 import {
   type DynamoDBLocalServer,
@@ -32,8 +32,8 @@ import {
   createProjectionSink,
   createProjectionTables,
   expectedProjections,
-  SOURCE_TABLE,
   scanTable,
+  writeRandomUserChange,
 } from './helpers/projectionTables.js';
 
 const HANDLER = join(import.meta.dirname, 'helpers/projectionHandler.ts');
@@ -136,23 +136,7 @@ describe('projection tables under the event source mapping, faults and dead-lett
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 60; i++) {
         const user = random() < 0.3 ? Math.floor(random() * 4) : Math.floor(random() * 40);
-        const key = { UserID: { S: `user-${user}` } };
-        if (random() < 0.15) {
-          await dynamodb.send(new DeleteItemCommand({ TableName: SOURCE_TABLE, Key: key }));
-          continue;
-        }
-        await dynamodb.send(
-          new PutItemCommand({
-            TableName: SOURCE_TABLE,
-            Item: {
-              ...key,
-              name: { S: ['ann', 'bob', 'cid'][Math.floor(random() * 3)]! },
-              group: { S: `g${Math.floor(random() * 3)}` },
-              active: { BOOL: random() < 0.7 },
-              n: { N: String(n++) },
-            },
-          }),
-        );
+        if (await writeRandomUserChange(dynamodb, random, `user-${user}`, n)) n++;
       }
       await server.sync();
       if (round === 1) await mapping.drained({ timeoutMs: 40_000 });

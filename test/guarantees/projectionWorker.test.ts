@@ -7,7 +7,7 @@
  * Scan of the source table.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBStreamsSource } from '@shardline/dynamodb-streams';
 import {
@@ -28,8 +28,8 @@ import {
   createProjectionSink,
   createProjectionTables,
   expectedProjections,
-  SOURCE_TABLE,
   scanTable,
+  writeRandomUserChange,
 } from './helpers/projectionTables.js';
 
 let ddb: DynamoDBLocalServer;
@@ -122,23 +122,8 @@ describe('projection tables under the worker runtime', () => {
     let n = 0;
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 50; i++) {
-        const key = { UserID: { S: `user-${Math.floor(random() * 30)}` } };
-        if (random() < 0.15) {
-          await dynamodb.send(new DeleteItemCommand({ TableName: SOURCE_TABLE, Key: key }));
-          continue;
-        }
-        await dynamodb.send(
-          new PutItemCommand({
-            TableName: SOURCE_TABLE,
-            Item: {
-              ...key,
-              name: { S: ['ann', 'bob', 'cid'][Math.floor(random() * 3)]! },
-              group: { S: `g${Math.floor(random() * 3)}` },
-              active: { BOOL: random() < 0.7 },
-              n: { N: String(n++) },
-            },
-          }),
-        );
+        if (await writeRandomUserChange(dynamodb, random, `user-${Math.floor(random() * 30)}`, n))
+          n++;
       }
       await server.sync();
       if (round === 0) server.rollover();

@@ -6,7 +6,9 @@
 import {
   type AttributeValue,
   CreateTableCommand,
+  DeleteItemCommand,
   type DynamoDBClient,
+  PutItemCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -99,4 +101,35 @@ function sortItems(items: Item[]): Item[] {
   const key = (item: Item) =>
     JSON.stringify(Object.entries(item).sort(([x], [y]) => x.localeCompare(y)));
   return items.sort((a, b) => key(a).localeCompare(key(b)));
+}
+
+/**
+ * One random change of user `userId` in the source table: a delete (15 %), otherwise a put of a
+ * random name, group and active flag with `n` as its counter. Returns whether it put (the caller
+ * then moves `n` on).
+ */
+export async function writeRandomUserChange(
+  client: DynamoDBClient,
+  random: () => number,
+  userId: string,
+  n: number,
+): Promise<boolean> {
+  const key = { UserID: { S: userId } };
+  if (random() < 0.15) {
+    await client.send(new DeleteItemCommand({ TableName: SOURCE_TABLE, Key: key }));
+    return false;
+  }
+  await client.send(
+    new PutItemCommand({
+      TableName: SOURCE_TABLE,
+      Item: {
+        ...key,
+        name: { S: ['ann', 'bob', 'cid'][Math.floor(random() * 3)]! },
+        group: { S: `g${Math.floor(random() * 3)}` },
+        active: { BOOL: random() < 0.7 },
+        n: { N: String(n) },
+      },
+    }),
+  );
+  return true;
 }
