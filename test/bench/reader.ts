@@ -9,9 +9,17 @@
  *
  * Run: npm run build && npx tsx test/bench/reader.ts   (tsx resolves workspace packages to dist)
  *
- * Settings: ShardConsumer minReadIntervalMs 0, idleDelayMs 0, maxIdleDelayMs 0, prefetch on,
- * so a drain is never paced; GetRecords page size 1000 (DynamoDB) and 10,000 (Kinesis) for both
- * readers. Each reader drains the whole stream from TRIM_HORIZON; runs alternate, best of N.
+ * Settings: ShardConsumer minReadIntervalMs 0 (a shard with records is read again at once) and
+ * the production idle poll (idlePollIntervalMs 250, `--idle-poll=N` to change it): a shard that
+ * is drained while others still are is polled as a running reader polls it, where the bare loop
+ * stops at its first empty page (with 0, drained shards polled kinesalite in a busy loop and took
+ * CPU from the shards still draining). Prefetch on; GetRecords page size 1000 (DynamoDB) and
+ * 10,000 (Kinesis) for both readers. Each reader drains the whole stream from TRIM_HORIZON; runs
+ * alternate, best of N.
+ *
+ * Kinesis runs twice: 20,000 records (5,000 a shard, one page each: nothing to read while a page
+ * is processed, so the rows show the per-record cost alone) and 80,000 (a backlog of two pages
+ * a shard, what a reader that fell behind or starts from TRIM_HORIZON drains).
  */
 
 import {
@@ -40,11 +48,15 @@ import { flag } from './harness.js';
 
 // `--records=N` and `--runs=N` override the defaults.
 const RECORDS = flag('records', 20_000);
+/** Records of the second Kinesis stream, a backlog of several pages a shard. */
+const BACKLOG_RECORDS = flag('backlog-records', 80_000);
 const RUNS = flag('runs', 7);
 /** Runs of the 1 ms rows (each drain takes 2 s or more). */
 const SLOW_RUNS = flag('slow-runs', 3);
 /** Records handled at once, by both readers. */
 const CONCURRENCY = 10;
+/** Shardline's idle poll interval (`--idle-poll=N`, ms). */
+const IDLE_POLL_MS = flag('idle-poll', 250);
 
 /** A record handler of both readers. `undefined` is the no-op one (the bare loop only counts). */
 type Handler = (() => Promise<void>) | undefined;
@@ -63,20 +75,24 @@ async function handlePage(count: number, handler: Handler): Promise<void> {
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count) }, worker));
 }
 
-async function timed(count: () => Promise<number>): Promise<number> {
+async function timed(count: () => Promise<number>, expected: number): Promise<number> {
   const started = performance.now();
   const records = await count();
   const seconds = (performance.now() - started) / 1000;
-  if (records < RECORDS) throw new Error(`drained only ${records} of ${RECORDS} records`);
+  if (records < expected) throw new Error(`drained only ${records} of ${expected} records`);
   return records / seconds;
 }
 
 /** Shardline: one ShardConsumer per shard, all concurrent, stopped once every record was handled. */
-async function shardlineDrain(source: ShardSource, handler: Handler): Promise<number> {
+async function shardlineDrain(
+  source: ShardSource,
+  handler: Handler,
+  records: number,
+): Promise<number> {
   const controller = new AbortController();
   let handled = 0;
   const count = () => {
-    if (++handled >= RECORDS) controller.abort();
+    if (++handled >= records) controller.abort();
   };
   const processor = new BatchProcessor({
     handler: handler ? () => handler().then(count) : count,
@@ -91,8 +107,7 @@ async function shardlineDrain(source: ShardSource, handler: Handler): Promise<nu
         from: { type: 'TRIM_HORIZON' },
         processor,
         minReadIntervalMs: 0,
-        idleDelayMs: 0,
-        maxIdleDelayMs: 0,
+        idlePollIntervalMs: IDLE_POLL_MS,
         prefetch: true,
       }).run(controller.signal),
     ),
@@ -154,8 +169,11 @@ async function benchDynamoDB(): Promise<Comparison[]> {
       }
       return count;
     };
-    return await compareBoth('DynamoDB Local, 1 shard', bare, (handler) =>
-      shardlineDrain(source, handler),
+    return await compareBoth(
+      `DynamoDB Local, 1 shard, ${RECORDS} records`,
+      RECORDS,
+      bare,
+      (handler) => shardlineDrain(source, handler, RECORDS),
     );
   } finally {
     ddb.destroy();
@@ -164,7 +182,7 @@ async function benchDynamoDB(): Promise<Comparison[]> {
   }
 }
 
-async function benchKinesis(): Promise<Comparison[]> {
+async function benchKinesis(records: number): Promise<Comparison[]> {
   // Its own process, as the real service is: in-process its CPU would be charged to the reader.
   const server = await startKinesaliteProcess({ shardLimit: 100 });
   const client = new KinesisClient(server.clientConfig);
@@ -177,11 +195,11 @@ async function benchKinesis(): Promise<Comparison[]> {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const data = Buffer.from('x'.repeat(100));
-    for (let i = 0; i < RECORDS; i += 500) {
+    for (let i = 0; i < records; i += 500) {
       await client.send(
         new PutRecordsCommand({
           StreamName,
-          Records: Array.from({ length: Math.min(500, RECORDS - i) }, (_, j) => ({
+          Records: Array.from({ length: Math.min(500, records - i) }, (_, j) => ({
             PartitionKey: `key-${i + j}`,
             Data: data,
           })),
@@ -213,8 +231,12 @@ async function benchKinesis(): Promise<Comparison[]> {
       );
       return counts.reduce((a, b) => a + b, 0);
     };
-    return await compareBoth('kinesalite, 4 shards', bare, (handler) =>
-      shardlineDrain(source, handler),
+    const pages = Math.ceil(records / 4 / 10_000);
+    return await compareBoth(
+      `kinesalite, 4 shards, ${records} records (${pages} page${pages > 1 ? 's' : ''} a shard)`,
+      records,
+      bare,
+      (handler) => shardlineDrain(source, handler, records),
     );
   } finally {
     client.destroy();
@@ -225,15 +247,17 @@ async function benchKinesis(): Promise<Comparison[]> {
 /** Both handlers on one source: the no-op rows, then the 1 ms rows. */
 async function compareBoth(
   label: string,
+  records: number,
   bare: (handler: Handler) => Promise<number>,
   shardline: (handler: Handler) => Promise<number>,
 ): Promise<Comparison[]> {
   return [
-    await compare(`${label}, no-op handler`, 0.95, RUNS, bare, shardline, undefined),
+    await compare(`${label}, no-op handler`, 0.95, RUNS, records, bare, shardline, undefined),
     await compare(
       `${label}, 1 ms handler, c=${CONCURRENCY}`,
       1.0,
       SLOW_RUNS,
+      records,
       bare,
       shardline,
       sleep1,
@@ -245,24 +269,25 @@ async function compare(
   label: string,
   target: number,
   runs: number,
+  records: number,
   bareWith: (handler: Handler) => Promise<number>,
   shardlineWith: (handler: Handler) => Promise<number>,
   handler: Handler,
 ): Promise<Comparison> {
-  const bare = () => bareWith(handler);
-  const shardline = () => shardlineWith(handler);
+  const bare = () => timed(() => bareWith(handler), records);
+  const shardline = () => timed(() => shardlineWith(handler), records);
   const bares: number[] = [];
   const shardlines: number[] = [];
-  await timed(bare); // warm-up: JIT, connections, the server's caches
-  await timed(shardline);
+  await bare(); // warm-up: JIT, connections, the server's caches
+  await shardline();
   for (let run = 0; run < runs; run++) {
     // Alternate who goes first, so a drifting server favours neither.
     if (run % 2 === 0) {
-      bares.push(await timed(bare));
-      shardlines.push(await timed(shardline));
+      bares.push(await bare());
+      shardlines.push(await shardline());
     } else {
-      shardlines.push(await timed(shardline));
-      bares.push(await timed(bare));
+      shardlines.push(await shardline());
+      bares.push(await bare());
     }
   }
   return { label, target, bares, shardlines };
@@ -296,7 +321,12 @@ function report({ label, target, bares, shardlines }: Comparison): void {
 }
 
 console.log(
-  `reader benchmark: ${RECORDS} records, best of ${RUNS} runs (no-op) and ${SLOW_RUNS} runs (1 ms) after a warm-up\n`,
+  `reader benchmark: best of ${RUNS} runs (no-op) and ${SLOW_RUNS} runs (1 ms) after a warm-up; Shardline idle poll ${IDLE_POLL_MS} ms\n`,
 );
-for (const comparison of await benchDynamoDB()) report(comparison);
-for (const comparison of await benchKinesis()) report(comparison);
+// `--source=dynamodb` or `--source=kinesis` runs one source only.
+const only = process.argv.find((a) => a.startsWith('--source='))?.split('=')[1];
+if (only !== 'kinesis') for (const comparison of await benchDynamoDB()) report(comparison);
+if (only !== 'dynamodb') {
+  for (const comparison of await benchKinesis(RECORDS)) report(comparison);
+  for (const comparison of await benchKinesis(BACKLOG_RECORDS)) report(comparison);
+}

@@ -77,6 +77,12 @@ export class Deduper {
   readonly #versions: StringWindow;
   readonly #maxEventIds: number;
   readonly #maxKeyVersions: number;
+  /**
+   * The last event id keyed and its key: `check` then `remember` of one record (a synchronous
+   * handler, a sink batch's ids) pack a Kinesis id once, not twice.
+   */
+  #lastEventId: string | undefined;
+  #lastEventKey = '';
 
   constructor(options: DeduperOptions = {}) {
     this.#maxEventIds = options.maxEventIds ?? DEFAULT_MAX_EVENT_IDS;
@@ -100,7 +106,7 @@ export class Deduper {
    * than the newest applied change of its item (`stale`).
    */
   check(record: DedupRecord, staleChanges: StaleChanges = 'apply'): DuplicateReason {
-    if (this.#ids.has(compactEventId(record.eventId))) return 'seen';
+    if (this.#ids.has(this.#eventKey(record.eventId))) return 'seen';
     if (staleChanges === 'drop' && record.version !== undefined && this.#versions.size > 0) {
       const item = itemKey(record);
       const newest = item === undefined ? undefined : this.#versions.get(item);
@@ -111,7 +117,7 @@ export class Deduper {
 
   /** Records that `record` was applied. */
   remember(record: DedupRecord): void {
-    if (this.#maxEventIds > 0) this.#ids.add(compactEventId(record.eventId));
+    if (this.#maxEventIds > 0) this.#ids.add(this.#eventKey(record.eventId));
     if (record.version !== undefined && this.#maxKeyVersions > 0) {
       const item = itemKey(record);
       if (item === undefined) return;
@@ -127,12 +133,21 @@ export class Deduper {
    * flush failed), so its redelivery must be applied again, not dropped as seen.
    */
   forget(record: DedupRecord): void {
-    this.#ids.delete(compactEventId(record.eventId));
+    this.#ids.delete(this.#eventKey(record.eventId));
     if (record.version === undefined) return;
     const item = itemKey(record);
     if (item !== undefined && this.#versions.get(item) === versionNumber(record.version)) {
       this.#versions.delete(item);
     }
+  }
+
+  /** The key `eventId` is filed under ({@link compactEventId}), the last one reused. */
+  #eventKey(eventId: string): string {
+    if (eventId !== this.#lastEventId) {
+      this.#lastEventId = eventId;
+      this.#lastEventKey = compactEventId(eventId);
+    }
+    return this.#lastEventKey;
   }
 
   /** Bytes the two windows hold (typed arrays, allocated up front for the configured maxima). */

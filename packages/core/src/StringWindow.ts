@@ -4,8 +4,15 @@ import { ConfigurationError } from './errors.js';
 const INITIAL_BYTES_PER_ENTRY = 32;
 /** Entries a window has room for at first: a batch of up to 1000 records needs no growth. */
 const INITIAL_ENTRIES = 1024;
-/** A probe run longer than this on insert switches a window from sampled to whole-key hashes. */
-const MAX_PROBES = 32;
+/**
+ * An insert that steps over more than this many slots holding its own hash switches a window
+ * from sampled to whole-key hashes. Equal 32-bit hashes among a probe run's neighbours are what
+ * keys varying only where the sample does not look produce; random keys almost never give two.
+ * (A probe run's length alone is no signal: linear probing at this load makes runs over 32 slots
+ * by chance, and random DynamoDB `eventID`s switched a window to whole keys, which cost twice the
+ * hashing, within 200,000 inserts.)
+ */
+const MAX_SAME_HASH_PROBES = 8;
 /** Keys whose characters are copied into the arena at once. */
 const PENDING_KEYS = 256;
 /**
@@ -121,8 +128,9 @@ export class StringWindow {
   }
 
   /**
-   * Whether keys are hashed whole: set once a sampled hash made a probe run longer than 32
-   * slots (keys that differ only in characters the sample skips). For tests and diagnostics.
+   * Whether keys are hashed whole: set once an insert stepped over more than 8 slots of its own
+   * sampled hash (keys that differ only in characters the sample skips). For tests and
+   * diagnostics.
    */
   get hashesWholeKeys(): boolean {
     return this.#wholeKeys;
@@ -180,7 +188,7 @@ export class StringWindow {
     // Batching needs the oldest entry never pending (eviction frees its room): a ring of at
     // least INITIAL_ENTRIES evicts only when full, far past the PENDING_KEYS newest.
     if (this.#pending.length >= PENDING_KEYS || this.#capacity < INITIAL_ENTRIES) this.#flush();
-    if (this.#insertIndex(entry) > MAX_PROBES && !this.#wholeKeys) this.#hashWholeKeys();
+    if (this.#insertIndex(entry) > MAX_SAME_HASH_PROBES && !this.#wholeKeys) this.#hashWholeKeys();
   }
 
   /** Forgets `key`; returns whether it was held. */
@@ -254,20 +262,20 @@ export class StringWindow {
     pending.length = 0;
   }
 
-  /** Files `entry` in the index; returns how many occupied slots it stepped over. */
+  /** Files `entry` in the index; returns how many slots holding its hash it stepped over. */
   #insertIndex(entry: number): number {
     const index = this.#index;
     const mask = this.#mask;
-    let probes = 0;
+    let sameHash = 0;
     const h = this.#hash[entry]!;
     let slot = h & mask;
     while (index[2 * slot] !== 0) {
+      if (index[2 * slot + 1] === h) sameHash++;
       slot = (slot + 1) & mask;
-      probes++;
     }
     index[2 * slot] = entry + 1;
     index[2 * slot + 1] = h;
-    return probes;
+    return sameHash;
   }
 
   /** Takes a live entry out of the index; its ring place stays until the ring passes it. */
@@ -429,7 +437,7 @@ export function stringHash(key: string): number {
  * reuses the hash V8 keeps in the string; hashing a 36-character id whole cost this window more
  * than the rest of its work. Event ids vary at the end (Kinesis sequence numbers, counters) or
  * everywhere (DynamoDB's random `eventID`s). Keys that differ only where the sample does not
- * look make long probe runs, and the window then hashes whole keys (`hashesWholeKeys`).
+ * look share hashes, and the window then hashes whole keys (`hashesWholeKeys`).
  */
 export function sampledHash(key: string): number {
   const length = key.length;

@@ -211,3 +211,22 @@ describe('StringWindow', () => {
     expect(() => new StringWindow(1.5)).toThrow(/whole number of 0 or more entries, got 1.5/);
   });
 });
+
+describe('StringWindow hashing mode', () => {
+  it('keeps sampled hashes for random event ids, however long linear probing makes a run', () => {
+    // arrange: DynamoDB-like eventIDs (32 random hex characters), seeded, through a full window
+    let seed = 7;
+    const random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed;
+    };
+    const id = () =>
+      Array.from({ length: 4 }, () => random().toString(16).padStart(8, '0')).join('');
+    const window = new StringWindow(10_000, false);
+    // act: 200,000 ids, 20 times the window (the old rule, a probe run over 32, switched here)
+    for (let i = 0; i < 200_000; i++) window.add(id());
+    // assert
+    expect(window.hashesWholeKeys).toBe(false);
+    expect(window.size).toBe(10_000);
+  });
+});

@@ -185,9 +185,11 @@ describe('decodeDynamoDBRecord', () => {
     expect(() => decodeDynamoDBRecord(bad, context)).toThrow(
       /record 222 of shard shardId-00000001573689847184-864758bb: eventName "UPSERT"/,
     );
-    expect(() => decodeDynamoDBRecord(sample({ SequenceNumber: 'abc' }), context)).toThrow(
-      /not a decimal string/,
-    );
+    for (const sequenceNumber of ['abc', '', '12a4', '12 4', '-12', '1.5', '\u0661\u0662']) {
+      expect(() =>
+        decodeDynamoDBRecord(sample({ SequenceNumber: sequenceNumber }), context),
+      ).toThrow(/not a decimal string/);
+    }
     expect(() => decodeDynamoDBRecord(sample({ Keys: {} }), context)).toThrow(/no Keys/);
   });
 
