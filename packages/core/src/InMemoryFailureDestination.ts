@@ -19,8 +19,15 @@ export class InMemoryFailureDestination
     return this.#records;
   }
 
+  /**
+   * Keeps a copy of each record. A `record` (the source's raw record) with a `toJSON` is kept in
+   * that JSON form, as every durable destination keeps it: a polled Kinesis record computes its
+   * base64 `Data` there, which a structured clone of the object would not copy.
+   */
   async send(records: readonly FailedRecord[]): Promise<void> {
-    this.#records.push(...records.map((r) => structuredClone(r)));
+    this.#records.push(
+      ...records.map((r) => structuredClone({ ...r, record: jsonFormOf(r.record) })),
+    );
   }
 
   async receive(options: { maxRecords?: number } = {}) {
@@ -33,4 +40,10 @@ export class InMemoryFailureDestination
       },
     }));
   }
+}
+
+/** `value.toJSON()` for an object that has one, else `value` itself. */
+function jsonFormOf(value: unknown): unknown {
+  const toJSON = (value as { toJSON?: unknown } | null)?.toJSON;
+  return typeof value === 'object' && typeof toJSON === 'function' ? toJSON.call(value) : value;
 }

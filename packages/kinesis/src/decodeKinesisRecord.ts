@@ -69,21 +69,35 @@ export function decodeKinesisRecord(
   context: KinesisDecodeContext,
   original: unknown = raw,
 ): ChangeRecord[] {
-  if (!isKplAggregate(raw.data))
-    return [decodeUserRecord(raw, raw.data, raw.partitionKey, undefined, context, original)];
+  const out: ChangeRecord[] = [];
+  decodeKinesisRecordInto(raw, context, original, out);
+  return out;
+}
+
+/** {@link decodeKinesisRecord}, appending to `out`: no array per record on a page's hot path. */
+function decodeKinesisRecordInto(
+  raw: KinesisRecordLike,
+  context: KinesisDecodeContext,
+  original: unknown,
+  out: ChangeRecord[],
+): void {
+  if (!isKplAggregate(raw.data)) {
+    out.push(decodeUserRecord(raw, raw.data, raw.partitionKey, undefined, context, original));
+    return;
+  }
   let users: ReturnType<typeof deaggregate>;
   try {
     users = deaggregate(raw.data, raw.partitionKey, raw.sequenceNumber);
   } catch (error) {
-    return [
+    out.push(
       failed(raw, undefined, context, original, `corrupt KPL aggregate (${errorMessage(error)})`),
-    ];
+    );
+    return;
   }
   const range = context.hashKeyRange;
   const low = range ? BigInt(range.startingHashKey) : undefined;
   const high = range ? BigInt(range.endingHashKey) : undefined;
   const skip = context.outOfRangeRecordPolicy === OutOfRangeRecordPolicy.Skip;
-  const out: ChangeRecord[] = [];
   for (const user of users) {
     if (low !== undefined && high !== undefined) {
       const hash = hashKeyOf(user.partitionKey, user.explicitHashKey);
@@ -115,7 +129,6 @@ export function decodeKinesisRecord(
       ),
     );
   }
-  return out;
 }
 
 function decodeUserRecord(
@@ -263,7 +276,21 @@ export function decodeKinesisSdkRecord(
   record: KinesisSdkRecord,
   context: KinesisDecodeContext,
 ): ChangeRecord[] {
-  return decodeKinesisRecord(
+  const out: ChangeRecord[] = [];
+  decodeKinesisSdkRecordInto(record, context, out);
+  return out;
+}
+
+/**
+ * {@link decodeKinesisSdkRecord}, appending to `out` (a GetRecords page decodes thousands of
+ * records: no array per record).
+ */
+export function decodeKinesisSdkRecordInto(
+  record: KinesisSdkRecord,
+  context: KinesisDecodeContext,
+  out: ChangeRecord[],
+): void {
+  decodeKinesisRecordInto(
     {
       sequenceNumber: record.SequenceNumber ?? '0',
       partitionKey: record.PartitionKey ?? '',
@@ -271,19 +298,45 @@ export function decodeKinesisSdkRecord(
       approximateArrivalTimeMs: record.ApproximateArrivalTimestamp?.getTime(),
     },
     context,
-    // JSON-serializable (for failure destinations), and lazy: base64 of the payload is only
-    // computed when someone reads `raw`, never on the hot path.
-    {
-      SequenceNumber: record.SequenceNumber,
-      PartitionKey: record.PartitionKey,
-      get ApproximateArrivalTimestamp() {
-        return record.ApproximateArrivalTimestamp?.toISOString();
-      },
-      get Data() {
-        return record.Data ? Buffer.from(record.Data).toString('base64') : undefined;
-      },
-    },
+    new SdkRecordView(record),
+    out,
   );
+}
+
+/**
+ * A GetRecords record as a record's `raw`: JSON-serializable (for failure destinations: the
+ * arrival time as ISO text, `Data` as base64, as the Kinesis API writes them), and lazy: the
+ * base64 of the payload is computed only when `raw` is read or serialized, never on the hot path.
+ * A class, not an object literal with getters: the literal allocated two closures per record.
+ */
+class SdkRecordView {
+  readonly SequenceNumber: string | undefined;
+  readonly PartitionKey: string | undefined;
+  readonly #record: KinesisSdkRecord;
+
+  constructor(record: KinesisSdkRecord) {
+    this.SequenceNumber = record.SequenceNumber;
+    this.PartitionKey = record.PartitionKey;
+    this.#record = record;
+  }
+
+  get ApproximateArrivalTimestamp(): string | undefined {
+    return this.#record.ApproximateArrivalTimestamp?.toISOString();
+  }
+
+  get Data(): string | undefined {
+    const data = this.#record.Data;
+    return data ? Buffer.from(data).toString('base64') : undefined;
+  }
+
+  toJSON(): Record<string, string | undefined> {
+    return {
+      SequenceNumber: this.SequenceNumber,
+      PartitionKey: this.PartitionKey,
+      ApproximateArrivalTimestamp: this.ApproximateArrivalTimestamp,
+      Data: this.Data,
+    };
+  }
 }
 
 /** A record of a Lambda Kinesis event (`data` base64, arrival time in epoch seconds). */

@@ -6,7 +6,7 @@ import {
   reportDataTrimmed,
   type StartPosition,
 } from '@shardline/core';
-import { decodeKinesisSdkRecord } from './decodeKinesisRecord.js';
+import { decodeKinesisSdkRecordInto } from './decodeKinesisRecord.js';
 import type { KinesisSettings } from './KinesisSource.js';
 
 /**
@@ -45,7 +45,7 @@ export function resumePointOf(
  */
 export class KinesisPageDecoder {
   readonly #settings: KinesisSettings;
-  readonly #context: Parameters<typeof decodeKinesisSdkRecord>[1];
+  readonly #context: Parameters<typeof decodeKinesisSdkRecordInto>[1];
   readonly #report: IteratorReacquiredReport;
   /** Set while a read opened AT a position has not seen its first record. */
   resumeAt: ResumePoint | undefined;
@@ -76,11 +76,7 @@ export class KinesisPageDecoder {
   /** The change records of one page; `shardEnds` when it is the shard's last. */
   decode(raw: readonly _Record[], shardEnds: boolean): ChangeRecord[] {
     let records: ChangeRecord[] = [];
-    for (const record of raw) {
-      const decoded = decodeKinesisSdkRecord(record, this.#context);
-      if (decoded.length === 1) records.push(decoded[0]!);
-      else for (const r of decoded) records.push(r);
-    }
+    for (const record of raw) decodeKinesisSdkRecordInto(record, this.#context, records);
     const resume = this.resumeAt;
     if (resume && raw.length > 0) {
       if (raw[0]!.SequenceNumber !== resume.sequenceNumber) {

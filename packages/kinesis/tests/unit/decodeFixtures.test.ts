@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { InMemoryFailureDestination, toFailedRecord } from '@shardline/core';
 import { describe, expect, it } from 'vitest';
 import {
   decodeKinesisLambdaRecord,
@@ -79,6 +80,21 @@ describe('decoding records captured from kinesalite', () => {
       Data: text.Data,
     });
     expect(bytes!.sizeBytes).toBe(5);
+  });
+
+  it('parks a polled record whole: the in-memory destination keeps its base64 Data and arrival time', async () => {
+    // arrange: `raw` of a GetRecords record computes Data and the ISO arrival time on read
+    const [plain] = decode(text);
+    const destination = new InMemoryFailureDestination();
+    // act
+    await destination.send([toFailedRecord(plain!, new Error('handler failed'), 3)]);
+    // assert: what a replay decodes again, as the SQS, SNS and S3 destinations keep it
+    expect(destination.records[0]!.record).toEqual({
+      SequenceNumber: text.SequenceNumber,
+      PartitionKey: 'text-key',
+      ApproximateArrivalTimestamp: new Date(text.ApproximateArrivalTimestamp * 1000).toISOString(),
+      Data: text.Data,
+    });
   });
 
   it('parses JSON payloads into newImage, and parks non-JSON ones with a decode error', () => {
