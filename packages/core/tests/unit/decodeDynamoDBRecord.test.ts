@@ -185,7 +185,18 @@ describe('decodeDynamoDBRecord', () => {
     expect(() => decodeDynamoDBRecord(bad, context)).toThrow(
       /record 222 of shard shardId-00000001573689847184-864758bb: eventName "UPSERT"/,
     );
-    for (const sequenceNumber of ['abc', '', '12a4', '12 4', '-12', '1.5', '\u0661\u0662']) {
+    for (const sequenceNumber of [
+      'abc',
+      '',
+      '12a4',
+      '12 4',
+      '-12',
+      '1.5',
+      '\u0661\u0662',
+      '12/4',
+      '12:4',
+      '12\n',
+    ]) {
       expect(() =>
         decodeDynamoDBRecord(sample({ SequenceNumber: sequenceNumber }), context),
       ).toThrow(/not a decimal string/);
