@@ -323,8 +323,11 @@ export class BatchProcessor {
     const run = (record: ChangeRecord): RecordOutcome | Promise<RecordOutcome> => {
       if (deadline?.reached()) return DEADLINE_BLOCKED;
       if (record.decodeError) return this.#exhausted(record, record.decodeError, 1, options);
+      // Kept from the check to the remember: other records are checked while this one runs.
+      let eventKey: string | undefined;
       if (deduper) {
-        const reason = deduper.check(record, this.#staleChanges);
+        eventKey = deduper.keyOf(record);
+        const reason = deduper.check(record, this.#staleChanges, eventKey);
         if (reason) return this.#duplicate(record, reason);
       }
       let result: unknown;
@@ -336,13 +339,13 @@ export class BatchProcessor {
       if (typeof (result as { then?: unknown } | null)?.then === 'function') {
         return (result as Promise<unknown>).then(
           () => {
-            deduper?.remember(record);
+            deduper?.remember(record, eventKey);
             return SUCCEEDED;
           },
           (error: unknown) => this.#retryRecord(handler, record, error, options),
         );
       }
-      deduper?.remember(record);
+      deduper?.remember(record, eventKey);
       return SUCCEEDED;
     };
     return this.#dispatcher.dispatch(records, run, signal);

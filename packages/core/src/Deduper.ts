@@ -3,6 +3,9 @@ import { ConfigurationError } from './errors.js';
 import { itemKey } from './itemKey.js';
 import { StringWindow } from './StringWindow.js';
 
+/** What `#lastEventId` holds before any id: equal to no id, not even an untyped `undefined`. */
+const NO_EVENT_ID = Symbol('no event id');
+
 /** Options of a {@link Deduper}. */
 export interface DeduperOptions {
   /**
@@ -81,7 +84,7 @@ export class Deduper {
    * The last event id keyed and its key: `check` then `remember` of one record (a synchronous
    * handler, a sink batch's ids) pack a Kinesis id once, not twice.
    */
-  #lastEventId: string | undefined;
+  #lastEventId: string | typeof NO_EVENT_ID = NO_EVENT_ID;
   #lastEventKey = '';
 
   constructor(options: DeduperOptions = {}) {
@@ -104,9 +107,15 @@ export class Deduper {
   /**
    * Whether `record` was already applied (`seen`), or, with `staleChanges: 'drop'`, is older
    * than the newest applied change of its item (`stale`).
+   *
+   * @param eventKey - `keyOf(record)`, when the caller keeps it for `remember` (see `keyOf`).
    */
-  check(record: DedupRecord, staleChanges: StaleChanges = 'apply'): DuplicateReason {
-    if (this.#ids.has(this.#eventKey(record.eventId))) return 'seen';
+  check(
+    record: DedupRecord,
+    staleChanges: StaleChanges = 'apply',
+    eventKey: string = this.keyOf(record),
+  ): DuplicateReason {
+    if (this.#ids.has(eventKey)) return 'seen';
     if (staleChanges === 'drop' && record.version !== undefined && this.#versions.size > 0) {
       const item = itemKey(record);
       const newest = item === undefined ? undefined : this.#versions.get(item);
@@ -115,9 +124,13 @@ export class Deduper {
     return undefined;
   }
 
-  /** Records that `record` was applied. */
-  remember(record: DedupRecord): void {
-    if (this.#maxEventIds > 0) this.#ids.add(this.#eventKey(record.eventId));
+  /**
+   * Records that `record` was applied.
+   *
+   * @param eventKey - `keyOf(record)` of this same record, as given to `check`.
+   */
+  remember(record: DedupRecord, eventKey?: string): void {
+    if (this.#maxEventIds > 0) this.#ids.add(eventKey ?? this.keyOf(record));
     if (record.version !== undefined && this.#maxKeyVersions > 0) {
       const item = itemKey(record);
       if (item === undefined) return;
@@ -139,6 +152,15 @@ export class Deduper {
     if (item !== undefined && this.#versions.get(item) === versionNumber(record.version)) {
       this.#versions.delete(item);
     }
+  }
+
+  /**
+   * The key a record's event id is filed under ({@link compactEventId}). A caller that checks a
+   * record, runs it while other records are checked, then remembers it (a concurrent handler)
+   * keeps this and passes it to both calls, so a Kinesis id is packed once, not twice.
+   */
+  keyOf(record: Pick<DedupRecord, 'eventId'>): string {
+    return this.#eventKey(record.eventId);
   }
 
   /** The key `eventId` is filed under ({@link compactEventId}), the last one reused. */

@@ -120,7 +120,18 @@ export class KeyedDispatcher {
           let next = c + 1;
           const worker = async (first?: Promise<void>): Promise<void> => {
             if (first) await first;
-            while (next < list.length) await runChainFrom(list[next++]!, 0);
+            while (next < list.length) {
+              const chain = list[next++]!;
+              if (chain.length > 1 || state.aborted) {
+                await runChainFrom(chain, 0);
+                continue;
+              }
+              // A key with one record in the batch (the common case): run it here, without
+              // an async call and its promise per record.
+              const only = chain[0]!;
+              const result = run(records[only]!, only);
+              settle(chain, 0, isPromise(result) ? await result : result);
+            }
           };
           const at = i;
           const rest = (async () => {

@@ -383,13 +383,26 @@ export class StringWindow {
     const wideKeys = this.#wideKeys ? new Map<number, string>() : undefined;
     let count = 0;
     let at = 0;
+    // Characters are copied a run at a time: entries laid out one after another in the old
+    // arena stay so in the new one (one `copy` call per entry cost more than the rest of a
+    // window's growth). A run ends at a dead entry, a wide key or the arena's wrap.
+    let runFrom = 0;
+    let runTo = 0;
+    let runAt = 0;
     for (let i = 0; i < this.#count; i++) {
       const entry = (this.#oldest + i) % this.#capacity;
       if (this.#dead[entry] === 1) continue;
       const keyLength = this.#length[entry]!;
       const size = Math.max(1, keyLength);
       const from = this.#offset[entry]!;
-      if (keyLength > 0) this.#bytes.copy(bytes, at, from, from + size);
+      if (keyLength > 0) {
+        if (from !== runTo || runTo === runFrom || at !== runAt + (runTo - runFrom)) {
+          if (runTo > runFrom) this.#bytes.copy(bytes, runAt, runFrom, runTo);
+          runFrom = from;
+          runAt = at;
+        }
+        runTo = from + size;
+      }
       if (keyLength < 0) wideKeys!.set(count, this.#wideKeys!.get(entry)!);
       hash[count] = this.#hash[entry]!;
       offset[count] = at;
@@ -398,6 +411,7 @@ export class StringWindow {
       at += size;
       count++;
     }
+    if (runTo > runFrom) this.#bytes.copy(bytes, runAt, runFrom, runTo);
     // Load factor at most 2/3: short probe sequences, 12–16 bytes of index per entry.
     let slots = 2;
     while (slots < capacity * 1.5) slots *= 2;

@@ -230,3 +230,43 @@ describe('StringWindow hashing mode', () => {
     expect(window.size).toBe(10_000);
   });
 });
+
+describe('StringWindow growth', () => {
+  it('keeps every live key through growth, with dead entries, short and wide keys between runs of characters', () => {
+    // arrange: distinct keys of mixed lengths, some deleted, some wide, added until the window is full
+    // and evicting (growth rebuilds copy the arena a run of entries at a time)
+    const window = new StringWindow(5000, false);
+    const live = new Set<string>();
+    const order: string[] = [];
+    let seed = 11;
+    const random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed;
+    };
+    // act
+    for (let i = 0; i < 12_000; i++) {
+      const kind = random() % 20;
+      const key = kind === 0 ? `€${i}` : kind === 1 ? `${i}` : `${'k'.repeat(random() % 60)}:${i}`;
+      if (window.add(key)) {
+        live.add(key);
+        order.push(key);
+      }
+      if (random() % 7 === 0 && order.length > 0) {
+        const victim = order[random() % order.length]!;
+        window.delete(victim);
+        live.delete(victim);
+      }
+      // the model forgets what the window's ring passed: its oldest entries beyond 5000
+      while (order.length > 5000) live.delete(order.shift()!);
+      // assert, as it grows and once full: the window holds every live key of the model
+      if (i % 250 === 249) {
+        const wrong: string[] = [];
+        for (const key of live) if (!window.has(key)) wrong.push(`missing ${key} after ${i}`);
+        // (a growth rebuild drops dead entries, so the window may hold older keys than the
+        // model's last 5000; it never misses a newer one, nor holds one never added)
+        expect(wrong.slice(0, 5)).toEqual([]);
+        expect(window.has(`never:${i}`)).toBe(false);
+      }
+    }
+  });
+});
