@@ -85,8 +85,16 @@ function shardline(
 }
 
 /** One Shardline handler for every call: a warm execution environment. */
-function shardlineWarm(handler: (r: ChangeRecord) => unknown): EachCase<DynamoDBStreamEvent> {
-  const lambda = createDynamoDBHandler({ handler, concurrency: CONCURRENCY, logger: silentLogger });
+function shardlineWarm(
+  handler: (r: ChangeRecord) => unknown,
+  deduper?: false,
+): EachCase<DynamoDBStreamEvent> {
+  const lambda = createDynamoDBHandler({
+    handler,
+    concurrency: CONCURRENCY,
+    logger: silentLogger,
+    ...(deduper === false ? { deduper } : {}),
+  });
   return {
     name: '',
     records: RECORDS,
@@ -173,6 +181,7 @@ async function main(): Promise<void> {
     [
       { ...shardlineWarm(() => {}), name: 'shardline' },
       { ...powertoolsWarm(async () => {}), name: 'powertools' },
+      { ...shardlineWarm(() => {}, false), name: 'shardline-no-dedup' },
     ],
     nextEvent,
   );
@@ -232,6 +241,13 @@ async function main(): Promise<void> {
       `${rate(s(warm, 'powertools'))} (powertools, parallel; one handler, each call the stream's next batch)`,
       x(s(warm, 'shardline'), s(warm, 'powertools')),
       '>= 2x',
+    ],
+    [
+      '',
+      '',
+      `${rate(s(warm, 'shardline-no-dedup'))} (Shardline, deduper: false: what the dedup window costs)`,
+      x(s(warm, 'shardline'), s(warm, 'shardline-no-dedup')),
+      '',
     ],
     [
       'reads newImage',
