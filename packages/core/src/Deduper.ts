@@ -165,6 +165,10 @@ export class Deduper {
 
   /** The key `eventId` is filed under ({@link compactEventId}), the last one reused. */
   #eventKey(eventId: string): string {
+    // An id that is not a Kinesis one and needs no escape is its own key: returned before the
+    // comparison with the last id, which reads both strings up to where they differ.
+    const first = eventId.charCodeAt(0);
+    if (first !== 115 /* s */ && first > KINESIS_ID) return eventId;
     if (eventId !== this.#lastEventId) {
       this.#lastEventId = eventId;
       this.#lastEventKey = compactEventId(eventId);
