@@ -681,10 +681,14 @@ export function staleChangesOf(options: {
 
 const EFFECTS: readonly string[] = Object.values(ChangeEffect);
 
-/** Builds the {@link FailedRecord} a failure destination keeps: the whole record and why. */
+/**
+ * Builds the {@link FailedRecord} a failure destination keeps: the whole record and why. A raw
+ * record that has a `toJSON` (a polled Kinesis record computes its base64 `Data` there) is kept
+ * in that form, so every destination, and a structured clone of it, holds plain data.
+ */
 export function toFailedRecord(record: ChangeRecord, error: Error, attempts: number): FailedRecord {
   return {
-    record: record.raw,
+    record: jsonFormOf(record.raw),
     source: record.source,
     streamId: record.streamId,
     shardId: record.shardId,
@@ -695,6 +699,12 @@ export function toFailedRecord(record: ChangeRecord, error: Error, attempts: num
     attempts,
     failedAt: new Date().toISOString(),
   };
+}
+
+/** `value.toJSON()` for an object that has one, else `value` itself. */
+function jsonFormOf(value: unknown): unknown {
+  const toJSON = (value as { toJSON?: unknown } | null)?.toJSON;
+  return typeof value === 'object' && typeof toJSON === 'function' ? toJSON.call(value) : value;
 }
 
 /** Runs one batch with a fresh {@link BatchProcessor}: the function facade for one-off use. */

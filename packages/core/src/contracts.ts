@@ -341,7 +341,7 @@ export interface LeaseStore extends CheckpointStore {
  * on-failure destinations, which carry only batch metadata, this carries the record itself.
  */
 export interface FailedRecord {
-  /** The record as the source delivered it (`ChangeRecord.raw`), JSON-serializable. */
+  /** The record as the source delivered it (`ChangeRecord.raw`, in its `toJSON` form if it has one): plain JSON data. */
   readonly record: unknown;
   readonly source: SourceKind;
   readonly streamId: string;
