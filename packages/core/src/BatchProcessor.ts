@@ -8,7 +8,7 @@ import {
   type SinkRecordResult,
 } from './contracts.js';
 import { Deadline } from './Deadline.js';
-import { Deduper, type StaleChanges } from './Deduper.js';
+import { Deduper, type DuplicateReason, type StaleChanges } from './Deduper.js';
 import { ConfigurationError, isRetriable, ShardlineError, toError } from './errors.js';
 import type { EventBus } from './events.js';
 import { itemKey } from './itemKey.js';
@@ -451,14 +451,22 @@ export class BatchProcessor {
     const seenInBatch = new Set<string>();
     // Per item, never per ordering key: a custom ordering key may group several items.
     const newestInBatch = this.#staleChanges === 'drop' ? new Map<string, bigint>() : undefined;
+    // Each record's dedup key, kept from the check to the remember after the write.
+    const deduper = this.#deduper;
+    const keys = deduper ? new Array<string>(records.length) : undefined;
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
       if (record.decodeError) {
         outcomes[i] = await this.#exhausted(record, record.decodeError, 1, options);
         continue;
       }
-      let reason = this.#deduper?.check(record, this.#staleChanges);
-      if (!reason && this.#deduper) {
+      let reason: DuplicateReason;
+      if (deduper) {
+        const key = deduper.keyOf(record);
+        keys![i] = key;
+        reason = deduper.check(record, this.#staleChanges, key);
+      }
+      if (!reason && deduper) {
         if (seenInBatch.has(record.eventId)) reason = 'seen';
         else if (newestInBatch && record.version !== undefined) {
           const item = itemKey(record);
@@ -478,7 +486,7 @@ export class BatchProcessor {
         for (const i of live.slice(start)) outcomes[i] = DEADLINE_BLOCKED;
         break;
       }
-      await this.#writeWithRetry(sink, records, chunk, outcomes, options);
+      await this.#writeWithRetry(sink, records, chunk, outcomes, options, keys);
     }
     return outcomes;
   }
@@ -489,6 +497,7 @@ export class BatchProcessor {
     indexes: number[],
     outcomes: RecordOutcome[],
     options: RunOptions,
+    keys: readonly string[] | undefined,
   ): Promise<void> {
     let pending = indexes;
     for (let attempt = 1; pending.length > 0; attempt++) {
@@ -499,7 +508,7 @@ export class BatchProcessor {
         const result = results.get(index)!;
         const record = records[index]!;
         if (result.status === 'ok') {
-          this.#deduper?.remember(record);
+          this.#deduper?.remember(record, keys?.[index]);
           outcomes[index] = SUCCEEDED;
         } else if (
           result.retriable &&
