@@ -3,9 +3,6 @@ import { ConfigurationError } from './errors.js';
 import { itemKey } from './itemKey.js';
 import { StringWindow } from './StringWindow.js';
 
-/** What `#lastEventId` holds before any id: equal to no id, not even an untyped `undefined`. */
-const NO_EVENT_ID = Symbol('no event id');
-
 /** Options of a {@link Deduper}. */
 export interface DeduperOptions {
   /**
@@ -80,12 +77,6 @@ export class Deduper {
   readonly #versions: StringWindow;
   readonly #maxEventIds: number;
   readonly #maxKeyVersions: number;
-  /**
-   * The last event id keyed and its key: `check` then `remember` of one record (a synchronous
-   * handler, a sink batch's ids) pack a Kinesis id once, not twice.
-   */
-  #lastEventId: string | typeof NO_EVENT_ID = NO_EVENT_ID;
-  #lastEventKey = '';
 
   constructor(options: DeduperOptions = {}) {
     this.#maxEventIds = options.maxEventIds ?? DEFAULT_MAX_EVENT_IDS;
@@ -146,7 +137,7 @@ export class Deduper {
    * flush failed), so its redelivery must be applied again, not dropped as seen.
    */
   forget(record: DedupRecord): void {
-    this.#ids.delete(this.#eventKey(record.eventId));
+    this.#ids.delete(this.keyOf(record));
     if (record.version === undefined) return;
     const item = itemKey(record);
     if (item !== undefined && this.#versions.get(item) === versionNumber(record.version)) {
@@ -160,20 +151,7 @@ export class Deduper {
    * keeps this and passes it to both calls, so a Kinesis id is packed once, not twice.
    */
   keyOf(record: Pick<DedupRecord, 'eventId'>): string {
-    return this.#eventKey(record.eventId);
-  }
-
-  /** The key `eventId` is filed under ({@link compactEventId}), the last one reused. */
-  #eventKey(eventId: string): string {
-    // An id that is not a Kinesis one and needs no escape is its own key: returned before the
-    // comparison with the last id, which reads both strings up to where they differ.
-    const first = eventId.charCodeAt(0);
-    if (first !== 115 /* s */ && first > KINESIS_ID) return eventId;
-    if (eventId !== this.#lastEventId) {
-      this.#lastEventId = eventId;
-      this.#lastEventKey = compactEventId(eventId);
-    }
-    return this.#lastEventKey;
+    return compactEventId(record.eventId);
   }
 
   /** Bytes the two windows hold (typed arrays, allocated up front for the configured maxima). */
