@@ -133,7 +133,72 @@ const byPosition = (a: ChangeRecord, b: ChangeRecord) =>
       ? -1
       : 1;
 
+const destinations: [string, () => Promise<ReplayableFailureDestination>][] = [
+  ['in memory', async () => new InMemoryFailureDestination()],
+  [
+    'through the SQS double',
+    async () => {
+      const { QueueUrl } = await sqsClient.send(
+        new CreateQueueCommand({ QueueName: `polled-${Math.random().toString(36).slice(2)}` }),
+      );
+      return new SqsFailureDestination({ client: sqsClient, queueUrl: QueueUrl! });
+    },
+  ],
+  [
+    'through S3 (s3rver)',
+    async () =>
+      new S3FailureDestination({
+        client: s3,
+        bucket: 'parked',
+        prefix: `${Math.random().toString(36).slice(2)}/`,
+      }),
+  ],
+];
+
 describe('a polled Kinesis record parked and replayed', () => {
+  it.each(destinations)(
+    '%s: parked newest first, replays each key in position order',
+    async (_, destinationOf) => {
+      // arrange: park the five records one at a time, newest first (a destination that returns
+      // messages in any order, as SQS standard does, may give them back so)
+      const destination = await destinationOf();
+      const parker = new BatchProcessor({
+        failureDestination: destination,
+        retry: { maxAttempts: 1 },
+        logger: silentLogger,
+        handler: () => {
+          throw new ShardlineError('downstream rejected it', { retriable: false });
+        },
+      });
+      for (const record of [...delivered].reverse()) {
+        expect((await parker.process([record])).parked).toBe(1);
+      }
+      const replayed: ChangeRecord[] = [];
+      // act
+      const result = await replayFailures({
+        destination,
+        logger: silentLogger,
+        handler: (r: ChangeRecord) => {
+          replayed.push(r);
+        },
+      });
+      // assert: every record once, and each key's records in position order, not in the order
+      // they were parked or given back (keys run concurrently, so only per-key order holds)
+      expect(result).toEqual({ received: 5, acknowledged: 5, failed: 0 });
+      expect([...replayed].sort(byPosition).map(view)).toEqual(delivered.map(view));
+      const perKey = (records: ChangeRecord[]) => {
+        const keys = new Map<string, string[]>();
+        for (const r of records) {
+          const list = keys.get(r.orderingKey) ?? [];
+          list.push(`${r.sequenceNumber}:${r.subSequenceNumber ?? '-'}`);
+          keys.set(r.orderingKey, list);
+        }
+        return Object.fromEntries(keys);
+      };
+      expect(perKey(replayed)).toEqual(perKey(delivered));
+    },
+  );
+
   it.each([
     [
       'in memory',
