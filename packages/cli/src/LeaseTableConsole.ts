@@ -6,6 +6,7 @@ import {
   ConsoleJournal,
   type ConsoleState,
   LeaseTableView,
+  SampleTimer,
   type ShardSample,
 } from '@shardline/worker';
 import { measureShardProgress } from './measureShardProgress.js';
@@ -44,8 +45,7 @@ export class LeaseTableConsole {
     string,
     { checkpoint: Checkpoint | undefined; owner: string | undefined; at: number }
   >();
-  #timer: NodeJS.Timeout | undefined;
-  #sampling: Promise<void> | undefined;
+  readonly #timer: SampleTimer;
 
   constructor(options: LeaseTableConsoleOptions) {
     this.#options = options;
@@ -57,30 +57,22 @@ export class LeaseTableConsole {
     this.#history = new ConsoleHistory(
       Math.max(2, Math.ceil((options.historyMs ?? 600_000) / options.sampleIntervalMs)),
     );
+    this.#timer = new SampleTimer({
+      sample: () => this.sample(),
+      intervalMs: options.sampleIntervalMs,
+      onError: (error) => this.#journal.error('console.sample', null, error.message),
+    });
   }
 
   /** Samples now and then every sample interval, until stopped or the signal aborts. */
   start(): void {
-    if (this.#timer) return;
-    const tick = () => {
-      if (this.#sampling) return; // a slow round is not stacked on
-      this.#sampling = this.sample()
-        .catch((error: unknown) =>
-          this.#journal.error('console.sample', null, toError(error).message),
-        )
-        .finally(() => {
-          this.#sampling = undefined;
-        });
-    };
-    tick();
-    this.#timer = setInterval(tick, this.#options.sampleIntervalMs);
+    this.#timer.start();
     this.#options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
   }
 
   /** Stops sampling; waits for a round in flight. */
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#sampling;
+    await this.#timer.stop();
   }
 
   /** Reads every lease's shard once: records checkpointed since the last sample, and behind. */

@@ -22,6 +22,7 @@ export {
   type LeaseTableViewOptions,
   type ObservedWorker,
 } from './console/LeaseTableView.js';
+export { SampleTimer, type SampleTimerOptions } from './console/SampleTimer.js';
 export {
   type ConsoleOptions,
   DEFAULT_CONSOLE,

@@ -1,10 +1,4 @@
-import {
-  type EventBus,
-  type FailureDestination,
-  type LeaseStore,
-  type ShardSource,
-  toError,
-} from '@shardline/core';
+import type { EventBus, FailureDestination, LeaseStore, ShardSource } from '@shardline/core';
 import type { Registry } from 'prom-client';
 import { type MonotonicClock, monotonicNow } from '../clock.js';
 import { buildConsoleState } from './buildConsoleState.js';
@@ -13,6 +7,7 @@ import { ConsoleJournal } from './ConsoleJournal.js';
 import type { ConsoleState } from './ConsoleState.js';
 import { type ConsoleRequestHandler, consoleRequestHandler } from './consoleRequestHandler.js';
 import { LeaseTableView } from './LeaseTableView.js';
+import { SampleTimer } from './SampleTimer.js';
 
 /** The console settings of a worker (`WorkerOptions.console`). */
 export interface ConsoleOptions {
@@ -71,9 +66,8 @@ export class WorkerConsole {
   readonly #sampleIntervalMs: number;
   readonly #lastCounts = new Map<string, number>();
   #lastSampleAt: number | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #timer: SampleTimer;
   #unsubscribe: (() => void) | undefined;
-  #sampling: Promise<void> | undefined;
 
   constructor(options: WorkerConsoleOptions) {
     this.#options = options;
@@ -89,33 +83,25 @@ export class WorkerConsole {
       clock: this.#clock,
     });
     this.handler = consoleRequestHandler(() => this.state());
+    this.#timer = new SampleTimer({
+      sample: () => this.sample(),
+      intervalMs: this.#sampleIntervalMs,
+      onError: (error) => this.#journal.error('console.sample', null, error.message),
+      unref: true,
+    });
   }
 
   /** Starts sampling and listening to the worker's events. */
   start(): void {
     this.#unsubscribe ??= this.#journal.subscribe(this.#options.events);
-    if (this.#timer) return;
-    const tick = () => {
-      this.#sampling = this.sample()
-        .catch((error: unknown) =>
-          this.#journal.error('console.sample', null, toError(error).message),
-        )
-        .finally(() => {
-          this.#sampling = undefined;
-        });
-    };
-    tick();
-    this.#timer = setInterval(tick, this.#sampleIntervalMs);
-    this.#timer.unref();
+    this.#timer.start();
   }
 
   /** Stops sampling. */
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
-    await this.#sampling;
+    await this.#timer.stop();
   }
 
   /** See {@link ConsoleJournal.captureImages}. */
