@@ -72,6 +72,24 @@ export interface BatchProcessorOptions extends RecordSelectionOptions {
    * `false` turns de-duplication off. @default new Deduper()
    */
   readonly deduper?: Deduper | false;
+  /**
+   * Which done records the deduper remembers, for what the source sends again:
+   *
+   * - `every-record`: each record once it is done. For a reader that may read records again
+   *   from any point it has passed (the worker).
+   * - `redelivered`: what a Lambda event source mapping sends again, which is everything from
+   *   the reported checkpoint on. A batch that leaves a record unfinished, or whose `signal` was
+   *   aborted (the caller may have answered before it ended), has its succeeded records
+   *   remembered when it ends: all of them, not only those after the first unfinished one, since
+   *   the checkpoint may be the Lambda record of a KPL aggregate whose earlier user records
+   *   succeeded. A batch that finishes every record is not remembered: the mapping moves past
+   *   it. Parked records, and records of sources that repeat changes (those with a `version`:
+   *   "Kinesis Data Streams for DynamoDB"), are remembered as soon as they are done, as with
+   *   `every-record`. A healthy stream then keeps the event id window empty and pays nothing
+   *   for it.
+   * @default 'every-record'
+   */
+  readonly remember?: 'every-record' | 'redelivered';
   readonly events?: EventBus;
   readonly metrics?: Metrics;
   readonly logger?: Logger;
@@ -133,6 +151,8 @@ export class BatchProcessor {
   readonly #failureDestination: FailureDestination | undefined;
   readonly #deduper: Deduper | undefined;
   readonly #staleChanges: StaleChanges;
+  /** Whether each succeeded record is remembered at once (`remember: 'every-record'`). */
+  readonly #rememberEach: boolean;
   readonly #events: EventBus | undefined;
   readonly #metrics: Metrics;
   readonly #logger: Logger;
@@ -159,6 +179,13 @@ export class BatchProcessor {
     this.#failureDestination = options.failureDestination;
     this.#deduper = options.deduper === false ? undefined : (options.deduper ?? new Deduper());
     this.#staleChanges = staleChangesOf(options);
+    const remember = options.remember ?? 'every-record';
+    if (remember !== 'every-record' && remember !== 'redelivered') {
+      throw new ConfigurationError(
+        `remember must be 'every-record' or 'redelivered', got ${JSON.stringify(remember)}.`,
+      );
+    }
+    this.#rememberEach = remember === 'every-record';
     this.#events = options.events;
     this.#metrics = options.metrics ?? noopMetrics;
     this.#logger = options.logger ?? silentLogger;
@@ -230,6 +257,9 @@ export class BatchProcessor {
           break;
       }
     }
+    if (!this.#rememberEach && (firstNotDone !== -1 || options.signal?.aborted)) {
+      this.#rememberRedelivered(records, outcomes);
+    }
     const durationMs = Date.now() - started;
     const shardId = records[0]?.shardId ?? '';
     const labels = { stream: records[0]?.streamId ?? '', shard: shardId };
@@ -249,6 +279,32 @@ export class BatchProcessor {
       durationMs,
     });
     return { outcomes, firstNotDone, succeeded, duplicates, parked, failed, blocked, filtered };
+  }
+
+  /**
+   * Remembers a succeeded record now (`every-record`, or a source that repeats changes), or
+   * leaves it to the end of the batch (`redelivered`, see {@link #rememberRedelivered}).
+   */
+  #rememberSucceeded(record: ChangeRecord, eventKey?: string): void {
+    if (this.#rememberEach || record.version !== undefined) {
+      this.#deduper?.remember(record, eventKey);
+    }
+  }
+
+  /**
+   * `remember: 'redelivered'`: remembers the succeeded records that were left to the end of a
+   * batch the source sends again. A routed TTL delete is remembered here too, though its own
+   * processor checks it: an id the main checks never meet.
+   */
+  #rememberRedelivered(records: readonly ChangeRecord[], outcomes: readonly RecordOutcome[]): void {
+    const deduper = this.#deduper;
+    if (!deduper) return;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      if (outcomes[i]!.status === 'succeeded' && record.version === undefined) {
+        deduper.remember(record);
+      }
+    }
   }
 
   /** Runs `records` through the handler, per-key handler or sink. */
@@ -339,13 +395,13 @@ export class BatchProcessor {
       if (typeof (result as { then?: unknown } | null)?.then === 'function') {
         return (result as Promise<unknown>).then(
           () => {
-            deduper?.remember(record, eventKey);
+            if (deduper) this.#rememberSucceeded(record, eventKey);
             return SUCCEEDED;
           },
           (error: unknown) => this.#retryRecord(handler, record, error, options),
         );
       }
-      deduper?.remember(record, eventKey);
+      if (deduper) this.#rememberSucceeded(record, eventKey);
       return SUCCEEDED;
     };
     return this.#dispatcher.dispatch(records, run, signal);
@@ -368,7 +424,7 @@ export class BatchProcessor {
       attempt++;
       try {
         await handler(record, { attempt, signal: options.signal });
-        this.#deduper?.remember(record);
+        this.#rememberSucceeded(record);
         return SUCCEEDED;
       } catch (thrown) {
         error = thrown;
@@ -414,7 +470,7 @@ export class BatchProcessor {
         try {
           await handler(liveRecords, { attempt, signal: options.signal });
           for (const i of live) {
-            this.#deduper?.remember(group[i]!);
+            this.#rememberSucceeded(group[i]!);
             outcomes[i] = SUCCEEDED;
           }
           return outcomes;
@@ -508,7 +564,7 @@ export class BatchProcessor {
         const result = results.get(index)!;
         const record = records[index]!;
         if (result.status === 'ok') {
-          this.#deduper?.remember(record, keys?.[index]);
+          this.#rememberSucceeded(record, keys?.[index]);
           outcomes[index] = SUCCEEDED;
         } else if (
           result.retriable &&

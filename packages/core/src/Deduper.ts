@@ -106,7 +106,8 @@ export class Deduper {
     staleChanges: StaleChanges = 'apply',
     eventKey: string = this.keyOf(record),
   ): DuplicateReason {
-    if (this.#ids.has(eventKey)) return 'seen';
+    // An empty window (a Lambda handler on a healthy stream, see `remember`) costs no hashing.
+    if (this.#ids.size > 0 && this.#ids.has(eventKey)) return 'seen';
     if (staleChanges === 'drop' && record.version !== undefined && this.#versions.size > 0) {
       const item = itemKey(record);
       const newest = item === undefined ? undefined : this.#versions.get(item);

@@ -87,6 +87,8 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
    * WeakSet costs a third of the no-op throughput in the benchmark).
    */
   readonly #tracking = { done: new Set<ChangeRecord>() };
+  /** Whether the handler or sink is wrapped to fill `#tracking` (see the constructor). */
+  readonly #tracked: boolean = false;
 
   constructor(options: LambdaHandlerOptions<S>, decoders: readonly EventDecoder[]) {
     const modes = (['handler', 'keyBatchHandler', 'sink', 'windowHandler'] as const).filter(
@@ -125,14 +127,17 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
     this.#staleChanges = staleChangesOf(options);
     if (!options.windowHandler) {
       this.#deduper = options.deduper === false ? undefined : (options.deduper ?? new Deduper());
+      const remember = options.remember ?? 'redelivered';
+      // Proof of what finished, needed when time runs out: the deduper, when it remembers every
+      // record once done; otherwise the handler or sink is wrapped to keep it.
+      this.#tracked = !this.#deduper || remember !== 'every-record';
       this.#processor = new BatchProcessor({
         ...options,
         retry: this.#retry,
         logger: this.#logger,
         deduper: this.#deduper ?? false,
-        // The deduper remembers every record once done (applied or parked), which is the proof
-        // needed when time runs out; without one, the handler or sink is wrapped to keep it.
-        ...(this.#deduper ? {} : this.#trackedMode(options)),
+        remember,
+        ...(this.#tracked ? this.#trackedMode(options) : {}),
       });
     }
   }
@@ -391,18 +396,22 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
       const selection = selector?.select(r);
       return selection !== undefined && selection !== 'keep' && selection !== 'route';
     };
+    // The handler saw the selector's view of each record (the same object per record).
+    const seenAs = (r: ChangeRecord) => (selector ? selector.view(r) : r);
+    const done = this.#tracked ? this.#tracking.done : undefined;
     if (deduper) {
       // For a delta target a stale record is not proof of anything: only one seen is done.
       const staleChanges = this.#staleChanges;
-      return records.map((r) =>
-        filtered(r) || deduper.check(r, staleChanges) ? SUCCEEDED : undefined,
-      );
+      return records.map((r) => {
+        if (filtered(r) || deduper.check(r, staleChanges)) return SUCCEEDED;
+        if (!done?.has(seenAs(r))) return undefined;
+        // Finished but not yet remembered (`remember: 'redelivered'` waits for the batch's
+        // end): the redelivery comes before that end may, so remember it now.
+        deduper.remember(r);
+        return SUCCEEDED;
+      });
     }
-    // The handler saw the selector's view of each record (the same object per record).
-    const seenAs = (r: ChangeRecord) => (selector ? selector.view(r) : r);
-    return records.map((r) =>
-      filtered(r) || this.#tracking.done.has(seenAs(r)) ? SUCCEEDED : undefined,
-    );
+    return records.map((r) => (filtered(r) || done!.has(seenAs(r)) ? SUCCEEDED : undefined));
   }
 
   /** Wraps the user's handler or sink so that finished records are known even on a time-out. */

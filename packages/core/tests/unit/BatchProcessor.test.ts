@@ -3,6 +3,7 @@ import {
   BatchProcessor,
   ConfigurationError,
   DecodeError,
+  Deduper,
   InMemoryFailureDestination,
   ShardlineError,
   undecodableRecord,
@@ -237,6 +238,79 @@ describe('BatchProcessor, sink mode', () => {
     if (result.outcomes[0]?.status === 'failed') {
       expect(result.outcomes[0].error.message).toMatch(/returned 0 results for 1 records/);
     }
+  });
+});
+
+describe("BatchProcessor, remember: 'redelivered'", () => {
+  it('remembers a batch only when it leaves a record unfinished, then every record it applied', async () => {
+    // arrange
+    const deduper = new Deduper();
+    const sink = new ScriptedSink();
+    const processor = new BatchProcessor({
+      sink,
+      deduper,
+      remember: 'redelivered',
+      retry: { maxAttempts: 1 },
+    });
+    const healthy = batchOf(['a', 'b', 'c']);
+    const failing = batchOf(['a', 'b', 'c'], 10);
+    sink.failRecord(failing[1]!.sequenceNumber, 1, false);
+    // act
+    const whole = await processor.process(healthy);
+    const remembered = deduper.size.eventIds;
+    const partial = await processor.process(failing);
+    // assert
+    expect(whole.firstNotDone).toBe(-1);
+    expect(remembered).toBe(0);
+    expect(partial.firstNotDone).toBe(1);
+    expect(failing.map((r) => deduper.check(r))).toEqual(['seen', undefined, 'seen']);
+  });
+
+  it('remembers what succeeded when the caller aborted the batch, though it finished', async () => {
+    // arrange: the caller gives up (answers) while the last record runs, which then succeeds
+    const deduper = new Deduper();
+    const controller = new AbortController();
+    const records = batchOf(['a', 'b']);
+    const processor = new BatchProcessor({
+      deduper,
+      remember: 'redelivered',
+      handler: (r) => {
+        if (r === records[1]) controller.abort();
+      },
+    });
+    // act
+    const result = await processor.process(records, { signal: controller.signal });
+    // assert
+    expect(result.firstNotDone).toBe(-1);
+    expect(records.map((r) => deduper.check(r))).toEqual(['seen', 'seen']);
+  });
+
+  it('remembers a change of a source that repeats changes as soon as it is done', async () => {
+    // arrange: one change of "Kinesis Data Streams for DynamoDB", sent twice in one batch
+    const change = kinesisDynamoDBChange({
+      key: 'a',
+      sequenceNumber: 1,
+      createdAtMicros: 1_764_000_000_000_000,
+    });
+    const applied: string[] = [];
+    const processor = new BatchProcessor({
+      remember: 'redelivered',
+      handler: (r) => {
+        applied.push(r.eventId);
+      },
+    });
+    // act
+    const result = await processor.process([change, { ...change }]);
+    // assert
+    expect(result.duplicates).toBe(1);
+    expect(applied).toEqual([change.eventId]);
+  });
+
+  it('rejects a remember value it does not know, naming the ones it does', () => {
+    expect(
+      () =>
+        new BatchProcessor({ handler: () => {}, remember: 'never' as unknown as 'redelivered' }),
+    ).toThrow(/remember must be 'every-record' or 'redelivered', got "never"/);
   });
 });
 

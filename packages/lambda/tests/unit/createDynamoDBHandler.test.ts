@@ -1,5 +1,6 @@
 import {
   type ChangeRecord,
+  Deduper,
   InMemoryFailureDestination,
   InMemoryMetrics,
   silentLogger,
@@ -221,6 +222,118 @@ describe('createDynamoDBHandler', () => {
       ]);
     },
   );
+
+  it('drops the redelivered tail after answering at the time limit (a finished record is remembered at once)', async () => {
+    // arrange: b1 hangs the first time; a2, after it in the batch, finishes before the answer
+    const records = [vote('a', 1), vote('b', 1), vote('a', 2)];
+    const applied: string[] = [];
+    let hang = true;
+    const handler = createDynamoDBHandler({
+      logger: silentLogger,
+      timeoutMarginMs: 100,
+      handler: (record) => {
+        if (record.keys?.UserID === 'b' && hang) return new Promise<void>(() => {});
+        applied.push(record.sequenceNumber);
+        return undefined;
+      },
+    });
+    const first = await handler(makeDynamoDBEvent(records), fakeContext(300));
+    hang = false;
+    // act: Lambda redelivers from the reported record, in the same warm environment
+    const second = await handler(makeDynamoDBEvent(records.slice(1)), fakeContext(10_000));
+    // assert: a2 applied once, b1 applied on the redelivery
+    expect(first.batchItemFailures).toEqual([
+      { itemIdentifier: records[1]!.dynamodb!.SequenceNumber },
+    ]);
+    expect(second.batchItemFailures).toEqual([]);
+    expect(applied).toEqual(
+      [records[0]!, records[2]!, records[1]!].map((r) => r.dynamodb!.SequenceNumber),
+    );
+  });
+
+  it('drops the redelivery of a record that finished after the answer at the time limit', async () => {
+    // arrange: b1 finishes only after the handler answered without it
+    const records = [vote('a', 1), vote('b', 1), vote('a', 2)];
+    const applied: string[] = [];
+    let release: (() => void) | undefined;
+    const handler = createDynamoDBHandler({
+      logger: silentLogger,
+      timeoutMarginMs: 100,
+      handler: (record) => {
+        if (record.keys?.UserID === 'b' && !release) {
+          return new Promise<void>((resolve) => {
+            release = () => {
+              applied.push(record.sequenceNumber);
+              resolve();
+            };
+          });
+        }
+        applied.push(record.sequenceNumber);
+        return undefined;
+      },
+    });
+    const first = await handler(makeDynamoDBEvent(records), fakeContext(300));
+    release!();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // act: Lambda redelivers from the reported record (b1), in the same warm environment
+    const second = await handler(makeDynamoDBEvent(records.slice(1)), fakeContext(10_000));
+    // assert: every record applied once
+    expect(first.batchItemFailures).toEqual([
+      { itemIdentifier: records[1]!.dynamodb!.SequenceNumber },
+    ]);
+    expect(second.batchItemFailures).toEqual([]);
+    expect([...applied].sort()).toEqual(records.map((r) => r.dynamodb!.SequenceNumber).sort());
+  });
+
+  it('remembers nothing of a batch that finishes whole, and what a batch with a failure applied', async () => {
+    // arrange
+    const deduper = new Deduper();
+    const failA = true;
+    const handler = createDynamoDBHandler({
+      ...quiet,
+      deduper,
+      retry: { maxAttempts: 1 },
+      handler: (record) => {
+        if (record.keys?.UserID === 'a' && failA) throw permanentError();
+      },
+    });
+    const healthy = [vote('c', 1), vote('d', 1), vote('c', 2)];
+    const failing = [vote('b', 1), vote('a', 1), vote('b', 2), vote('e', 1)];
+    // act + assert: Lambda moves past a batch that finishes whole, so nothing is kept for it
+    expect((await handler(makeDynamoDBEvent(healthy))).batchItemFailures).toEqual([]);
+    expect(deduper.size.eventIds).toBe(0);
+    // b1, b2 and e1 succeeded; Lambda sends a1 on again, and b2 and e1 with it (and b1 with a
+    // KPL aggregate), so all three are kept
+    const response = await handler(makeDynamoDBEvent(failing));
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: failing[1]!.dynamodb!.SequenceNumber },
+    ]);
+    expect(deduper.size.eventIds).toBe(3);
+    for (const i of [0, 2, 3]) {
+      const eventId = failing[i]!.eventID!;
+      expect(
+        deduper.check({ eventId, version: undefined, tableName: '', marshalledKeys: {} }),
+      ).toBe('seen');
+    }
+  });
+
+  it("drops a whole batch sent twice to the same environment with remember: 'every-record'", async () => {
+    // arrange
+    const records = [vote('a', 1), vote('b', 1), vote('a', 2)];
+    const applied: string[] = [];
+    const handler = createDynamoDBHandler({
+      ...quiet,
+      remember: 'every-record',
+      handler: (record) => {
+        applied.push(record.sequenceNumber);
+      },
+    });
+    // act: at-least-once delivery sends a batch that finished whole once more
+    await handler(makeDynamoDBEvent(records));
+    await handler(makeDynamoDBEvent(records));
+    // assert
+    expect(applied).toHaveLength(records.length);
+  });
 
   it('leaves an idempotent sink as after one delivery when the same event is replayed', async () => {
     // arrange
