@@ -75,8 +75,8 @@ export interface BatchProcessorOptions extends RecordSelectionOptions {
   /**
    * Which done records the deduper remembers, for what the source sends again:
    *
-   * - `every-record`: each record once it is done. For a reader that may read records again
-   *   from any point it has passed (the worker).
+   * - `every-record`: each record once it is done, so a record that the source sends twice
+   *   within the window is dropped, whatever sent it (the worker).
    * - `redelivered`: what a Lambda event source mapping sends again, which is everything from
    *   the reported checkpoint on. A batch that leaves a record unfinished, or whose `signal` was
    *   aborted (the caller may have answered before it ended), has its succeeded records
