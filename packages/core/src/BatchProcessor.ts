@@ -85,8 +85,9 @@ export interface BatchProcessorOptions extends RecordSelectionOptions {
    *   succeeded. A batch that finishes every record is not remembered: the mapping moves past
    *   it. Parked records, and records of sources that repeat changes (those with a `version`:
    *   "Kinesis Data Streams for DynamoDB"), are remembered as soon as they are done, as with
-   *   `every-record`. A healthy stream then keeps the event id window empty and pays nothing
-   *   for it.
+   *   `every-record`; so is every record that finishes once `signal` is aborted (the caller may
+   *   have answered, and the source may send it again before the batch ends). A healthy stream
+   *   then keeps the event id window empty and pays nothing for it.
    * @default 'every-record'
    */
   readonly remember?: 'every-record' | 'redelivered';
@@ -282,11 +283,17 @@ export class BatchProcessor {
   }
 
   /**
-   * Remembers a succeeded record now (`every-record`, or a source that repeats changes), or
-   * leaves it to the end of the batch (`redelivered`, see {@link #rememberRedelivered}).
+   * Remembers a succeeded record now (`every-record`, a source that repeats changes, or a batch
+   * its caller gave up on: once `signal` is aborted the caller may have answered, and the source
+   * may send the record again before this batch ends), or leaves it to the end of the batch
+   * (`redelivered`, see {@link #rememberRedelivered}).
    */
-  #rememberSucceeded(record: ChangeRecord, eventKey?: string): void {
-    if (this.#rememberEach || record.version !== undefined) {
+  #rememberSucceeded(
+    record: ChangeRecord,
+    signal: AbortSignal | undefined,
+    eventKey?: string,
+  ): void {
+    if (this.#rememberEach || record.version !== undefined || signal?.aborted) {
       this.#deduper?.remember(record, eventKey);
     }
   }
@@ -304,6 +311,19 @@ export class BatchProcessor {
       if (outcomes[i]!.status === 'succeeded' && record.version === undefined) {
         deduper.remember(record);
       }
+    }
+  }
+
+  /**
+   * Forgets that `record` was applied: its write did not become durable (a buffering sink's
+   * flush failed), so its redelivery must be applied again, not dropped as seen. A TTL delete
+   * that `ttlDeletes: { routeTo }` sends to its own sink is forgotten by that route's deduper,
+   * which is the one that checks it.
+   */
+  forget(record: ChangeRecord): void {
+    this.#deduper?.forget(record);
+    if (this.#route && this.#selector?.select(record) === 'route') {
+      this.#route.#deduper?.forget(record);
     }
   }
 
@@ -395,13 +415,13 @@ export class BatchProcessor {
       if (typeof (result as { then?: unknown } | null)?.then === 'function') {
         return (result as Promise<unknown>).then(
           () => {
-            if (deduper) this.#rememberSucceeded(record, eventKey);
+            if (deduper) this.#rememberSucceeded(record, signal, eventKey);
             return SUCCEEDED;
           },
           (error: unknown) => this.#retryRecord(handler, record, error, options),
         );
       }
-      if (deduper) this.#rememberSucceeded(record, eventKey);
+      if (deduper) this.#rememberSucceeded(record, signal, eventKey);
       return SUCCEEDED;
     };
     return this.#dispatcher.dispatch(records, run, signal);
@@ -424,7 +444,7 @@ export class BatchProcessor {
       attempt++;
       try {
         await handler(record, { attempt, signal: options.signal });
-        this.#rememberSucceeded(record);
+        this.#rememberSucceeded(record, options.signal);
         return SUCCEEDED;
       } catch (thrown) {
         error = thrown;
@@ -470,7 +490,7 @@ export class BatchProcessor {
         try {
           await handler(liveRecords, { attempt, signal: options.signal });
           for (const i of live) {
-            this.#rememberSucceeded(group[i]!);
+            this.#rememberSucceeded(group[i]!, options.signal);
             outcomes[i] = SUCCEEDED;
           }
           return outcomes;
@@ -564,7 +584,7 @@ export class BatchProcessor {
         const result = results.get(index)!;
         const record = records[index]!;
         if (result.status === 'ok') {
-          this.#rememberSucceeded(record, keys?.[index]);
+          this.#rememberSucceeded(record, options.signal, keys?.[index]);
           outcomes[index] = SUCCEEDED;
         } else if (
           result.retriable &&

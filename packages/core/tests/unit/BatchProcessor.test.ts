@@ -285,6 +285,36 @@ describe("BatchProcessor, remember: 'redelivered'", () => {
     expect(records.map((r) => deduper.check(r))).toEqual(['seen', 'seen']);
   });
 
+  it('remembers a record that finishes after the caller aborted at once, before the batch ends', async () => {
+    // arrange: a finishes after the abort, while b still runs (the batch does not end)
+    const deduper = new Deduper();
+    const controller = new AbortController();
+    const records = batchOf(['a', 'b']);
+    let finishA!: () => void;
+    let finishB!: () => void;
+    const processor = new BatchProcessor({
+      deduper,
+      remember: 'redelivered',
+      handler: (r) =>
+        new Promise<void>((resolve) => {
+          if (r === records[0]) finishA = resolve;
+          else finishB = resolve;
+        }),
+    });
+    const running = processor.process(records, { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // act
+    controller.abort();
+    finishA();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const whileRunning = records.map((r) => deduper.check(r));
+    finishB();
+    await running;
+    // assert: the caller may have answered, and the source may send a again before b ends
+    expect(whileRunning).toEqual(['seen', undefined]);
+    expect(records.map((r) => deduper.check(r))).toEqual(['seen', 'seen']);
+  });
+
   it('remembers a change of a source that repeats changes as soon as it is done', async () => {
     // arrange: one change of "Kinesis Data Streams for DynamoDB", sent twice in one batch
     const change = kinesisDynamoDBChange({
