@@ -459,6 +459,9 @@ export class BatchProcessor {
       const outcomes = new Array<RecordOutcome>(group.length);
       if (options.deadline?.reached()) return outcomes.fill(DEADLINE_BLOCKED);
       const live: number[] = [];
+      // A source may repeat a change within one batch ("Kinesis Data Streams for DynamoDB"):
+      // both copies share the key, so the group holds both, none of them applied yet.
+      const seenInGroup = this.#deduper && group.length > 1 ? new Set<string>() : undefined;
       for (let i = 0; i < group.length; i++) {
         const undecodable = group[i]!.decodeError;
         if (undecodable) {
@@ -476,7 +479,12 @@ export class BatchProcessor {
           }
           continue;
         }
-        const reason = this.#deduper?.check(group[i]!, this.#staleChanges);
+        let reason = this.#deduper?.check(group[i]!, this.#staleChanges);
+        if (!reason && seenInGroup) {
+          const eventId = group[i]!.eventId;
+          if (seenInGroup.has(eventId)) reason = 'seen';
+          else seenInGroup.add(eventId);
+        }
         if (reason) outcomes[i] = this.#duplicate(group[i]!, reason);
         else live.push(i);
       }

@@ -336,6 +336,31 @@ describe("BatchProcessor, remember: 'redelivered'", () => {
     expect(applied).toEqual([change.eventId]);
   });
 
+  it.each(['every-record', 'redelivered'] as const)(
+    'drops a repeated change from the group a per-key batch handler gets (remember %s)',
+    async (remember) => {
+      // arrange: one change sent twice in one batch (own sequence numbers, one event id)
+      const change = kinesisDynamoDBChange({
+        key: 'a',
+        sequenceNumber: 1,
+        createdAtMicros: 1_764_000_000_000_000,
+      });
+      const repeat = { ...change, sequenceNumber: `${change.sequenceNumber}9` };
+      const groups: string[][] = [];
+      const processor = new BatchProcessor({
+        remember,
+        keyBatchHandler: (records) => {
+          groups.push(records.map((r) => r.sequenceNumber));
+        },
+      });
+      // act
+      const result = await processor.process([change, repeat]);
+      // assert
+      expect(result.outcomes.map((o) => o.status)).toEqual(['succeeded', 'duplicate']);
+      expect(groups).toEqual([[change.sequenceNumber]]);
+    },
+  );
+
   it('rejects a remember value it does not know, naming the ones it does', () => {
     expect(
       () =>
