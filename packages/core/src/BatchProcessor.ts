@@ -441,6 +441,8 @@ export class BatchProcessor {
       if (next === 'out-of-time')
         return { status: 'failed', error: toError(error), attempts: attempt };
       if (next === 'exhausted') return this.#exhausted(record, toError(error), attempt, options);
+      const applied = this.#appliedMeanwhile(record);
+      if (applied) return applied;
       attempt++;
       try {
         await handler(record, { attempt, signal: options.signal });
@@ -489,11 +491,22 @@ export class BatchProcessor {
         else live.push(i);
       }
       if (live.length === 0) return outcomes;
-      const liveRecords = live.map((i) => group[i]!);
+      let liveRecords = live.map((i) => group[i]!);
       let attempt = 0;
       let error: unknown;
       let next: RetryDecision = 'retry';
       while (next === 'retry') {
+        if (attempt > 0 && this.#deduper) {
+          // Drop what another call applied meanwhile (see #appliedMeanwhile).
+          for (let j = live.length - 1; j >= 0; j--) {
+            const applied = this.#appliedMeanwhile(liveRecords[j]!);
+            if (!applied) continue;
+            outcomes[live[j]!] = applied;
+            live.splice(j, 1);
+          }
+          if (live.length === 0) return outcomes;
+          liveRecords = live.map((i) => group[i]!);
+        }
         attempt++;
         try {
           await handler(liveRecords, { attempt, signal: options.signal });
@@ -564,11 +577,22 @@ export class BatchProcessor {
       else live.push(i);
     }
     const chunkSize = sink.maxBatchSize ?? Number.POSITIVE_INFINITY;
+    // With `redelivered` (Lambda), a call of an invocation answered at the time limit may apply
+    // a record of a later chunk while the earlier chunks are written: checked again.
+    const recheck = deduper !== undefined && !this.#rememberEach;
     for (let start = 0; start < live.length; start += chunkSize) {
-      const chunk = live.slice(start, start + chunkSize);
+      let chunk = live.slice(start, start + chunkSize);
       if (options.deadline?.reached()) {
         for (const i of live.slice(start)) outcomes[i] = DEADLINE_BLOCKED;
         break;
+      }
+      if (recheck && start > 0) {
+        chunk = chunk.filter((i) => {
+          const applied = this.#appliedMeanwhile(records[i]!, keys![i]);
+          if (applied) outcomes[i] = applied;
+          return !applied;
+        });
+        if (chunk.length === 0) continue;
       }
       await this.#writeWithRetry(sink, records, chunk, outcomes, options, keys);
     }
@@ -616,7 +640,14 @@ export class BatchProcessor {
         this.#emitRetried(records[index]!, attempt, delayMs, lastError!);
       }
       await sleep(delayMs, options.signal);
-      pending = retry;
+      // Drop what another call applied meanwhile (see #appliedMeanwhile).
+      pending = this.#deduper
+        ? retry.filter((index) => {
+            const applied = this.#appliedMeanwhile(records[index]!, keys?.[index]);
+            if (applied) outcomes[index] = applied;
+            return !applied;
+          })
+        : retry;
     }
   }
 
@@ -659,6 +690,16 @@ export class BatchProcessor {
   }
 
   // ─── shared ───────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Before a retry: the `duplicate` outcome of a record that another call applied (or parked)
+   * while this one waited, else `undefined`. That other call is one a Lambda invocation answered
+   * without at the time limit, still running when Lambda sent the record again.
+   */
+  #appliedMeanwhile(record: ChangeRecord, eventKey?: string): RecordOutcome | undefined {
+    const reason = this.#deduper?.check(record, this.#staleChanges, eventKey);
+    return reason ? this.#duplicate(record, reason) : undefined;
+  }
 
   /** After attempt `attempt` failed: waits the backoff and says whether to try again. */
   async #waitBeforeRetry(

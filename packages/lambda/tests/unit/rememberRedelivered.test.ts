@@ -83,6 +83,92 @@ describe("remember: 'redelivered' across warm invocations", () => {
     c.open();
   });
 
+  it.each(['handler', 'keyBatchHandler'] as const)(
+    'does not retry a record that the call left running at the answer applied meanwhile (%s)',
+    async (mode) => {
+      // arrange: b1 hangs in the first invocation; in the redelivery its first try fails, and
+      // the hung call ends during the backoff
+      const records = [vote('a', 1), vote('b', 1)];
+      const calls: string[] = [];
+      const applied: string[] = [];
+      const hung = gate();
+      let invocation = 1;
+      const apply = async (record: ChangeRecord) => {
+        calls.push(`${invocation}:${record.keys?.UserID}`);
+        if (record.keys?.UserID === 'b') {
+          if (invocation === 1) await hung.promise;
+          else throw retriableError();
+        }
+        applied.push(record.sequenceNumber);
+      };
+      const handler = createDynamoDBHandler({
+        logger: silentLogger,
+        timeoutMarginMs: 100,
+        retry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 50 },
+        ...(mode === 'handler'
+          ? { handler: apply }
+          : {
+              keyBatchHandler: async (group: ChangeRecord[]) => {
+                for (const record of group) await apply(record);
+              },
+            }),
+      });
+      const first = await handler(makeDynamoDBEvent(records), fakeContext(300));
+      invocation = 2;
+      // act: Lambda redelivers from b1; the first call of b1 ends while the retry waits
+      const second = handler(makeDynamoDBEvent(records.slice(1)), fakeContext(10_000));
+      await settle();
+      hung.open();
+      const secondResponse = await second;
+      // assert: b1 applied once, by the first call; no retry of it
+      expect(first.batchItemFailures).toEqual([{ itemIdentifier: seqOf(records[1]!) }]);
+      expect(secondResponse.batchItemFailures).toEqual([]);
+      expect(applied).toEqual(records.map(seqOf));
+      expect(calls).toEqual(['1:a', '1:b', '2:b']);
+    },
+  );
+
+  it('does not write a record of a later sink chunk that the call left running at the answer applied meanwhile', async () => {
+    // arrange: one record a write; a1 fails the first time, b1's write hangs past the answer
+    const records = [vote('a', 1), vote('b', 1), vote('c', 1)];
+    const written: string[] = [];
+    const hung = gate();
+    const slow = gate();
+    let invocation = 1;
+    const handler = createDynamoDBHandler({
+      logger: silentLogger,
+      timeoutMarginMs: 100,
+      retry: { maxAttempts: 1 },
+      sink: {
+        name: 'one-at-a-time',
+        maxBatchSize: 1,
+        write: async ([record]) => {
+          const user = record!.keys?.UserID;
+          if (invocation === 1 && user === 'a') {
+            return [{ status: 'failed', error: retriableError(), retriable: false }];
+          }
+          if (invocation === 1 && user === 'b') await hung.promise;
+          if (invocation === 2 && user === 'a') await slow.promise;
+          written.push(record!.sequenceNumber);
+          return [{ status: 'ok' }];
+        },
+      },
+    });
+    const first = await handler(makeDynamoDBEvent(records), fakeContext(300));
+    invocation = 2;
+    // act: Lambda redelivers from a1; b1's first write ends while a1 is written again
+    const second = handler(makeDynamoDBEvent(records), fakeContext(10_000));
+    await settle();
+    hung.open();
+    await settle();
+    slow.open();
+    const secondResponse = await second;
+    // assert: every record written once
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: seqOf(records[0]!) }]);
+    expect(secondResponse.batchItemFailures).toEqual([]);
+    expect([...written].sort()).toEqual(records.map(seqOf).sort());
+  });
+
   it('drops the redelivery of a batch whose flush became durable only after the answer', async () => {
     // arrange: every write succeeds; the flush ends (durable) after the handler answered
     const records = [vote('a', 1), vote('b', 1)];
