@@ -86,8 +86,8 @@ describe("remember: 'redelivered' across warm invocations", () => {
   it.each(['handler', 'keyBatchHandler'] as const)(
     'does not retry a record that the call left running at the answer applied meanwhile (%s)',
     async (mode) => {
-      // arrange: b1 hangs in the first invocation; in the redelivery its first try fails, and
-      // the hung call ends during the backoff
+      // arrange: b1 hangs in the first invocation; in the redelivery its first try lets that
+      // call end (in microtasks), then fails: the call ends before the backoff's timer
       const records = [vote('a', 1), vote('b', 1)];
       const calls: string[] = [];
       const applied: string[] = [];
@@ -97,14 +97,17 @@ describe("remember: 'redelivered' across warm invocations", () => {
         calls.push(`${invocation}:${record.keys?.UserID}`);
         if (record.keys?.UserID === 'b') {
           if (invocation === 1) await hung.promise;
-          else throw retriableError();
+          else {
+            hung.open();
+            throw retriableError();
+          }
         }
         applied.push(record.sequenceNumber);
       };
       const handler = createDynamoDBHandler({
         logger: silentLogger,
         timeoutMarginMs: 100,
-        retry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 50 },
+        retry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 50, random: () => 0.5 },
         ...(mode === 'handler'
           ? { handler: apply }
           : {
@@ -116,10 +119,10 @@ describe("remember: 'redelivered' across warm invocations", () => {
       const first = await handler(makeDynamoDBEvent(records), fakeContext(300));
       invocation = 2;
       // act: Lambda redelivers from b1; the first call of b1 ends while the retry waits
-      const second = handler(makeDynamoDBEvent(records.slice(1)), fakeContext(10_000));
-      await settle();
-      hung.open();
-      const secondResponse = await second;
+      const secondResponse = await handler(
+        makeDynamoDBEvent(records.slice(1)),
+        fakeContext(10_000),
+      );
       // assert: b1 applied once, by the first call; no retry of it
       expect(first.batchItemFailures).toEqual([{ itemIdentifier: seqOf(records[1]!) }]);
       expect(secondResponse.batchItemFailures).toEqual([]);
@@ -129,11 +132,11 @@ describe("remember: 'redelivered' across warm invocations", () => {
   );
 
   it('does not write a record of a later sink chunk that the call left running at the answer applied meanwhile', async () => {
-    // arrange: one record a write; a1 fails the first time, b1's write hangs past the answer
+    // arrange: one record a write; a1 fails the first time, b1's write hangs past the answer;
+    // in the redelivery, a1's write lets that write end
     const records = [vote('a', 1), vote('b', 1), vote('c', 1)];
     const written: string[] = [];
     const hung = gate();
-    const slow = gate();
     let invocation = 1;
     const handler = createDynamoDBHandler({
       logger: silentLogger,
@@ -148,7 +151,10 @@ describe("remember: 'redelivered' across warm invocations", () => {
             return [{ status: 'failed', error: retriableError(), retriable: false }];
           }
           if (invocation === 1 && user === 'b') await hung.promise;
-          if (invocation === 2 && user === 'a') await slow.promise;
+          if (invocation === 2 && user === 'a') {
+            hung.open();
+            await settle();
+          }
           written.push(record!.sequenceNumber);
           return [{ status: 'ok' }];
         },
@@ -157,12 +163,7 @@ describe("remember: 'redelivered' across warm invocations", () => {
     const first = await handler(makeDynamoDBEvent(records), fakeContext(300));
     invocation = 2;
     // act: Lambda redelivers from a1; b1's first write ends while a1 is written again
-    const second = handler(makeDynamoDBEvent(records), fakeContext(10_000));
-    await settle();
-    hung.open();
-    await settle();
-    slow.open();
-    const secondResponse = await second;
+    const secondResponse = await handler(makeDynamoDBEvent(records), fakeContext(10_000));
     // assert: every record written once
     expect(first.batchItemFailures).toEqual([{ itemIdentifier: seqOf(records[0]!) }]);
     expect(secondResponse.batchItemFailures).toEqual([]);
