@@ -85,8 +85,9 @@ export interface BatchProcessorOptions extends RecordSelectionOptions {
    *   succeeded. A batch that finishes every record is not remembered: the mapping moves past
    *   it. Parked records, and records of sources that repeat changes (those with a `version`:
    *   "Kinesis Data Streams for DynamoDB"), are remembered as soon as they are done, as with
-   *   `every-record`. A healthy stream then keeps the event id window empty and pays nothing
-   *   for it.
+   *   `every-record`; so is every record that finishes once `signal` is aborted (the caller may
+   *   have answered, and the source may send it again before the batch ends). A healthy stream
+   *   then keeps the event id window empty and pays nothing for it.
    * @default 'every-record'
    */
   readonly remember?: 'every-record' | 'redelivered';
@@ -282,11 +283,17 @@ export class BatchProcessor {
   }
 
   /**
-   * Remembers a succeeded record now (`every-record`, or a source that repeats changes), or
-   * leaves it to the end of the batch (`redelivered`, see {@link #rememberRedelivered}).
+   * Remembers a succeeded record now (`every-record`, a source that repeats changes, or a batch
+   * its caller gave up on: once `signal` is aborted the caller may have answered, and the source
+   * may send the record again before this batch ends), or leaves it to the end of the batch
+   * (`redelivered`, see {@link #rememberRedelivered}).
    */
-  #rememberSucceeded(record: ChangeRecord, eventKey?: string): void {
-    if (this.#rememberEach || record.version !== undefined) {
+  #rememberSucceeded(
+    record: ChangeRecord,
+    signal: AbortSignal | undefined,
+    eventKey?: string,
+  ): void {
+    if (this.#rememberEach || record.version !== undefined || signal?.aborted) {
       this.#deduper?.remember(record, eventKey);
     }
   }
@@ -304,6 +311,19 @@ export class BatchProcessor {
       if (outcomes[i]!.status === 'succeeded' && record.version === undefined) {
         deduper.remember(record);
       }
+    }
+  }
+
+  /**
+   * Forgets that `record` was applied: its write did not become durable (a buffering sink's
+   * flush failed), so its redelivery must be applied again, not dropped as seen. A TTL delete
+   * that `ttlDeletes: { routeTo }` sends to its own sink is forgotten by that route's deduper,
+   * which is the one that checks it.
+   */
+  forget(record: ChangeRecord): void {
+    this.#deduper?.forget(record);
+    if (this.#route && this.#selector?.select(record) === 'route') {
+      this.#route.#deduper?.forget(record);
     }
   }
 
@@ -395,13 +415,13 @@ export class BatchProcessor {
       if (typeof (result as { then?: unknown } | null)?.then === 'function') {
         return (result as Promise<unknown>).then(
           () => {
-            if (deduper) this.#rememberSucceeded(record, eventKey);
+            if (deduper) this.#rememberSucceeded(record, signal, eventKey);
             return SUCCEEDED;
           },
           (error: unknown) => this.#retryRecord(handler, record, error, options),
         );
       }
-      if (deduper) this.#rememberSucceeded(record, eventKey);
+      if (deduper) this.#rememberSucceeded(record, signal, eventKey);
       return SUCCEEDED;
     };
     return this.#dispatcher.dispatch(records, run, signal);
@@ -421,10 +441,12 @@ export class BatchProcessor {
       if (next === 'out-of-time')
         return { status: 'failed', error: toError(error), attempts: attempt };
       if (next === 'exhausted') return this.#exhausted(record, toError(error), attempt, options);
+      const applied = this.#appliedMeanwhile(record);
+      if (applied) return applied;
       attempt++;
       try {
         await handler(record, { attempt, signal: options.signal });
-        this.#rememberSucceeded(record);
+        this.#rememberSucceeded(record, options.signal);
         return SUCCEEDED;
       } catch (thrown) {
         error = thrown;
@@ -439,6 +461,9 @@ export class BatchProcessor {
       const outcomes = new Array<RecordOutcome>(group.length);
       if (options.deadline?.reached()) return outcomes.fill(DEADLINE_BLOCKED);
       const live: number[] = [];
+      // A source may repeat a change within one batch ("Kinesis Data Streams for DynamoDB"):
+      // both copies share the key, so the group holds both, none of them applied yet.
+      const seenInGroup = this.#deduper && group.length > 1 ? new Set<string>() : undefined;
       for (let i = 0; i < group.length; i++) {
         const undecodable = group[i]!.decodeError;
         if (undecodable) {
@@ -456,21 +481,37 @@ export class BatchProcessor {
           }
           continue;
         }
-        const reason = this.#deduper?.check(group[i]!, this.#staleChanges);
+        let reason = this.#deduper?.check(group[i]!, this.#staleChanges);
+        if (!reason && seenInGroup) {
+          const eventId = group[i]!.eventId;
+          if (seenInGroup.has(eventId)) reason = 'seen';
+          else seenInGroup.add(eventId);
+        }
         if (reason) outcomes[i] = this.#duplicate(group[i]!, reason);
         else live.push(i);
       }
       if (live.length === 0) return outcomes;
-      const liveRecords = live.map((i) => group[i]!);
+      let liveRecords = live.map((i) => group[i]!);
       let attempt = 0;
       let error: unknown;
       let next: RetryDecision = 'retry';
       while (next === 'retry') {
+        if (attempt > 0 && this.#deduper) {
+          // Drop what another call applied meanwhile (see #appliedMeanwhile).
+          for (let j = live.length - 1; j >= 0; j--) {
+            const applied = this.#appliedMeanwhile(liveRecords[j]!);
+            if (!applied) continue;
+            outcomes[live[j]!] = applied;
+            live.splice(j, 1);
+          }
+          if (live.length === 0) return outcomes;
+          liveRecords = live.map((i) => group[i]!);
+        }
         attempt++;
         try {
           await handler(liveRecords, { attempt, signal: options.signal });
           for (const i of live) {
-            this.#rememberSucceeded(group[i]!);
+            this.#rememberSucceeded(group[i]!, options.signal);
             outcomes[i] = SUCCEEDED;
           }
           return outcomes;
@@ -536,11 +577,22 @@ export class BatchProcessor {
       else live.push(i);
     }
     const chunkSize = sink.maxBatchSize ?? Number.POSITIVE_INFINITY;
+    // With `redelivered` (Lambda), a call of an invocation answered at the time limit may apply
+    // a record of a later chunk while the earlier chunks are written: checked again.
+    const recheck = deduper !== undefined && !this.#rememberEach;
     for (let start = 0; start < live.length; start += chunkSize) {
-      const chunk = live.slice(start, start + chunkSize);
+      let chunk = live.slice(start, start + chunkSize);
       if (options.deadline?.reached()) {
         for (const i of live.slice(start)) outcomes[i] = DEADLINE_BLOCKED;
         break;
+      }
+      if (recheck && start > 0) {
+        chunk = chunk.filter((i) => {
+          const applied = this.#appliedMeanwhile(records[i]!, keys![i]);
+          if (applied) outcomes[i] = applied;
+          return !applied;
+        });
+        if (chunk.length === 0) continue;
       }
       await this.#writeWithRetry(sink, records, chunk, outcomes, options, keys);
     }
@@ -564,7 +616,7 @@ export class BatchProcessor {
         const result = results.get(index)!;
         const record = records[index]!;
         if (result.status === 'ok') {
-          this.#rememberSucceeded(record, keys?.[index]);
+          this.#rememberSucceeded(record, options.signal, keys?.[index]);
           outcomes[index] = SUCCEEDED;
         } else if (
           result.retriable &&
@@ -588,7 +640,14 @@ export class BatchProcessor {
         this.#emitRetried(records[index]!, attempt, delayMs, lastError!);
       }
       await sleep(delayMs, options.signal);
-      pending = retry;
+      // Drop what another call applied meanwhile (see #appliedMeanwhile).
+      pending = this.#deduper
+        ? retry.filter((index) => {
+            const applied = this.#appliedMeanwhile(records[index]!, keys?.[index]);
+            if (applied) outcomes[index] = applied;
+            return !applied;
+          })
+        : retry;
     }
   }
 
@@ -631,6 +690,16 @@ export class BatchProcessor {
   }
 
   // ─── shared ───────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Before a retry: the `duplicate` outcome of a record that another call applied (or parked)
+   * while this one waited, else `undefined`. That other call is one a Lambda invocation answered
+   * without at the time limit, still running when Lambda sent the record again.
+   */
+  #appliedMeanwhile(record: ChangeRecord, eventKey?: string): RecordOutcome | undefined {
+    const reason = this.#deduper?.check(record, this.#staleChanges, eventKey);
+    return reason ? this.#duplicate(record, reason) : undefined;
+  }
 
   /** After attempt `attempt` failed: waits the backoff and says whether to try again. */
   async #waitBeforeRetry(

@@ -89,6 +89,13 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
   readonly #tracking = { done: new Set<ChangeRecord>() };
   /** Whether the handler or sink is wrapped to fill `#tracking` (see the constructor). */
   readonly #tracked: boolean = false;
+  /**
+   * With a buffering sink: the work (calls, then the flush) of an invocation that answered at
+   * the time limit, until it settles. What it remembered or forgot holds only once its flush
+   * ended, and the flush takes what the sink buffered, this invocation's writes or the next's:
+   * the next invocation waits for it (see #processBatch).
+   */
+  #leftover: Promise<unknown> | undefined;
 
   constructor(options: LambdaHandlerOptions<S>, decoders: readonly EventDecoder[]) {
     const modes = (['handler', 'keyBatchHandler', 'sink', 'windowHandler'] as const).filter(
@@ -312,11 +319,32 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
   // ─── handler, per-key batch and sink modes ───────────────────────────────────────────
 
   async #processBatch(batch: DecodedBatch, budget: TimeBudget | undefined) {
+    const leftover = this.#leftover;
+    if (leftover) {
+      const settled = budget ? await raceUntil(leftover, budget.hardStopAt) : await leftover;
+      if (settled === TIMED_OUT) {
+        this.#logger.warn(
+          { records: batch.records.length, sink: this.#sink?.name },
+          'the previous invocation still writes or flushes its batch; nothing of this one was run, it is reported whole and redelivered',
+        );
+        return resolveBatchItemFailures(batch.identifiers, batch.shardKeys, []);
+      }
+    }
     const controller = new AbortController();
     const work = this.#runGroups(batch, budget, controller.signal);
     const ran = budget ? await raceUntil(work, budget.hardStopAt) : await work;
     if (ran === TIMED_OUT) {
       controller.abort(new Error('the Lambda invocation is about to time out'));
+      if (this.#flush) {
+        const settling = work.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.#leftover = settling;
+        void settling.then(() => {
+          if (this.#leftover === settling) this.#leftover = undefined;
+        });
+      }
       this.#logger.warn(
         { records: batch.records.length, marginMs: budget?.marginMs },
         'answering before the timeout with calls still running; unfinished records are reported and redelivered',
@@ -368,6 +396,9 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
     if (flush) {
       try {
         await flush(signal);
+        // Durable only now, after an answer at the time limit that proved nothing of a
+        // buffering sink (see #provenOutcomes): Lambda sends the whole batch again.
+        if (signal.aborted) this.#rememberDurable(batch.records, outcomes);
       } catch (error) {
         // What the sink buffered is lost: nothing written in this invocation counts as done.
         this.#logger.error(
@@ -376,13 +407,25 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
         );
         // Remembered on the sink's ok, but never durable: the redelivery must be applied again.
         batch.records.forEach((record, i) => {
-          if (outcomes[i]?.status === 'succeeded') this.#deduper?.forget(record);
+          if (outcomes[i]?.status === 'succeeded') processor.forget(record);
         });
         outcomes = outcomes.map((o) => (o?.status === 'succeeded' ? undefined : o));
         allDone = false;
       }
     }
     return { outcomes, allDone };
+  }
+
+  /** Remembers the records of `outcomes` that succeeded (their writes are durable). */
+  #rememberDurable(
+    records: readonly ChangeRecord[],
+    outcomes: readonly (RecordOutcome | undefined)[],
+  ): void {
+    const deduper = this.#deduper;
+    if (!deduper) return;
+    records.forEach((record, i) => {
+      if (outcomes[i]?.status === 'succeeded') deduper.remember(record);
+    });
   }
 
   /** The outcomes that are certain when time ran out: finished calls only. */

@@ -285,6 +285,36 @@ describe("BatchProcessor, remember: 'redelivered'", () => {
     expect(records.map((r) => deduper.check(r))).toEqual(['seen', 'seen']);
   });
 
+  it('remembers a record that finishes after the caller aborted at once, before the batch ends', async () => {
+    // arrange: a finishes after the abort, while b still runs (the batch does not end)
+    const deduper = new Deduper();
+    const controller = new AbortController();
+    const records = batchOf(['a', 'b']);
+    let finishA!: () => void;
+    let finishB!: () => void;
+    const processor = new BatchProcessor({
+      deduper,
+      remember: 'redelivered',
+      handler: (r) =>
+        new Promise<void>((resolve) => {
+          if (r === records[0]) finishA = resolve;
+          else finishB = resolve;
+        }),
+    });
+    const running = processor.process(records, { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // act
+    controller.abort();
+    finishA();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const whileRunning = records.map((r) => deduper.check(r));
+    finishB();
+    await running;
+    // assert: the caller may have answered, and the source may send a again before b ends
+    expect(whileRunning).toEqual(['seen', undefined]);
+    expect(records.map((r) => deduper.check(r))).toEqual(['seen', 'seen']);
+  });
+
   it('remembers a change of a source that repeats changes as soon as it is done', async () => {
     // arrange: one change of "Kinesis Data Streams for DynamoDB", sent twice in one batch
     const change = kinesisDynamoDBChange({
@@ -305,6 +335,31 @@ describe("BatchProcessor, remember: 'redelivered'", () => {
     expect(result.duplicates).toBe(1);
     expect(applied).toEqual([change.eventId]);
   });
+
+  it.each(['every-record', 'redelivered'] as const)(
+    'drops a repeated change from the group a per-key batch handler gets (remember %s)',
+    async (remember) => {
+      // arrange: one change sent twice in one batch (own sequence numbers, one event id)
+      const change = kinesisDynamoDBChange({
+        key: 'a',
+        sequenceNumber: 1,
+        createdAtMicros: 1_764_000_000_000_000,
+      });
+      const repeat = { ...change, sequenceNumber: `${change.sequenceNumber}9` };
+      const groups: string[][] = [];
+      const processor = new BatchProcessor({
+        remember,
+        keyBatchHandler: (records) => {
+          groups.push(records.map((r) => r.sequenceNumber));
+        },
+      });
+      // act
+      const result = await processor.process([change, repeat]);
+      // assert
+      expect(result.outcomes.map((o) => o.status)).toEqual(['succeeded', 'duplicate']);
+      expect(groups).toEqual([[change.sequenceNumber]]);
+    },
+  );
 
   it('rejects a remember value it does not know, naming the ones it does', () => {
     expect(

@@ -167,6 +167,28 @@ describe('TTL route failures', () => {
     expect(parking.records.map((f) => f.sequenceNumber)).toEqual([records[0]!.sequenceNumber]);
   });
 
+  it('forget reaches the route: a routed delete whose write did not last is written again', async () => {
+    // arrange: the route's own deduper remembers the delete once written
+    const records = [removal('a', 1, true), removal('b', 2, false)];
+    const archive = new ScriptedSink();
+    const seen: ChangeRecord[] = [];
+    const processor = new BatchProcessor({
+      handler: (r) => void seen.push(r),
+      ttlDeletes: { routeTo: archive },
+    });
+    await processor.process(records);
+    // act: the writes did not become durable (a buffering sink's flush failed); redelivered
+    for (const record of records) processor.forget(record);
+    const again = await processor.process(records);
+    // assert
+    expect(again.duplicates).toBe(0);
+    expect(archive.applied).toEqual([records[0]!.sequenceNumber, records[0]!.sequenceNumber]);
+    expect(seen.map((r) => r.sequenceNumber)).toEqual([
+      records[1]!.sequenceNumber,
+      records[1]!.sequenceNumber,
+    ]);
+  });
+
   it('rejects a ttlDeletes that is not apply, skip or a routeTo sink', () => {
     expect(() => new BatchProcessor({ handler: () => {}, ttlDeletes: 'archive' as never })).toThrow(
       ConfigurationError,

@@ -1,4 +1,4 @@
-import { InMemoryFailureDestination, silentLogger } from '@shardline/core';
+import { type ChangeRecord, InMemoryFailureDestination, silentLogger } from '@shardline/core';
 import {
   makeDynamoDBEvent,
   makeKinesisDynamoDBRecord,
@@ -160,36 +160,52 @@ describe('Kinesis events', () => {
     ]);
   });
 
-  it('drops a "Kinesis Data Streams for DynamoDB" duplicate in the same batch and in a later one', async () => {
-    // arrange: one change, sent as three Kinesis records (own sequence numbers, one eventID)
-    const change = {
-      eventId: 'f07f0d3e1a0b4c2d9e8f7a6b5c4d3e2f',
-      keys: { id: 'a' },
-      newImage: { id: 'a', n: 1 },
-      approximateCreationDateTime: 1_764_000_000_000,
-    };
-    const applied: string[] = [];
-    const handler = createKinesisHandler({
-      logger: silentLogger,
-      payload: 'dynamodb',
-      handler: (record) => {
-        applied.push(record.eventId);
-      },
-    });
-    // act: both invocations finish whole, which 'redelivered' would not remember on its own
-    const first = await handler(
-      makeKinesisEvent([makeKinesisDynamoDBRecord(change), makeKinesisDynamoDBRecord(change)]),
-      fakeContext(10_000),
-    );
-    const second = await handler(
-      makeKinesisEvent([makeKinesisDynamoDBRecord(change)]),
-      fakeContext(10_000),
-    );
-    // assert
-    expect(first.batchItemFailures).toEqual([]);
-    expect(second.batchItemFailures).toEqual([]);
-    expect(applied).toEqual([change.eventId]);
-  });
+  it.each(['handler', 'keyBatchHandler', 'sink'] as const)(
+    'drops a "Kinesis Data Streams for DynamoDB" duplicate in the same batch and in a later one (%s)',
+    async (mode) => {
+      // arrange: one change, sent as three Kinesis records (own sequence numbers, one eventID)
+      const change = {
+        eventId: 'f07f0d3e1a0b4c2d9e8f7a6b5c4d3e2f',
+        keys: { id: 'a' },
+        newImage: { id: 'a', n: 1 },
+        approximateCreationDateTime: 1_764_000_000_000,
+      };
+      const applied: string[] = [];
+      const apply = (records: readonly ChangeRecord[]) => {
+        for (const r of records) applied.push(r.eventId);
+      };
+      const handler = createKinesisHandler({
+        logger: silentLogger,
+        payload: 'dynamodb',
+        ...(mode === 'handler'
+          ? { handler: (record: ChangeRecord) => apply([record]) }
+          : mode === 'keyBatchHandler'
+            ? { keyBatchHandler: apply }
+            : {
+                sink: {
+                  name: 'memory',
+                  write: async (records: readonly ChangeRecord[]) => {
+                    apply(records);
+                    return records.map(() => ({ status: 'ok' as const }));
+                  },
+                },
+              }),
+      });
+      // act: both invocations finish whole, which 'redelivered' would not remember on its own
+      const first = await handler(
+        makeKinesisEvent([makeKinesisDynamoDBRecord(change), makeKinesisDynamoDBRecord(change)]),
+        fakeContext(10_000),
+      );
+      const second = await handler(
+        makeKinesisEvent([makeKinesisDynamoDBRecord(change)]),
+        fakeContext(10_000),
+      );
+      // assert
+      expect(first.batchItemFailures).toEqual([]);
+      expect(second.batchItemFailures).toEqual([]);
+      expect(applied).toEqual([change.eventId]);
+    },
+  );
 
   it('tells TTL deletes from user deletes in "Kinesis Data Streams for DynamoDB" payloads, with the Region', async () => {
     // arrange
