@@ -48,35 +48,49 @@ function forceWholeKeys(window: StringWindow): void {
 }
 
 describe('StringWindow', () => {
-  it('holds exactly the live entries of its ring: set moves a key to the newest end, the oldest go first', () => {
+  it('holds the live entries of its ring (set moves a key to the newest end, the oldest go first), and never a key it was not given or that was deleted', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 12 }), fc.array(op, { maxLength: 300 }), (max, ops) => {
-        // arrange: the model is the ring, oldest first, with dead places left by set and delete
+        // arrange: the model is the ring, oldest first, with dead places left by set and delete.
+        // A growth rebuild drops dead places, so the window may keep a live key the ring has
+        // already pushed out: it holds at least the ring's live keys, at most `max`, and only
+        // keys set and not deleted since, with their last value.
         const window = new StringWindow(max);
         let ring: { key: string; value: number; dead: boolean }[] = [];
+        const latest = new Map<string, number>();
+        const keys = new Set<string>();
         for (const o of ops) {
+          keys.add(o.key);
           // act
           if (o.kind === 'set') {
             window.set(o.key, o.value);
+            if (max > 0) latest.set(o.key, o.value);
             for (const e of ring) if (e.key === o.key) e.dead = true;
             if (max > 0) {
               if (ring.length === max) ring = ring.slice(1);
               ring.push({ key: o.key, value: o.value, dead: false });
             }
           } else if (o.kind === 'delete') {
-            const held = ring.some((e) => e.key === o.key && !e.dead);
+            const held = window.has(o.key);
+            const live = ring.some((e) => e.key === o.key && !e.dead);
             expect(window.delete(o.key)).toBe(held);
+            if (live) expect(held).toBe(true);
+            latest.delete(o.key);
             for (const e of ring) if (e.key === o.key) e.dead = true;
           }
           // assert
           const live = ring.filter((e) => !e.dead);
-          const entry = live.find((e) => e.key === o.key);
-          expect(window.has(o.key)).toBe(entry !== undefined);
-          expect(window.get(o.key)).toBe(entry?.value);
-          expect(window.size).toBe(live.length);
-        }
-        for (const e of ring) {
-          expect(window.has(e.key)).toBe(ring.some((l) => l.key === e.key && !l.dead));
+          for (const e of live) expect(window.get(e.key)).toBe(e.value);
+          let held = 0;
+          for (const k of keys) {
+            if (window.has(k)) {
+              held++;
+              expect(window.get(k)).toBe(latest.get(k));
+            } else expect(window.get(k)).toBeUndefined();
+          }
+          expect(window.size).toBe(held);
+          expect(window.size).toBeGreaterThanOrEqual(live.length);
+          expect(window.size).toBeLessThanOrEqual(max);
         }
       }),
     );
