@@ -155,6 +155,19 @@ const destinations: [string, () => Promise<ReplayableFailureDestination>][] = [
   ],
 ];
 
+/** Replays everything `destination` holds, keeping the records in the order they ran. */
+async function replayAll(destination: ReplayableFailureDestination) {
+  const replayed: ChangeRecord[] = [];
+  const result = await replayFailures({
+    destination,
+    logger: silentLogger,
+    handler: (r: ChangeRecord) => {
+      replayed.push(r);
+    },
+  });
+  return { result, replayed };
+}
+
 describe('a polled Kinesis record parked and replayed', () => {
   it.each(destinations)(
     '%s: parked newest first, replays each key in position order',
@@ -173,15 +186,8 @@ describe('a polled Kinesis record parked and replayed', () => {
       for (const record of [...delivered].reverse()) {
         expect((await parker.process([record])).parked).toBe(1);
       }
-      const replayed: ChangeRecord[] = [];
       // act
-      const result = await replayFailures({
-        destination,
-        logger: silentLogger,
-        handler: (r: ChangeRecord) => {
-          replayed.push(r);
-        },
-      });
+      const { result, replayed } = await replayAll(destination);
       // assert: every record once, and each key's records in position order, not in the order
       // they were parked or given back (keys run concurrently, so only per-key order holds)
       expect(result).toEqual({ received: 5, acknowledged: 5, failed: 0 });
@@ -199,49 +205,28 @@ describe('a polled Kinesis record parked and replayed', () => {
     },
   );
 
-  it.each([
-    [
-      'in memory',
-      async (): Promise<ReplayableFailureDestination> => new InMemoryFailureDestination(),
-    ],
-    [
-      'through the SQS double',
-      async (): Promise<ReplayableFailureDestination> => {
-        const { QueueUrl } = await sqsClient.send(new CreateQueueCommand({ QueueName: 'polled' }));
-        return new SqsFailureDestination({ client: sqsClient, queueUrl: QueueUrl! });
-      },
-    ],
-    [
-      'through S3 (s3rver)',
-      async (): Promise<ReplayableFailureDestination> =>
-        new S3FailureDestination({ client: s3, bucket: 'parked' }),
-    ],
-  ])('%s: decodes to the same records, KPL user records included', async (_, destinationOf) => {
-    // arrange: two plain records and three user records of one aggregate, all parked
-    expect(delivered.map((r) => r.subSequenceNumber)).toEqual([undefined, undefined, 0, 1, 2]);
-    const destination = await destinationOf();
-    const parking = await new BatchProcessor({
-      failureDestination: destination,
-      retry: { maxAttempts: 1 },
-      logger: silentLogger,
-      handler: () => {
-        throw new ShardlineError('downstream rejected it', { retriable: false });
-      },
-    }).process(delivered);
-    expect(parking.outcomes.map((o) => o.status)).toEqual(Array(5).fill('parked'));
-    const replayed: ChangeRecord[] = [];
-    // act
-    const result = await replayFailures({
-      destination,
-      logger: silentLogger,
-      handler: (r: ChangeRecord) => {
-        replayed.push(r);
-      },
-    });
-    // assert
-    expect(result).toEqual({ received: 5, acknowledged: 5, failed: 0 });
-    expect(replayed.sort(byPosition).map(view)).toEqual(delivered.map(view));
-    expect(Buffer.from(replayed[1]!.data!).equals(BINARY)).toBe(true);
-    expect(Buffer.from(replayed[3]!.data!).equals(BINARY)).toBe(true);
-  });
+  it.each(destinations)(
+    '%s: decodes to the same records, KPL user records included',
+    async (_, destinationOf) => {
+      // arrange: two plain records and three user records of one aggregate, all parked
+      expect(delivered.map((r) => r.subSequenceNumber)).toEqual([undefined, undefined, 0, 1, 2]);
+      const destination = await destinationOf();
+      const parking = await new BatchProcessor({
+        failureDestination: destination,
+        retry: { maxAttempts: 1 },
+        logger: silentLogger,
+        handler: () => {
+          throw new ShardlineError('downstream rejected it', { retriable: false });
+        },
+      }).process(delivered);
+      expect(parking.outcomes.map((o) => o.status)).toEqual(Array(5).fill('parked'));
+      // act
+      const { result, replayed } = await replayAll(destination);
+      // assert
+      expect(result).toEqual({ received: 5, acknowledged: 5, failed: 0 });
+      expect(replayed.sort(byPosition).map(view)).toEqual(delivered.map(view));
+      expect(Buffer.from(replayed[1]!.data!).equals(BINARY)).toBe(true);
+      expect(Buffer.from(replayed[3]!.data!).equals(BINARY)).toBe(true);
+    },
+  );
 });
