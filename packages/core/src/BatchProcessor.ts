@@ -399,10 +399,12 @@ export class BatchProcessor {
     const run = (record: ChangeRecord): RecordOutcome | Promise<RecordOutcome> => {
       if (deadline?.reached()) return DEADLINE_BLOCKED;
       if (record.decodeError) return this.#exhausted(record, record.decodeError, 1, options);
-      // Kept from the check to the remember: other records are checked while this one runs.
+      // Kept from the check to the remember (other records are checked while this one runs),
+      // when every record is remembered; with `redelivered` most never are, and the key (a packed
+      // Kinesis id) is built only if the window or a remember needs it.
       let eventKey: string | undefined;
       if (deduper) {
-        eventKey = deduper.keyOf(record);
+        if (this.#rememberEach) eventKey = deduper.keyOf(record);
         const reason = deduper.check(record, this.#staleChanges, eventKey);
         if (reason) return this.#duplicate(record, reason);
       }
@@ -548,9 +550,10 @@ export class BatchProcessor {
     const seenInBatch = new Set<string>();
     // Per item, never per ordering key: a custom ordering key may group several items.
     const newestInBatch = this.#staleChanges === 'drop' ? new Map<string, bigint>() : undefined;
-    // Each record's dedup key, kept from the check to the remember after the write.
+    // Each record's dedup key, kept from the check to the remember after the write when every
+    // record is remembered (see #processRecords).
     const deduper = this.#deduper;
-    const keys = deduper ? new Array<string>(records.length) : undefined;
+    const keys = deduper && this.#rememberEach ? new Array<string>(records.length) : undefined;
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
       if (record.decodeError) {
@@ -559,8 +562,8 @@ export class BatchProcessor {
       }
       let reason: DuplicateReason;
       if (deduper) {
-        const key = deduper.keyOf(record);
-        keys![i] = key;
+        const key = keys ? deduper.keyOf(record) : undefined;
+        if (keys) keys[i] = key!;
         reason = deduper.check(record, this.#staleChanges, key);
       }
       if (!reason && deduper) {
@@ -588,7 +591,7 @@ export class BatchProcessor {
       }
       if (recheck && start > 0) {
         chunk = chunk.filter((i) => {
-          const applied = this.#appliedMeanwhile(records[i]!, keys![i]);
+          const applied = this.#appliedMeanwhile(records[i]!, keys?.[i]);
           if (applied) outcomes[i] = applied;
           return !applied;
         });

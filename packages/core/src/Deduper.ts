@@ -99,15 +99,17 @@ export class Deduper {
    * Whether `record` was already applied (`seen`), or, with `staleChanges: 'drop'`, is older
    * than the newest applied change of its item (`stale`).
    *
-   * @param eventKey - `keyOf(record)`, when the caller keeps it for `remember` (see `keyOf`).
+   * @param eventKey - `keyOf(record)`, when the caller keeps it for `remember` (see `keyOf`);
+   * else it is built only when the window holds ids.
    */
   check(
     record: DedupRecord,
     staleChanges: StaleChanges = 'apply',
-    eventKey: string = this.keyOf(record),
+    eventKey?: string,
   ): DuplicateReason {
-    // An empty window (a Lambda handler on a healthy stream, see `remember`) costs no hashing.
-    if (this.#ids.size > 0 && this.#ids.has(eventKey)) return 'seen';
+    // An empty window (a Lambda handler on a healthy stream, see `remember`) costs no key and no
+    // hashing.
+    if (this.#ids.size > 0 && this.#ids.has(eventKey ?? this.keyOf(record))) return 'seen';
     if (staleChanges === 'drop' && record.version !== undefined && this.#versions.size > 0) {
       const item = itemKey(record);
       const newest = item === undefined ? undefined : this.#versions.get(item);
