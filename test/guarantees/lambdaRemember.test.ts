@@ -1,7 +1,7 @@
 /**
  * Warm de-duplication as Lambda runs it (`remember: 'redelivered'`, the default): the event
  * source mapping emulator reads a 2-shard DynamoDB stream with ParallelizationFactor 4 and
- * ReportBatchItemFailures, in few execution environments (each serves many lanes and shards in
+ * ReportBatchItemFailures, every shard rolling over mid-run (children appear while parents are read), in few execution environments (each serves many lanes and shards in
  * turn). The handler (helpers/rememberHandler.ts) fails some records the first time an
  * environment meets them and holds others past its answer at the time limit. Within each
  * environment (process):
@@ -63,7 +63,7 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-describe('warm de-duplication under the event source mapping (ParallelizationFactor 4)', () => {
+describe('warm de-duplication under the event source mapping (ParallelizationFactor 4, a rollover mid-run)', () => {
   it('never starts a record again in an environment that applied it, and drops only applied ones', async () => {
     // arrange
     const applyLog = join(work, 'apply.log');
@@ -87,6 +87,8 @@ describe('warm de-duplication under the event source mapping (ParallelizationFac
       discoveryIntervalMs: 300,
       retryDelayMs: 20,
       seed: 13,
+      // Every shard rolls over while it is read: children appear mid-run, parents read first.
+      reshards: [{ afterInvocations: 10, run: () => server.rollover() }],
     });
     const random = seededRandom(17);
 
@@ -107,6 +109,9 @@ describe('warm de-duplication under the event source mapping (ParallelizationFac
     // assert
     const stats = mapping.stats();
     expect(stats.partialFailures).toBeGreaterThan(0);
+    const shards = await readLambdaShards(server.clientConfig, server.streamArn);
+    // the rollover happened: each of the 2 first shards has a child that holds records
+    expect(shards.length).toBeGreaterThanOrEqual(4);
     const applied = new Map<string, Set<string>>();
     const restarted: string[] = [];
     const droppedUnapplied: string[] = [];
@@ -128,11 +133,7 @@ describe('warm de-duplication under the event source mapping (ParallelizationFac
         done.add(seq);
       }
     }
-    const expected = new Set(
-      (await readLambdaShards(server.clientConfig, server.streamArn)).flatMap((shard) =>
-        shard.records.map((r) => r.sequenceNumber),
-      ),
-    );
+    const expected = new Set(shards.flatMap((shard) => shard.records.map((r) => r.sequenceNumber)));
     expect(expected.size).toBe(160);
     expect(restarted).toEqual([]);
     expect(droppedUnapplied).toEqual([]);
