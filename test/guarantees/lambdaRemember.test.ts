@@ -1,8 +1,8 @@
 /**
  * Warm de-duplication as Lambda runs it (`remember: 'redelivered'`, the default): the event
  * source mapping emulator reads a 2-shard DynamoDB stream with ParallelizationFactor 4 and
- * ReportBatchItemFailures, every shard rolling over mid-run (children appear while parents are read), in few execution environments (each serves many lanes and shards in
- * turn). The handler (helpers/rememberHandler.ts) fails some records the first time an
+ * ReportBatchItemFailures, every shard rolling over mid-run (children appear while parents are
+ * read), in few execution environments (each serves many lanes and shards in turn). The handler (helpers/rememberHandler.ts) fails some records the first time an
  * environment meets them and holds others past its answer at the time limit. Within each
  * environment (process):
  *  1. no record starts again once it was applied there (the redelivered tail is dropped, also
