@@ -633,16 +633,26 @@ export class BatchProcessor {
       }
       if (retry.length === 0) return;
       const delayMs = this.#retry.delayMs(attempt);
-      if (!this.#timeAllows(delayMs, options)) {
+      const failRetries = (): void => {
         for (const index of retry) {
           outcomes[index] = { status: 'failed', error: toError(lastError), attempts: attempt };
         }
+      };
+      if (!this.#timeAllows(delayMs, options)) {
+        failRetries();
         return;
       }
       for (const index of retry) {
         this.#emitRetried(records[index]!, attempt, delayMs, lastError!);
       }
-      await sleep(delayMs, options.signal);
+      try {
+        await sleep(delayMs, options.signal);
+      } catch {
+        // The caller gave up during the backoff: the records stay failed (their keys blocked,
+        // the checkpoint before them) and the batch still returns its outcomes.
+        failRetries();
+        return;
+      }
       // Drop what another call applied meanwhile (see #appliedMeanwhile).
       pending = this.#deduper
         ? retry.filter((index) => {

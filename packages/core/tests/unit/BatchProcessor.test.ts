@@ -4,6 +4,7 @@ import {
   ConfigurationError,
   DecodeError,
   Deduper,
+  EventBus,
   InMemoryFailureDestination,
   ShardlineError,
   undecodableRecord,
@@ -226,6 +227,27 @@ describe('BatchProcessor, sink mode', () => {
     const result = await new BatchProcessor({ sink }).process([first!, first!]);
     expect(result.outcomes.map((o) => o.status)).toEqual(['succeeded', 'duplicate']);
     expect(sink.applied).toHaveLength(1);
+  });
+
+  it('returns the retried records failed when the caller aborts during the backoff', async () => {
+    // arrange: b fails once (retriable); the caller gives up while the processor waits to retry
+    const records = batchOf(['a', 'b', 'c']);
+    const sink = new ScriptedSink();
+    sink.failRecord(records[1]!.sequenceNumber, 1);
+    const controller = new AbortController();
+    const events = new EventBus();
+    events.on('record.retried', () => queueMicrotask(() => controller.abort()));
+    const processor = new BatchProcessor({
+      sink,
+      events,
+      retry: { maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+    });
+    // act
+    const result = await processor.process(records, { signal: controller.signal });
+    // assert: no throw; b stays failed (the checkpoint before it), a and c succeeded
+    expect(result.outcomes.map((o) => o.status)).toEqual(['succeeded', 'failed', 'succeeded']);
+    expect(result.firstNotDone).toBe(1);
+    expect(sink.writes).toEqual([3]);
   });
 
   it('rejects a sink that returns the wrong number of results', async () => {
