@@ -1,3 +1,4 @@
+import { type AbortFlag, watchAbort } from './abortFlag.js';
 import type { ChangeRecord } from './ChangeRecord.js';
 import type { CheckpointTracker } from './CheckpointTracker.js';
 import {
@@ -114,6 +115,8 @@ type RetryDecision = 'retry' | 'exhausted' | 'out-of-time';
 /** What one `process` call runs under: the caller's signal and its deadline, made cheap to check. */
 interface RunOptions {
   readonly signal: AbortSignal | undefined;
+  /** `signal.aborted`, followed while the call runs (read once per record). */
+  readonly abort: AbortFlag;
   readonly deadline: Deadline | undefined;
 }
 
@@ -218,13 +221,20 @@ export class BatchProcessor {
     const started = Date.now();
     const tracker = options.tracker;
     const firstTicket = tracker ? tracker.registerBatch(records) : 0;
+    const abort = watchAbort(options.signal);
     const runOptions: RunOptions = {
       signal: options.signal,
+      abort: abort.flag,
       deadline: options.deadline === undefined ? undefined : new Deadline(options.deadline),
     };
-    const outcomes = this.#selector
-      ? await this.#runSelected(this.#selector, records, runOptions)
-      : await this.#run(records, runOptions);
+    let outcomes: RecordOutcome[];
+    try {
+      outcomes = this.#selector
+        ? await this.#runSelected(this.#selector, records, runOptions)
+        : await this.#run(records, runOptions);
+    } finally {
+      abort.stop();
+    }
 
     let succeeded = 0;
     let duplicates = 0;
@@ -258,7 +268,7 @@ export class BatchProcessor {
           break;
       }
     }
-    if (!this.#rememberEach && (firstNotDone !== -1 || options.signal?.aborted)) {
+    if (!this.#rememberEach && (firstNotDone !== -1 || abort.flag.aborted)) {
       this.#rememberRedelivered(records, outcomes);
     }
     const durationMs = Date.now() - started;
@@ -288,12 +298,8 @@ export class BatchProcessor {
    * may send the record again before this batch ends), or leaves it to the end of the batch
    * (`redelivered`, see {@link #rememberRedelivered}).
    */
-  #rememberSucceeded(
-    record: ChangeRecord,
-    signal: AbortSignal | undefined,
-    eventKey?: string,
-  ): void {
-    if (this.#rememberEach || record.version !== undefined || signal?.aborted) {
+  #rememberSucceeded(record: ChangeRecord, abort: AbortFlag, eventKey?: string): void {
+    if (this.#rememberEach || record.version !== undefined || abort.aborted) {
       this.#deduper?.remember(record, eventKey);
     }
   }
@@ -392,7 +398,7 @@ export class BatchProcessor {
   // ─── handler mode ─────────────────────────────────────────────────────────────────────
 
   #processRecords(handler: RecordHandler, records: readonly ChangeRecord[], options: RunOptions) {
-    const { signal, deadline } = options;
+    const { signal, abort, deadline } = options;
     const deduper = this.#deduper;
     // One context for every first attempt of the batch: no allocation per record.
     const firstAttempt: HandlerContext = Object.freeze({ attempt: 1, signal });
@@ -417,13 +423,13 @@ export class BatchProcessor {
       if (typeof (result as { then?: unknown } | null)?.then === 'function') {
         return (result as Promise<unknown>).then(
           () => {
-            if (deduper) this.#rememberSucceeded(record, signal, eventKey);
+            if (deduper) this.#rememberSucceeded(record, abort, eventKey);
             return SUCCEEDED;
           },
           (error: unknown) => this.#retryRecord(handler, record, error, options),
         );
       }
-      if (deduper) this.#rememberSucceeded(record, signal, eventKey);
+      if (deduper) this.#rememberSucceeded(record, abort, eventKey);
       return SUCCEEDED;
     };
     return this.#dispatcher.dispatch(records, run, signal);
@@ -448,7 +454,7 @@ export class BatchProcessor {
       attempt++;
       try {
         await handler(record, { attempt, signal: options.signal });
-        this.#rememberSucceeded(record, options.signal);
+        this.#rememberSucceeded(record, options.abort);
         return SUCCEEDED;
       } catch (thrown) {
         error = thrown;
@@ -513,7 +519,7 @@ export class BatchProcessor {
         try {
           await handler(liveRecords, { attempt, signal: options.signal });
           for (const i of live) {
-            this.#rememberSucceeded(group[i]!, options.signal);
+            this.#rememberSucceeded(group[i]!, options.abort);
             outcomes[i] = SUCCEEDED;
           }
           return outcomes;
@@ -619,7 +625,7 @@ export class BatchProcessor {
         const result = results.get(index)!;
         const record = records[index]!;
         if (result.status === 'ok') {
-          this.#rememberSucceeded(record, options.signal, keys?.[index]);
+          this.#rememberSucceeded(record, options.abort, keys?.[index]);
           outcomes[index] = SUCCEEDED;
         } else if (
           result.retriable &&
@@ -735,7 +741,7 @@ export class BatchProcessor {
   }
 
   #timeAllows(delayMs: number, options: RunOptions): boolean {
-    if (options.signal?.aborted) return false;
+    if (options.abort.aborted) return false;
     return options.deadline === undefined || options.deadline.allows(delayMs);
   }
 

@@ -1,4 +1,5 @@
 import PQueue from 'p-queue';
+import { type AbortFlag, watchAbort } from './abortFlag.js';
 import { ConfigurationError } from './errors.js';
 import type { RecordOutcome } from './RecordOutcome.js';
 
@@ -61,28 +62,72 @@ export class KeyedDispatcher {
     signal?: AbortSignal,
   ): Promise<RecordOutcome[]> {
     const outcomes = new Array<RecordOutcome>(records.length);
-    const chains = groupByKey(records);
-    // The signal's state as a plain flag: its getter costs more than the rest of a no-op
-    // record's dispatch, and the abort event is delivered synchronously, so the flag is exact.
-    const state = { aborted: signal?.aborted === true };
-    const onAbort = () => {
-      state.aborted = true;
-    };
-    signal?.addEventListener('abort', onAbort);
+    const abort = watchAbort(signal);
     try {
-      return await this.#dispatchChains(records, chains, outcomes, run, state);
+      return await this.#dispatchInOrder(records, outcomes, run, abort.flag);
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      abort.stop();
     }
   }
 
-  async #dispatchChains<R extends Keyed>(
+  /**
+   * Synchronous runners (a no-op or CPU-only handler) go through in shard order, one after
+   * another, which keeps every key's order with no grouping, queue or microtask; a key whose
+   * record failed has its later records blocked. The first promise hands the rest of the batch
+   * to {@link #dispatchChains}.
+   */
+  async #dispatchInOrder<R extends Keyed>(
     records: readonly R[],
-    chains: Map<string, number[]>,
     outcomes: RecordOutcome[],
     run: RunRecord<R>,
-    state: { readonly aborted: boolean },
+    state: AbortFlag,
   ): Promise<RecordOutcome[]> {
+    // The keys that failed, with the sequence number that blocks their later records.
+    let failedKeys: Map<string, string> | undefined;
+    for (let i = 0; i < records.length; i++) {
+      if (state.aborted) {
+        for (let j = i; j < records.length; j++) {
+          outcomes[j] = blockedOutcome(failedKeys?.get(records[j]!.orderingKey));
+        }
+        return outcomes;
+      }
+      const record = records[i]!;
+      const blockedBy = failedKeys?.get(record.orderingKey);
+      if (blockedBy !== undefined) {
+        outcomes[i] = blockedOutcome(blockedBy);
+        continue;
+      }
+      const result = run(record, i);
+      if (isPromise(result)) {
+        await this.#dispatchChains(records, i, result, failedKeys, outcomes, run, state);
+        return outcomes;
+      }
+      outcomes[i] = result;
+      if (result.status === 'failed') {
+        failedKeys ??= new Map();
+        failedKeys.set(record.orderingKey, record.sequenceNumber);
+      }
+    }
+    return outcomes;
+  }
+
+  /**
+   * The rest of a batch from `start`, whose record is in flight (`pending`): its records form
+   * one chain per key, and chains run `concurrency` at a time (workers that take the next chain
+   * not started), so chains start in order and at most `concurrency` are in flight. The chain
+   * of the record in flight is the first worker's. Workers pulling from the list cost less per
+   * chain than a p-queue task (a promise, events and a slot check each): with 1 ms records and
+   * four shards at once, the p-queue took the reader below a bare SDK loop.
+   */
+  async #dispatchChains<R extends Keyed>(
+    records: readonly R[],
+    start: number,
+    pending: Promise<RecordOutcome>,
+    failedKeys: ReadonlyMap<string, string> | undefined,
+    outcomes: RecordOutcome[],
+    run: RunRecord<R>,
+    state: AbortFlag,
+  ): Promise<void> {
     /** Records an outcome; returns false when the chain must stop. */
     const settle = (indexes: number[], i: number, outcome: RecordOutcome): boolean => {
       outcomes[indexes[i]!] = outcome;
@@ -100,52 +145,36 @@ export class KeyedDispatcher {
         if (!settle(indexes, i, isPromise(result) ? await result : result)) return;
       }
     };
-    // Synchronous runners (a no-op or CPU-only handler) go through without any queue or
-    // microtask. The first promise switches the batch to `concurrency` workers, the chain that
-    // went async being the first one's; each worker then takes the next chain not started, so
-    // chains start in order and at most `concurrency` are in flight. Workers pulling from the
-    // list cost less per chain than a p-queue task (a promise, events and a slot check each):
-    // with 1 ms records and four shards at once, the p-queue took the reader below a bare
-    // SDK loop.
-    const list = [...chains.values()];
-    for (let c = 0; c < list.length; c++) {
-      const indexes = list[c]!;
-      for (let i = 0; i < indexes.length; i++) {
-        if (state.aborted) {
-          blockRest(outcomes, indexes, i, undefined);
-          break;
-        }
-        const result = run(records[indexes[i]!]!, indexes[i]!);
-        if (isPromise(result)) {
-          let next = c + 1;
-          const worker = async (first?: Promise<void>): Promise<void> => {
-            if (first) await first;
-            while (next < list.length) {
-              const chain = list[next++]!;
-              if (chain.length > 1 || state.aborted) {
-                await runChainFrom(chain, 0);
-                continue;
-              }
-              // A key with one record in the batch (the common case): run it here, without
-              // an async call and its promise per record.
-              const only = chain[0]!;
-              const result = run(records[only]!, only);
-              settle(chain, 0, isPromise(result) ? await result : result);
-            }
-          };
-          const at = i;
-          const rest = (async () => {
-            if (settle(indexes, at, await result)) await runChainFrom(indexes, at + 1);
-          })();
-          const workers = [worker(rest)];
-          for (let w = 1; w < this.concurrency && next < list.length; w++) workers.push(worker());
-          await Promise.all(workers);
-          return outcomes;
-        }
-        if (!settle(indexes, i, result)) break;
-      }
+    const list: number[][] = [];
+    for (const [key, indexes] of groupByKey(records, start)) {
+      const blockedBy = failedKeys?.get(key);
+      if (blockedBy === undefined) list.push(indexes);
+      else blockRest(outcomes, indexes, 0, blockedBy);
     }
-    return outcomes;
+    // list[0] is the chain of `start`, the first record grouped; its key has not failed.
+    let next = 1;
+    const worker = async (first?: Promise<void>): Promise<void> => {
+      if (first) await first;
+      while (next < list.length) {
+        const chain = list[next++]!;
+        if (chain.length > 1 || state.aborted) {
+          await runChainFrom(chain, 0);
+          continue;
+        }
+        // A key with one record in the batch (the common case): run it here, without an async
+        // call and its promise per record.
+        const only = chain[0]!;
+        const result = run(records[only]!, only);
+        settle(chain, 0, isPromise(result) ? await result : result);
+      }
+    };
+    const head = list[0]!;
+    const rest = (async () => {
+      if (settle(head, 0, await pending)) await runChainFrom(head, 1);
+    })();
+    const workers = [worker(rest)];
+    for (let w = 1; w < this.concurrency && next < list.length; w++) workers.push(worker());
+    await Promise.all(workers);
   }
 
   /**
@@ -173,10 +202,16 @@ export class KeyedDispatcher {
   }
 }
 
-/** Indexes of `records` grouped by ordering key, each group in shard order. */
-export function groupByKey<R extends Keyed>(records: readonly R[]): Map<string, number[]> {
+/**
+ * Indexes of `records` (from index `from`) grouped by ordering key, each group in shard order;
+ * the groups in the order of their keys' first records.
+ */
+export function groupByKey<R extends Keyed>(
+  records: readonly R[],
+  from = 0,
+): Map<string, number[]> {
   const chains = new Map<string, number[]>();
-  for (let i = 0; i < records.length; i++) {
+  for (let i = from; i < records.length; i++) {
     const key = records[i]!.orderingKey;
     const chain = chains.get(key);
     if (chain) chain.push(i);
@@ -185,16 +220,20 @@ export function groupByKey<R extends Keyed>(records: readonly R[]): Map<string, 
   return chains;
 }
 
+/** `blocked` behind the failed record `blockedBy` of its key, or by the abort when undefined. */
+function blockedOutcome(blockedBy: string | undefined): RecordOutcome {
+  return blockedBy === undefined
+    ? { status: 'blocked', reason: 'aborted' }
+    : { status: 'blocked', reason: 'key-failed', blockedBy };
+}
+
 function blockRest(
   outcomes: RecordOutcome[],
   indexes: number[],
   from: number,
   blockedBy: string | undefined,
 ): void {
-  const outcome: RecordOutcome =
-    blockedBy === undefined
-      ? { status: 'blocked', reason: 'aborted' }
-      : { status: 'blocked', reason: 'key-failed', blockedBy };
+  const outcome = blockedOutcome(blockedBy);
   for (let j = from; j < indexes.length; j++) outcomes[indexes[j]!] = outcome;
 }
 

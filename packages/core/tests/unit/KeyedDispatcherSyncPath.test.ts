@@ -105,6 +105,35 @@ describe('KeyedDispatcher.dispatch with synchronous and asynchronous runners (pr
     ]);
   });
 
+  it('runs a synchronous runner in shard order, and blocks a failed key behind its failure after an abort too', async () => {
+    // arrange: a fails at once; the abort comes while c runs
+    const controller = new AbortController();
+    const records = ['a', 'b', 'a', 'c', 'b', 'a'].map((key, i) => ({
+      orderingKey: key,
+      sequenceNumber: String(i),
+    }));
+    const ran: string[] = [];
+    // act
+    const outcomes = await new KeyedDispatcher({ concurrency: 4 }).dispatch(
+      records,
+      (record) => {
+        ran.push(record.sequenceNumber);
+        if (record.orderingKey === 'c') controller.abort();
+        return record.sequenceNumber === '0' ? failed() : SUCCEEDED;
+      },
+      controller.signal,
+    );
+    // assert
+    expect(ran).toEqual(['0', '1', '3']);
+    expect(outcomes.slice(1)).toEqual([
+      SUCCEEDED,
+      { status: 'blocked', reason: 'key-failed', blockedBy: '0' },
+      SUCCEEDED,
+      { status: 'blocked', reason: 'aborted' },
+      { status: 'blocked', reason: 'key-failed', blockedBy: '0' },
+    ]);
+  });
+
   it('rejects when a runner throws instead of answering', async () => {
     // arrange
     const records = [{ orderingKey: 'a', sequenceNumber: '1' }];
