@@ -17,7 +17,9 @@
  * not seen (40 batches in turn: 40,000 ids between repeats, four times the dedup window). Every
  * batch finishes whole, so with `remember: 'redelivered'` (the Lambda default) the dedup window
  * stays empty, as on a healthy stream; `remember: 'every-record'` fills it and evicts, and the
- * row is run that way too, to show what the window costs when it is used.
+ * row is run that way too, to show what the window costs when it is used. Rows measured call by
+ * call start each call on an empty young generation (see `measureEach`), so they time work, not
+ * garbage collection: the warm row prints what each case allocates a call next to it.
  *
  * Run: npx tsx test/bench/lambda.ts
  */
@@ -178,6 +180,7 @@ async function main(): Promise<void> {
     ],
     freshEvent,
   );
+  const warmAllocated = new Map<string, number>();
   const warm = await measureEach(
     [
       { ...shardlineWarm(() => {}), name: 'shardline' },
@@ -185,7 +188,9 @@ async function main(): Promise<void> {
       { ...shardlineWarm(() => {}, 'every-record'), name: 'shardline-every-record' },
     ],
     nextEvent,
+    { allocated: warmAllocated },
   );
+  const kb = (name: string) => `${Math.round(warmAllocated.get(name)! / 1024)} KB`;
   const reads = await measure([
     { ...shardline((r) => r.newImage), name: 'shardline' },
     {
@@ -248,6 +253,13 @@ async function main(): Promise<void> {
       '',
       `${rate(s(warm, 'shardline-every-record'))} (Shardline, remember: 'every-record': a full window)`,
       x(s(warm, 'shardline'), s(warm, 'shardline-every-record')),
+      '',
+    ],
+    [
+      '',
+      '',
+      `allocated a call: ${kb('shardline')} (Shardline), ${kb('powertools')} (powertools), ${kb('shardline-every-record')} (every-record)`,
+      '',
       '',
     ],
     [
