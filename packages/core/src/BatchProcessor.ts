@@ -121,6 +121,7 @@ interface RunOptions {
 }
 
 const DEADLINE_BLOCKED: RecordOutcome = Object.freeze({ status: 'blocked', reason: 'deadline' });
+const ABORT_BLOCKED: RecordOutcome = Object.freeze({ status: 'blocked', reason: 'aborted' });
 
 /** The result of one batch. */
 export interface BatchResult {
@@ -468,6 +469,8 @@ export class BatchProcessor {
     return this.#dispatcher.dispatchGroups(records, async (group) => {
       const outcomes = new Array<RecordOutcome>(group.length);
       if (options.deadline?.reached()) return outcomes.fill(DEADLINE_BLOCKED);
+      // The caller gave up: a key's batch not started yet stays unstarted (as in handler mode).
+      if (options.abort.aborted) return outcomes.fill(ABORT_BLOCKED);
       const live: number[] = [];
       // A source may repeat a change within one batch ("Kinesis Data Streams for DynamoDB"):
       // both copies share the key, so the group holds both, none of them applied yet.
@@ -593,6 +596,11 @@ export class BatchProcessor {
       let chunk = live.slice(start, start + chunkSize);
       if (options.deadline?.reached()) {
         for (const i of live.slice(start)) outcomes[i] = DEADLINE_BLOCKED;
+        break;
+      }
+      // The caller gave up (during an earlier chunk's write or backoff): write no more.
+      if (options.abort.aborted) {
+        for (const i of live.slice(start)) outcomes[i] = ABORT_BLOCKED;
         break;
       }
       if (recheck && start > 0) {

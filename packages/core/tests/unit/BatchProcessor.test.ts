@@ -1,6 +1,8 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import {
   BatchProcessor,
+  type ChangeRecord,
   ConfigurationError,
   DecodeError,
   Deduper,
@@ -187,6 +189,31 @@ describe('BatchProcessor, handler mode', () => {
     expect(seen).toContainEqual([records[0]!.sequenceNumber, records[2]!.sequenceNumber]);
   });
 
+  it('starts no per-key batch once the caller aborted: the keys not started are blocked', async () => {
+    // arrange: one key at a time; the caller gives up while the first key's batch runs
+    const records = batchOf(['a', 'b', 'a', 'c']);
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const processor = new BatchProcessor({
+      concurrency: 1,
+      keyBatchHandler: async (group) => {
+        seen.push(group[0]!.orderingKey);
+        controller.abort();
+      },
+    });
+    // act
+    const result = await processor.process(records, { signal: controller.signal });
+    // assert: a ran (and succeeded); b and c never started
+    expect(seen).toEqual([records[0]!.orderingKey]);
+    expect(result.outcomes).toEqual([
+      { status: 'succeeded' },
+      { status: 'blocked', reason: 'aborted' },
+      { status: 'succeeded' },
+      { status: 'blocked', reason: 'aborted' },
+    ]);
+    expect(result.firstNotDone).toBe(1);
+  });
+
   it('requires exactly one of handler, keyBatchHandler, sink', () => {
     expect(() => new BatchProcessor({})).toThrow(ConfigurationError);
     expect(() => new BatchProcessor({ handler: () => {}, sink: new ScriptedSink() })).toThrow(
@@ -196,6 +223,19 @@ describe('BatchProcessor, handler mode', () => {
 });
 
 describe('BatchProcessor, sink mode', () => {
+  /** Writes `records` to `sink`, the caller aborting during the first retry's backoff. */
+  const processAbortingInBackoff = (sink: ScriptedSink, records: ChangeRecord[]) => {
+    const controller = new AbortController();
+    const events = new EventBus();
+    events.on('record.retried', () => queueMicrotask(() => controller.abort()));
+    const processor = new BatchProcessor({
+      sink,
+      events,
+      retry: { maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+    });
+    return processor.process(records, { signal: controller.signal });
+  };
+
   it('retries only the failed records of a write', async () => {
     const records = batchOf(['a', 'b', 'c']);
     const sink = new ScriptedSink();
@@ -234,20 +274,33 @@ describe('BatchProcessor, sink mode', () => {
     const records = batchOf(['a', 'b', 'c']);
     const sink = new ScriptedSink();
     sink.failRecord(records[1]!.sequenceNumber, 1);
-    const controller = new AbortController();
-    const events = new EventBus();
-    events.on('record.retried', () => queueMicrotask(() => controller.abort()));
-    const processor = new BatchProcessor({
-      sink,
-      events,
-      retry: { maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 },
-    });
     // act
-    const result = await processor.process(records, { signal: controller.signal });
+    const result = await processAbortingInBackoff(sink, records);
     // assert: no throw; b stays failed (the checkpoint before it), a and c succeeded
     expect(result.outcomes.map((o) => o.status)).toEqual(['succeeded', 'failed', 'succeeded']);
     expect(result.firstNotDone).toBe(1);
     expect(sink.writes).toEqual([3]);
+  });
+
+  it('writes no later chunk once the caller aborted during a backoff: those records are blocked', async () => {
+    // arrange: chunks of two; b (first chunk) fails once; the caller gives up during its backoff
+    const records = batchOf(['a', 'b', 'c', 'd']);
+    const sink = new (class extends ScriptedSink {
+      readonly maxBatchSize = 2;
+    })();
+    sink.failRecord(records[1]!.sequenceNumber, 1);
+    // act
+    const result = await processAbortingInBackoff(sink, records);
+    // assert: c and d were not started, so nothing of them is written after the abort
+    expect(result.outcomes.map((o) => o.status)).toEqual([
+      'succeeded',
+      'failed',
+      'blocked',
+      'blocked',
+    ]);
+    expect(result.outcomes[2]).toEqual({ status: 'blocked', reason: 'aborted' });
+    expect(sink.writes).toEqual([2]);
+    expect(sink.applied).toEqual([records[0]!.sequenceNumber]);
   });
 
   it('rejects a sink that returns the wrong number of results', async () => {
@@ -305,6 +358,26 @@ describe("BatchProcessor, remember: 'redelivered'", () => {
     // assert
     expect(result.firstNotDone).toBe(-1);
     expect(records.map((r) => deduper.check(r))).toEqual(['seen', 'seen']);
+  });
+
+  it("leaves no abort listener on the caller's signal once a batch ends, in every mode", async () => {
+    // arrange: one long-lived signal (a worker's shard run) over many batches
+    const signal = new AbortController().signal;
+    const processors = [
+      new BatchProcessor({ remember: 'redelivered', handler: async () => {} }),
+      new BatchProcessor({ remember: 'redelivered', keyBatchHandler: async () => {} }),
+      new BatchProcessor({ remember: 'redelivered', sink: new ScriptedSink() }),
+      new BatchProcessor({
+        handler: () => {
+          throw new ShardlineError('a handler that always fails');
+        },
+        retry: { maxAttempts: 1 },
+      }),
+    ];
+    // act
+    for (const processor of processors) await processor.process(batchOf(['a', 'b']), { signal });
+    // assert
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
   });
 
   it('remembers a record that finishes after the caller aborted at once, before the batch ends', async () => {

@@ -17,6 +17,10 @@ const recordArb = fc.record({
   ticks: fc.nat(3),
 });
 
+/** The records of `specs` in shard order, with their ordering keys and sequence numbers. */
+const keyed = <S extends { key: string }>(specs: readonly S[]) =>
+  specs.map((s, i) => ({ orderingKey: s.key, sequenceNumber: String(100 + i), ...s }));
+
 const failed = (): RecordOutcome => ({ status: 'failed', error: new Error('boom'), attempts: 1 });
 
 async function ticks(n: number): Promise<void> {
@@ -31,11 +35,7 @@ describe('KeyedDispatcher.dispatch with synchronous and asynchronous runners (pr
         fc.integer({ min: 1, max: 4 }),
         async (specs, concurrency) => {
           // arrange
-          const records = specs.map((s, i) => ({
-            orderingKey: s.key,
-            sequenceNumber: String(100 + i),
-            ...s,
-          }));
+          const records = keyed(specs);
           const dispatcher = new KeyedDispatcher({ concurrency });
           const ran: number[] = [];
           let inFlight = 0;
@@ -78,6 +78,65 @@ describe('KeyedDispatcher.dispatch with synchronous and asynchronous runners (pr
         },
       ),
       { numRuns: 200 },
+    );
+  });
+
+  it('never starts a record after an abort, nor before the previous record of its key finished (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          // The runner aborts when this record starts or ends: in the synchronous part, on the
+          // first promise, or while chains run.
+          fc.record({
+            spec: recordArb,
+            abortAt: fc.constantFrom('none', 'none', 'none', 'start', 'end'),
+          }),
+          { minLength: 1, maxLength: 40 },
+        ),
+        fc.integer({ min: 1, max: 4 }),
+        async (specs, concurrency) => {
+          // arrange
+          const records = keyed(specs.map((s) => ({ ...s.spec, abortAt: s.abortAt })));
+          const controller = new AbortController();
+          const ended = new Map<number, RecordOutcome>();
+          let inFlight = 0;
+          let maxInFlight = 0;
+          // act
+          const outcomes = await new KeyedDispatcher({ concurrency }).dispatch(
+            records,
+            (record, index) => {
+              expect(controller.signal.aborted).toBe(false);
+              for (let j = 0; j < index; j++) {
+                if (records[j]!.orderingKey !== record.orderingKey) continue;
+                expect(ended.get(j)?.status ?? 'unfinished').not.toMatch(/unfinished|failed/);
+              }
+              if (record.abortAt === 'start') controller.abort();
+              const end = (outcome: RecordOutcome): RecordOutcome => {
+                ended.set(index, outcome);
+                if (record.abortAt === 'end') controller.abort();
+                return outcome;
+              };
+              if (record.behaviour === 'sync-ok') return end(SUCCEEDED);
+              if (record.behaviour === 'sync-fail') return end(failed());
+              inFlight++;
+              maxInFlight = Math.max(maxInFlight, inFlight);
+              return ticks(record.ticks).then(() => {
+                inFlight--;
+                return end(record.behaviour === 'async-ok' ? SUCCEEDED : failed());
+              });
+            },
+            controller.signal,
+          );
+          // assert: a record that ran has its own outcome; one that did not is blocked
+          expect(maxInFlight).toBeLessThanOrEqual(concurrency);
+          records.forEach((_, i) => {
+            const outcome = outcomes[i];
+            if (ended.has(i)) expect(outcome).toBe(ended.get(i));
+            else expect(outcome?.status).toBe('blocked');
+          });
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 
