@@ -563,10 +563,31 @@ export class BatchProcessor {
     // record is remembered (see #processRecords).
     const deduper = this.#deduper;
     const keys = deduper && this.#rememberEach ? new Array<string>(records.length) : undefined;
+    // A key stops at its first record that stays failed, as in handler mode: its later records
+    // are not written (blocked). Known before any write for an undecodable record, and after
+    // each chunk for a failed write; within one write the sink gets the key's records together.
+    let failedKeys: Map<string, string> | undefined;
+    const noteFailed = (i: number): void => {
+      const { orderingKey, sequenceNumber } = records[i]!;
+      failedKeys ??= new Map();
+      if (!failedKeys.has(orderingKey)) failedKeys.set(orderingKey, sequenceNumber);
+    };
+    const blockedByFailure = (i: number): RecordOutcome | undefined => {
+      const blockedBy = failedKeys?.get(records[i]!.orderingKey);
+      return blockedBy === undefined
+        ? undefined
+        : { status: 'blocked', reason: 'key-failed', blockedBy };
+    };
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
+      const blocked = blockedByFailure(i);
+      if (blocked) {
+        outcomes[i] = blocked;
+        continue;
+      }
       if (record.decodeError) {
         outcomes[i] = await this.#exhausted(record, record.decodeError, 1, options);
+        if (outcomes[i]!.status === 'failed') noteFailed(i);
         continue;
       }
       let reason: DuplicateReason;
@@ -603,15 +624,23 @@ export class BatchProcessor {
         for (const i of live.slice(start)) outcomes[i] = ABORT_BLOCKED;
         break;
       }
+      if (failedKeys && start > 0) {
+        chunk = chunk.filter((i) => {
+          const blocked = blockedByFailure(i);
+          if (blocked) outcomes[i] = blocked;
+          return !blocked;
+        });
+      }
       if (recheck && start > 0) {
         chunk = chunk.filter((i) => {
           const applied = this.#appliedMeanwhile(records[i]!, keys?.[i]);
           if (applied) outcomes[i] = applied;
           return !applied;
         });
-        if (chunk.length === 0) continue;
       }
+      if (chunk.length === 0) continue;
       await this.#writeWithRetry(sink, records, chunk, outcomes, options, keys);
+      for (const i of chunk) if (outcomes[i]!.status === 'failed') noteFailed(i);
     }
     return outcomes;
   }

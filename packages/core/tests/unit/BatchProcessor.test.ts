@@ -9,6 +9,8 @@ import {
   EventBus,
   InMemoryFailureDestination,
   ShardlineError,
+  type Sink,
+  SUCCEEDED,
   undecodableRecord,
 } from '../../src/index.js';
 import { DeltaCountSink, ReplicaSink, ScriptedSink } from '../helpers/memorySinks.js';
@@ -301,6 +303,42 @@ describe('BatchProcessor, sink mode', () => {
     expect(result.outcomes[2]).toEqual({ status: 'blocked', reason: 'aborted' });
     expect(sink.writes).toEqual([2]);
     expect(sink.applied).toEqual([records[0]!.sequenceNumber]);
+  });
+
+  it('writes no later record of a key whose record failed in an earlier chunk', async () => {
+    // arrange: chunks of 2; a's first record fails for good (no failure destination)
+    const records = batchOf(['a', 'b', 'a', 'c']);
+    const scripted = new ScriptedSink();
+    scripted.failRecord(records[0]!.sequenceNumber, 1, false);
+    const sink: Sink = { name: 'chunked', maxBatchSize: 2, write: (r) => scripted.write(r) };
+    // act
+    const result = await new BatchProcessor({ sink, retry: { maxAttempts: 1 } }).process(records);
+    // assert: a's second record is not written ahead of the first, which is redelivered
+    expect(result.outcomes).toEqual([
+      expect.objectContaining({ status: 'failed' }),
+      SUCCEEDED,
+      { status: 'blocked', reason: 'key-failed', blockedBy: records[0]!.sequenceNumber },
+      SUCCEEDED,
+    ]);
+    expect(scripted.applied).toEqual([records[1]!.sequenceNumber, records[3]!.sequenceNumber]);
+    expect(result.firstNotDone).toBe(0);
+  });
+
+  it('writes no later record of the key of an undecodable record that stays failed', async () => {
+    // arrange: no failure destination, so the undecodable record stays failed
+    const [good, other] = batchOf(['a', 'b']);
+    const location = { streamId: 's', shardId: 'shardId-1', sequenceNumber: '1' };
+    const bad = undecodableRecord(
+      { junk: true },
+      { source: 'kinesis', ...location, orderingKey: good!.orderingKey },
+      new DecodeError('payload is not JSON', location),
+    );
+    const sink = new ScriptedSink();
+    // act
+    const result = await new BatchProcessor({ sink }).process([bad, good!, other!]);
+    // assert
+    expect(result.outcomes.map((o) => o.status)).toEqual(['failed', 'blocked', 'succeeded']);
+    expect(sink.applied).toEqual([other!.sequenceNumber]);
   });
 
   it('rejects a sink that returns the wrong number of results', async () => {
