@@ -16,7 +16,14 @@ import { itemKey } from './itemKey.js';
 import { KeyedDispatcher } from './KeyedDispatcher.js';
 import { type Logger, silentLogger } from './Logger.js';
 import { type Metrics, noopMetrics } from './metrics.js';
-import { isDone, type RecordOutcome, SUCCEEDED } from './RecordOutcome.js';
+import {
+  ABORTED,
+  blockedBehind,
+  FailedKeys,
+  isDone,
+  type RecordOutcome,
+  SUCCEEDED,
+} from './RecordOutcome.js';
 import {
   type FilterReason,
   type RecordSelectionOptions,
@@ -121,7 +128,6 @@ interface RunOptions {
 }
 
 const DEADLINE_BLOCKED: RecordOutcome = Object.freeze({ status: 'blocked', reason: 'deadline' });
-const ABORT_BLOCKED: RecordOutcome = Object.freeze({ status: 'blocked', reason: 'aborted' });
 
 /** The result of one batch. */
 export interface BatchResult {
@@ -466,88 +472,82 @@ export class BatchProcessor {
   // ─── per-key batch mode ───────────────────────────────────────────────────────────────
 
   #processGroups(handler: KeyBatchHandler, records: readonly ChangeRecord[], options: RunOptions) {
-    return this.#dispatcher.dispatchGroups(records, async (group) => {
-      const outcomes = new Array<RecordOutcome>(group.length);
-      if (options.deadline?.reached()) return outcomes.fill(DEADLINE_BLOCKED);
-      // The caller gave up: a key's batch not started yet stays unstarted (as in handler mode).
-      if (options.abort.aborted) return outcomes.fill(ABORT_BLOCKED);
-      const live: number[] = [];
-      // A source may repeat a change within one batch ("Kinesis Data Streams for DynamoDB"):
-      // both copies share the key, so the group holds both, none of them applied yet.
-      const seenInGroup = this.#deduper && group.length > 1 ? new Set<string>() : undefined;
-      for (let i = 0; i < group.length; i++) {
-        const undecodable = group[i]!.decodeError;
-        if (undecodable) {
-          // Per-key order: nothing after an undecodable record of this key runs in this batch.
-          outcomes[i] = await this.#exhausted(group[i]!, undecodable, 1, options);
-          if (outcomes[i]!.status === 'failed') {
-            for (let j = i + 1; j < group.length; j++) {
-              outcomes[j] = {
-                status: 'blocked',
-                reason: 'key-failed',
-                blockedBy: group[i]!.sequenceNumber,
-              };
+    return this.#dispatcher.dispatchGroups(
+      records,
+      async (group) => {
+        const outcomes = new Array<RecordOutcome>(group.length);
+        if (options.deadline?.reached()) return outcomes.fill(DEADLINE_BLOCKED);
+        const live: number[] = [];
+        // A source may repeat a change within one batch ("Kinesis Data Streams for DynamoDB"):
+        // both copies share the key, so the group holds both, none of them applied yet.
+        const seenInGroup = this.#deduper && group.length > 1 ? new Set<string>() : undefined;
+        for (let i = 0; i < group.length; i++) {
+          const undecodable = group[i]!.decodeError;
+          if (undecodable) {
+            // Per-key order: nothing after an undecodable record of this key runs in this batch.
+            outcomes[i] = await this.#exhausted(group[i]!, undecodable, 1, options);
+            if (outcomes[i]!.status === 'failed') {
+              for (let j = i + 1; j < group.length; j++) {
+                outcomes[j] = blockedBehind(group[i]!.sequenceNumber);
+              }
+              break;
             }
-            break;
+            continue;
           }
-          continue;
-        }
-        let reason = this.#deduper?.check(group[i]!, this.#staleChanges);
-        if (!reason && seenInGroup) {
-          const eventId = group[i]!.eventId;
-          if (seenInGroup.has(eventId)) reason = 'seen';
-          else seenInGroup.add(eventId);
-        }
-        if (reason) outcomes[i] = this.#duplicate(group[i]!, reason);
-        else live.push(i);
-      }
-      if (live.length === 0) return outcomes;
-      let liveRecords = live.map((i) => group[i]!);
-      let attempt = 0;
-      let error: unknown;
-      let next: RetryDecision = 'retry';
-      while (next === 'retry') {
-        if (attempt > 0 && this.#deduper) {
-          // Drop what another call applied meanwhile (see #appliedMeanwhile).
-          for (let j = live.length - 1; j >= 0; j--) {
-            const applied = this.#appliedMeanwhile(liveRecords[j]!);
-            if (!applied) continue;
-            outcomes[live[j]!] = applied;
-            live.splice(j, 1);
+          let reason = this.#deduper?.check(group[i]!, this.#staleChanges);
+          if (!reason && seenInGroup) {
+            const eventId = group[i]!.eventId;
+            if (seenInGroup.has(eventId)) reason = 'seen';
+            else seenInGroup.add(eventId);
           }
-          if (live.length === 0) return outcomes;
-          liveRecords = live.map((i) => group[i]!);
+          if (reason) outcomes[i] = this.#duplicate(group[i]!, reason);
+          else live.push(i);
         }
-        attempt++;
-        try {
-          await handler(liveRecords, { attempt, signal: options.signal });
-          for (const i of live) {
-            this.#rememberSucceeded(group[i]!, options.abort);
-            outcomes[i] = SUCCEEDED;
+        if (live.length === 0) return outcomes;
+        let liveRecords = live.map((i) => group[i]!);
+        let attempt = 0;
+        let error: unknown;
+        let next: RetryDecision = 'retry';
+        while (next === 'retry') {
+          if (attempt > 0 && this.#deduper) {
+            // Drop what another call applied meanwhile (see #appliedMeanwhile).
+            for (let j = live.length - 1; j >= 0; j--) {
+              const applied = this.#appliedMeanwhile(liveRecords[j]!);
+              if (!applied) continue;
+              outcomes[live[j]!] = applied;
+              live.splice(j, 1);
+            }
+            if (live.length === 0) return outcomes;
+            liveRecords = live.map((i) => group[i]!);
           }
-          return outcomes;
-        } catch (thrown) {
-          error = thrown;
+          attempt++;
+          try {
+            await handler(liveRecords, { attempt, signal: options.signal });
+            for (const i of live) {
+              this.#rememberSucceeded(group[i]!, options.abort);
+              outcomes[i] = SUCCEEDED;
+            }
+            return outcomes;
+          } catch (thrown) {
+            error = thrown;
+          }
+          next = await this.#waitBeforeRetry(liveRecords[0]!, error, attempt, options);
         }
-        next = await this.#waitBeforeRetry(liveRecords[0]!, error, attempt, options);
-      }
-      const first: RecordOutcome =
-        next === 'out-of-time'
-          ? { status: 'failed', error: toError(error), attempts: attempt }
-          : await this.#exhausted(liveRecords[0]!, toError(error), attempt, options);
-      outcomes[live[0]!] = first;
-      for (let j = 1; j < live.length; j++) {
-        outcomes[live[j]!] =
-          first.status === 'parked'
-            ? await this.#exhausted(liveRecords[j]!, toError(error), attempt, options)
-            : {
-                status: 'blocked',
-                reason: 'key-failed',
-                blockedBy: liveRecords[0]!.sequenceNumber,
-              };
-      }
-      return outcomes;
-    });
+        const first: RecordOutcome =
+          next === 'out-of-time'
+            ? { status: 'failed', error: toError(error), attempts: attempt }
+            : await this.#exhausted(liveRecords[0]!, toError(error), attempt, options);
+        outcomes[live[0]!] = first;
+        for (let j = 1; j < live.length; j++) {
+          outcomes[live[j]!] =
+            first.status === 'parked'
+              ? await this.#exhausted(liveRecords[j]!, toError(error), attempt, options)
+              : blockedBehind(liveRecords[0]!.sequenceNumber);
+        }
+        return outcomes;
+      },
+      options.abort,
+    );
   }
 
   // ─── sink mode ────────────────────────────────────────────────────────────────────────
@@ -566,28 +566,20 @@ export class BatchProcessor {
     // A key stops at its first record that stays failed, as in handler mode: its later records
     // are not written (blocked). Known before any write for an undecodable record, and after
     // each chunk for a failed write; within one write the sink gets the key's records together.
-    let failedKeys: Map<string, string> | undefined;
-    const noteFailed = (i: number): void => {
-      const { orderingKey, sequenceNumber } = records[i]!;
-      failedKeys ??= new Map();
-      if (!failedKeys.has(orderingKey)) failedKeys.set(orderingKey, sequenceNumber);
-    };
-    const blockedByFailure = (i: number): RecordOutcome | undefined => {
-      const blockedBy = failedKeys?.get(records[i]!.orderingKey);
-      return blockedBy === undefined
-        ? undefined
-        : { status: 'blocked', reason: 'key-failed', blockedBy };
-    };
+    let failedKeys: FailedKeys | undefined;
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
-      const blocked = blockedByFailure(i);
+      const blocked = failedKeys?.blocked(record.orderingKey);
       if (blocked) {
         outcomes[i] = blocked;
         continue;
       }
       if (record.decodeError) {
         outcomes[i] = await this.#exhausted(record, record.decodeError, 1, options);
-        if (outcomes[i]!.status === 'failed') noteFailed(i);
+        if (outcomes[i]!.status === 'failed') {
+          failedKeys ??= new FailedKeys();
+          failedKeys.add(record);
+        }
         continue;
       }
       let reason: DuplicateReason;
@@ -621,12 +613,13 @@ export class BatchProcessor {
       }
       // The caller gave up (during an earlier chunk's write or backoff): write no more.
       if (options.abort.aborted) {
-        for (const i of live.slice(start)) outcomes[i] = ABORT_BLOCKED;
+        for (const i of live.slice(start)) outcomes[i] = ABORTED;
         break;
       }
       if (failedKeys && start > 0) {
+        const failed = failedKeys;
         chunk = chunk.filter((i) => {
-          const blocked = blockedByFailure(i);
+          const blocked = failed.blocked(records[i]!.orderingKey);
           if (blocked) outcomes[i] = blocked;
           return !blocked;
         });
@@ -640,7 +633,11 @@ export class BatchProcessor {
       }
       if (chunk.length === 0) continue;
       await this.#writeWithRetry(sink, records, chunk, outcomes, options, keys);
-      for (const i of chunk) if (outcomes[i]!.status === 'failed') noteFailed(i);
+      for (const i of chunk) {
+        if (outcomes[i]!.status !== 'failed') continue;
+        failedKeys ??= new FailedKeys();
+        failedKeys.add(records[i]!);
+      }
     }
     return outcomes;
   }

@@ -1,7 +1,7 @@
 import PQueue from 'p-queue';
 import { type AbortFlag, watchAbort } from './abortFlag.js';
 import { ConfigurationError } from './errors.js';
-import type { RecordOutcome } from './RecordOutcome.js';
+import { ABORTED, blockedBehind, FailedKeys, type RecordOutcome } from './RecordOutcome.js';
 
 /** Options of a {@link KeyedDispatcher}. */
 export interface KeyedDispatcherOptions {
@@ -84,19 +84,19 @@ export class KeyedDispatcher {
     run: RunRecord<R>,
     state: AbortFlag,
   ): Promise<RecordOutcome[]> {
-    // The keys that failed, with the sequence number that blocks their later records.
-    let failedKeys: Map<string, string> | undefined;
+    // Created at the first failure: the common batch pays one comparison a record.
+    let failedKeys: FailedKeys | undefined;
     for (let i = 0; i < records.length; i++) {
       if (state.aborted) {
         for (let j = i; j < records.length; j++) {
-          outcomes[j] = blockedOutcome(failedKeys?.get(records[j]!.orderingKey));
+          outcomes[j] = failedKeys?.blocked(records[j]!.orderingKey) ?? ABORTED;
         }
         return outcomes;
       }
       const record = records[i]!;
-      const blockedBy = failedKeys?.get(record.orderingKey);
-      if (blockedBy !== undefined) {
-        outcomes[i] = blockedOutcome(blockedBy);
+      const blocked = failedKeys?.blocked(record.orderingKey);
+      if (blocked) {
+        outcomes[i] = blocked;
         continue;
       }
       const result = run(record, i);
@@ -106,8 +106,8 @@ export class KeyedDispatcher {
       }
       outcomes[i] = result;
       if (result.status === 'failed') {
-        failedKeys ??= new Map();
-        failedKeys.set(record.orderingKey, record.sequenceNumber);
+        failedKeys ??= new FailedKeys();
+        failedKeys.add(record);
       }
     }
     return outcomes;
@@ -125,7 +125,7 @@ export class KeyedDispatcher {
     records: readonly R[],
     start: number,
     pending: Promise<RecordOutcome>,
-    failedKeys: ReadonlyMap<string, string> | undefined,
+    failedKeys: FailedKeys | undefined,
     outcomes: RecordOutcome[],
     run: RunRecord<R>,
     state: AbortFlag,
@@ -134,13 +134,13 @@ export class KeyedDispatcher {
     const settle = (indexes: number[], i: number, outcome: RecordOutcome): boolean => {
       outcomes[indexes[i]!] = outcome;
       if (outcome.status !== 'failed') return true;
-      blockRest(outcomes, indexes, i + 1, records[indexes[i]!]!.sequenceNumber);
+      blockRest(outcomes, indexes, i + 1, blockedBehind(records[indexes[i]!]!.sequenceNumber));
       return false;
     };
     const runChainFrom = async (indexes: number[], from: number): Promise<void> => {
       for (let i = from; i < indexes.length; i++) {
         if (state.aborted) {
-          blockRest(outcomes, indexes, i, undefined);
+          blockRest(outcomes, indexes, i, ABORTED);
           return;
         }
         const result = run(records[indexes[i]!]!, indexes[i]!);
@@ -149,9 +149,9 @@ export class KeyedDispatcher {
     };
     const list: number[][] = [];
     for (const [key, indexes] of groupByKey(records, start)) {
-      const blockedBy = failedKeys?.get(key);
-      if (blockedBy === undefined) list.push(indexes);
-      else blockRest(outcomes, indexes, 0, blockedBy);
+      const blocked = failedKeys?.blocked(key);
+      if (blocked === undefined) list.push(indexes);
+      else blockRest(outcomes, indexes, 0, blocked);
     }
     // list[0] is the chain of `start`, the first record grouped; its key has not failed.
     let next = 1;
@@ -181,25 +181,37 @@ export class KeyedDispatcher {
 
   /**
    * Runs each key's records as one group through `runGroup` (a per-key batch handler), groups
-   * `concurrency` at a time. The group's outcomes come back in the order of `records`.
+   * `concurrency` at a time. The group's outcomes come back in the order of `records`. Once
+   * `signal` aborts (a signal, or a watched flag), no group starts: those left come back
+   * `blocked`.
    */
   async dispatchGroups<R extends Keyed>(
     records: readonly R[],
     runGroup: (group: R[], indexes: number[]) => Promise<RecordOutcome[]>,
+    signal?: AbortSignal | AbortFlag,
   ): Promise<RecordOutcome[]> {
     const outcomes = new Array<RecordOutcome>(records.length);
     const queue = new PQueue({ concurrency: this.concurrency });
     const tasks: Promise<void>[] = [];
+    const abort = watchAbort(signal);
     for (const indexes of groupByKey(records).values()) {
       tasks.push(
         queue.add(async () => {
+          if (abort.flag.aborted) {
+            blockRest(outcomes, indexes, 0, ABORTED);
+            return;
+          }
           const group = indexes.map((i) => records[i]!);
           const groupOutcomes = await runGroup(group, indexes);
           for (let i = 0; i < indexes.length; i++) outcomes[indexes[i]!] = groupOutcomes[i]!;
         }),
       );
     }
-    await Promise.all(tasks);
+    try {
+      await Promise.all(tasks);
+    } finally {
+      abort.stop();
+    }
     return outcomes;
   }
 }
@@ -222,20 +234,12 @@ export function groupByKey<R extends Keyed>(
   return chains;
 }
 
-/** `blocked` behind the failed record `blockedBy` of its key, or by the abort when undefined. */
-function blockedOutcome(blockedBy: string | undefined): RecordOutcome {
-  return blockedBy === undefined
-    ? { status: 'blocked', reason: 'aborted' }
-    : { status: 'blocked', reason: 'key-failed', blockedBy };
-}
-
 function blockRest(
   outcomes: RecordOutcome[],
   indexes: number[],
   from: number,
-  blockedBy: string | undefined,
+  outcome: RecordOutcome,
 ): void {
-  const outcome = blockedOutcome(blockedBy);
   for (let j = from; j < indexes.length; j++) outcomes[indexes[j]!] = outcome;
 }
 

@@ -39,6 +39,39 @@ export type RecordOutcome =
 /** The shared outcome object for a success: no allocation per record on the hot path. */
 export const SUCCEEDED: RecordOutcome = Object.freeze({ status: OutcomeStatus.Succeeded });
 
+/** The shared outcome of a record not started because its caller aborted. */
+export const ABORTED: RecordOutcome = Object.freeze({
+  status: OutcomeStatus.Blocked,
+  reason: 'aborted',
+});
+
+/** The outcome of a record not run because `blockedBy`, an earlier record of its key, failed. */
+export function blockedBehind(blockedBy: string): RecordOutcome {
+  return { status: OutcomeStatus.Blocked, reason: 'key-failed', blockedBy };
+}
+
+/**
+ * The keys of a batch that stopped at a record that stays failed, each with that record's
+ * sequence number: their later records are blocked, so no change of a key overtakes one that
+ * is redelivered. The first failure of a key is the one kept.
+ */
+export class FailedKeys {
+  readonly #blockedBy = new Map<string, string>();
+
+  /** Notes that `record` stays failed: the later records of its key are blocked. */
+  add(record: { readonly orderingKey: string; readonly sequenceNumber: string }): void {
+    if (!this.#blockedBy.has(record.orderingKey)) {
+      this.#blockedBy.set(record.orderingKey, record.sequenceNumber);
+    }
+  }
+
+  /** The `blocked` outcome of a record of `key` when the key failed, else `undefined`. */
+  blocked(key: string): RecordOutcome | undefined {
+    const blockedBy = this.#blockedBy.get(key);
+    return blockedBy === undefined ? undefined : blockedBehind(blockedBy);
+  }
+}
+
 /** Whether an outcome lets the checkpoint move past the record. */
 export function isDone(outcome: RecordOutcome | undefined): boolean {
   return (
