@@ -9,6 +9,11 @@
  *
  * Run: npm run build && npx tsx test/bench/reader.ts   (tsx resolves workspace packages to dist)
  *
+ * Shardline's processor is built as the worker builds it (`remember: 'redelivered'`: a
+ * ShardConsumer passes each record once, so its event id window stays empty; with
+ * `every-record`, packing and hashing each Kinesis id cost about 1 µs a record, see the core
+ * README, "What the dedup window catches").
+ *
  * Settings: ShardConsumer minReadIntervalMs 0 (a shard with records is read again at once) and
  * the production idle poll (idlePollIntervalMs 250, `--idle-poll=N` to change it): a shard that
  * is drained while others still are is polled as a running reader polls it, where the bare loop
@@ -94,9 +99,11 @@ async function shardlineDrain(
   const count = () => {
     if (++handled >= records) controller.abort();
   };
+  // Built as the worker builds it: `redelivered`, since a ShardConsumer passes each record once.
   const processor = new BatchProcessor({
     handler: handler ? () => handler().then(count) : count,
     concurrency: CONCURRENCY,
+    remember: 'redelivered',
   });
   const shards = await source.listShards();
   await Promise.all(

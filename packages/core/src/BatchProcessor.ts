@@ -84,9 +84,11 @@ export interface BatchProcessorOptions extends RecordSelectionOptions {
    * Which done records the deduper remembers, for what the source sends again:
    *
    * - `every-record`: each record once it is done, so a record that the source sends twice
-   *   within the window is dropped, whatever sent it (the worker).
+   *   within the window is dropped, whatever sent it: for a caller that may pass a done record
+   *   again (a reading loop of your own that re-reads from an older position).
    * - `redelivered`: what a Lambda event source mapping sends again, which is everything from
-   *   the reported checkpoint on. A batch that leaves a record unfinished, or whose `signal` was
+   *   the reported checkpoint on. Also right under a `ShardConsumer` (the worker uses it),
+   *   which passes each record once and retries only the records not done. A batch that leaves a record unfinished, or whose `signal` was
    *   aborted (the caller may have answered before it ended), has its succeeded records
    *   remembered when it ends: all of them, not only those after the first unfinished one, since
    *   the checkpoint may be the Lambda record of a KPL aggregate whose earlier user records

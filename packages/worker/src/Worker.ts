@@ -694,6 +694,13 @@ export class Worker {
         ...(o.ttlDeletes ? { ttlDeletes: o.ttlDeletes } : {}),
         ...(o.globalTables ? { globalTables: o.globalTables } : {}),
         concurrency: o.concurrency,
+        // A processor lives for one run of one shard's consumer, which hands it each record once
+        // (a retry round passes only the records not done) and reads on after the last record
+        // returned: remembering every record would fill the event id window with ids that never
+        // come back (about 1 µs a record, the packing of a Kinesis id). What can come back is
+        // still remembered at once: the changes of a source that repeats them (a `version`,
+        // "Kinesis Data Streams for DynamoDB"), and those done after the consumer aborted.
+        remember: 'redelivered',
         retry: o.retry,
         failureDestination: this.#failureDestination,
         events: this.events,

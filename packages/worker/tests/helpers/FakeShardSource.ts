@@ -23,6 +23,12 @@ export interface FakeShardSpec {
    * Record i then adds 1 to its item's `n` (`oldImage.n` = `newImage.n` − 1).
    */
   readonly creationTimesMicros?: readonly number[];
+  /**
+   * Repeats of changes, as "Kinesis Data Streams for DynamoDB" delivers them: record `index` is
+   * the change of record `copies[index]` (same eventID, version and images) at its own sequence
+   * number. Needs `creationTimesMicros`.
+   */
+  readonly copies?: { readonly [index: number]: number };
 }
 
 /** A whole fake stream, JSON-serializable so child processes build the very same stream. */
@@ -82,17 +88,19 @@ export class FakeShardSource implements ShardSource {
 
   #record(spec: FakeShardSpec, index: number): ChangeRecord {
     const shardId = spec.shardId;
-    const created = spec.creationTimesMicros?.[index];
+    // The change this record carries: its own, or the one it repeats.
+    const change = spec.copies?.[index] ?? index;
+    const created = spec.creationTimesMicros?.[change];
     if (created !== undefined) {
-      const key = fakeKey(shardId, index, spec.keys);
+      const key = fakeKey(shardId, change, spec.keys);
       return decodeDynamoDBRecord(
         {
-          eventID: `${shardId}-${index}`,
+          eventID: `${shardId}-${change}`,
           eventName: 'MODIFY',
           dynamodb: {
             Keys: { pk: { S: key } },
-            NewImage: { pk: { S: key }, n: { N: String(index + 1) } },
-            OldImage: { pk: { S: key }, n: { N: String(index) } },
+            NewImage: { pk: { S: key }, n: { N: String(change + 1) } },
+            OldImage: { pk: { S: key }, n: { N: String(change) } },
             ApproximateCreationDateTime: created,
             SizeBytes: 40,
             StreamViewType: 'NEW_AND_OLD_IMAGES',

@@ -30,6 +30,21 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 15
   }
 }
 
+/** Waits until every store's (single) lease is checkpointed at `sequenceNumber`. */
+async function untilCheckpointed(stores: readonly InMemoryLeaseStore[], sequenceNumber: string) {
+  await until(async () => {
+    for (const store of stores) {
+      const [lease] = await store.listLeases();
+      if (
+        typeof lease?.checkpoint !== 'object' ||
+        lease.checkpoint.sequenceNumber !== sequenceNumber
+      )
+        return false;
+    }
+    return true;
+  });
+}
+
 describe('Worker', () => {
   const workers: Worker[] = [];
   afterEach(async () => {
@@ -293,18 +308,71 @@ describe('Worker', () => {
     // act: run until every worker checkpointed the shard's last record
     await Promise.all(workers.map((w) => w.start()));
     const last = fakeSequenceNumber(2);
-    await until(async () => {
-      for (const store of stores) {
-        const [lease] = await store.listLeases();
-        if (typeof lease?.checkpoint !== 'object' || lease.checkpoint.sequenceNumber !== last)
-          return false;
-      }
-      return true;
-    });
+    await untilCheckpointed(stores, last);
     // assert: records carry n = 1, 2, 3 in stream order; the first is the newest change
     expect(every).toEqual([1, 2, 3]);
     expect(latest).toEqual([1]);
     expect(totals).toEqual([1, 1, 1]);
+  });
+
+  it('drops a change its source repeats (Kinesis Data Streams for DynamoDB) in handler and sink mode, remembering changes as the consumer passes them', async () => {
+    // arrange: records 3 and 5 repeat the changes of records 1 and 0, each at its own sequence
+    // number, pages of 2 (every repeat comes in a later batch), and one change retried
+    const spec = {
+      streamId: 'kds-repeats',
+      shards: [
+        {
+          shardId: 'shardId-000000000000',
+          records: 6,
+          keys: 3,
+          creationTimesMicros: [1, 2, 3, 4, 5, 6],
+          copies: { 3: 1, 5: 0 },
+        },
+      ],
+      pageSize: 2,
+    };
+    const handled: number[] = [];
+    let failOnce = true;
+    const totals: number[] = [];
+    const deltaSink: Sink = {
+      name: 'delta-count',
+      effect: 'delta',
+      write: async (records) =>
+        records.map((r) => {
+          totals.push(Number(r.newImage?.n));
+          return { status: 'ok' } as const;
+        }),
+    };
+    const stores = [new InMemoryLeaseStore(), new InMemoryLeaseStore()];
+    const run = (store: InMemoryLeaseStore, mode: Partial<WorkerOptions>) =>
+      createWorker({
+        ...FAST,
+        applicationName: 'app',
+        sources: new FakeShardSource(spec),
+        leaseStore: store,
+        retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+        ...mode,
+      } as WorkerOptions);
+    workers.push(
+      run(stores[0]!, {
+        handler: (r) => {
+          const n = Number(r.newImage?.n);
+          if (n === 3 && failOnce) {
+            failOnce = false;
+            throw new Error('downstream hiccup');
+          }
+          handled.push(n);
+        },
+      }),
+      run(stores[1]!, { sink: deltaSink }),
+    );
+    // act: run until both workers checkpointed the shard's last record
+    await Promise.all(workers.map((w) => w.start()));
+    const last = fakeSequenceNumber(5);
+    await untilCheckpointed(stores, last);
+    // assert: each change applied once; the repeats (n = 2 and 1 again) were dropped
+    expect(handled).toEqual([1, 2, 3, 5]);
+    expect(totals).toEqual([1, 2, 3, 5]);
   });
 
   it('rejects a configuration without exactly one processing mode', () => {
