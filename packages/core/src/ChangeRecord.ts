@@ -53,7 +53,10 @@ export type MarshalledItem = Record<string, AttributeValue>;
  * written once.
  *
  * Images are decoded lazily: `newImage`, `oldImage` and `keys` unmarshal on first access and
- * cache the result, so a handler that never reads an image never pays for it.
+ * cache the result, so a handler that never reads an image never pays for it. A DynamoDB
+ * change builds its default `orderingKey` (the canonical item key) on first read too. These are
+ * getters of the record's class, so a spread copy (`{ ...record }`) has none of them: decode the
+ * source record again, or wrap the record, rather than spread it.
  */
 export interface ChangeRecord {
   /** The source kind. */

@@ -472,13 +472,13 @@ describe("BatchProcessor, remember: 'redelivered'", () => {
   it.each(['every-record', 'redelivered'] as const)(
     'drops a repeated change from the group a per-key batch handler gets (remember %s)',
     async (remember) => {
-      // arrange: one change sent twice in one batch (own sequence numbers, one event id)
-      const change = kinesisDynamoDBChange({
-        key: 'a',
-        sequenceNumber: 1,
-        createdAtMicros: 1_764_000_000_000_000,
-      });
-      const repeat = { ...change, sequenceNumber: `${change.sequenceNumber}9` };
+      // arrange: one change sent twice in one batch (own sequence numbers, one event id), each
+      // copy decoded as the source delivered it
+      const delivery = (sequenceNumber: number) =>
+        kinesisDynamoDBChange({ key: 'a', sequenceNumber, createdAtMicros: 1_764_000_000_000_000 });
+      const change = delivery(1);
+      const repeat = delivery(9);
+      expect(repeat.eventId).toBe(change.eventId);
       const groups: string[][] = [];
       const processor = new BatchProcessor({
         remember,
