@@ -1,4 +1,4 @@
-import { type AbortFlag, watchAbort } from './abortFlag.js';
+import { type AbortFlag, LazyAbort, watchAbort } from './abortFlag.js';
 import type { ChangeRecord } from './ChangeRecord.js';
 import type { CheckpointTracker } from './CheckpointTracker.js';
 import {
@@ -108,7 +108,11 @@ export interface BatchProcessorOptions extends RecordSelectionOptions {
 
 /** Per-call options of {@link BatchProcessor.process}. */
 export interface ProcessOptions {
-  readonly signal?: AbortSignal;
+  /**
+   * Stops the batch: no record starts once it aborts, and handlers, sinks and retries are handed
+   * it. A {@link LazyAbort} makes its `AbortSignal` only if one of them reads it.
+   */
+  readonly signal?: AbortSignal | LazyAbort;
   /**
    * Epoch ms by which `process` must return (Lambda: now + remaining time − margin). No new
    * record starts and no retry is scheduled past it; unstarted records come back `blocked`.
@@ -230,12 +234,20 @@ export class BatchProcessor {
     const started = Date.now();
     const tracker = options.tracker;
     const firstTicket = tracker ? tracker.registerBatch(records) : 0;
-    const abort = watchAbort(options.signal);
-    const runOptions: RunOptions = {
-      signal: options.signal,
-      abort: abort.flag,
-      deadline: options.deadline === undefined ? undefined : new Deadline(options.deadline),
-    };
+    const given = options.signal;
+    const abort = watchAbort(given);
+    const deadline = options.deadline === undefined ? undefined : new Deadline(options.deadline);
+    const runOptions: RunOptions =
+      given instanceof LazyAbort
+        ? {
+            // Read where handed on (a handler's context, a sink write, a backoff): made then.
+            get signal() {
+              return given.signal;
+            },
+            abort: abort.flag,
+            deadline,
+          }
+        : { signal: given, abort: abort.flag, deadline };
     let outcomes: RecordOutcome[];
     try {
       outcomes = this.#selector
@@ -407,10 +419,15 @@ export class BatchProcessor {
   // ─── handler mode ─────────────────────────────────────────────────────────────────────
 
   #processRecords(handler: RecordHandler, records: readonly ChangeRecord[], options: RunOptions) {
-    const { signal, abort, deadline } = options;
+    const { abort, deadline } = options;
     const deduper = this.#deduper;
     // One context for every first attempt of the batch: no allocation per record.
-    const firstAttempt: HandlerContext = Object.freeze({ attempt: 1, signal });
+    const firstAttempt: HandlerContext = Object.freeze({
+      attempt: 1,
+      get signal() {
+        return options.signal;
+      },
+    });
     const run = (record: ChangeRecord): RecordOutcome | Promise<RecordOutcome> => {
       if (deadline?.reached()) return DEADLINE_BLOCKED;
       if (record.decodeError) return this.#exhausted(record, record.decodeError, 1, options);

@@ -9,6 +9,7 @@ import {
   type FilterReason,
   flushOfSinks,
   type KeyBatchHandler,
+  LazyAbort,
   type Logger,
   type Metrics,
   type RecordHandler,
@@ -331,11 +332,12 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
         return resolveBatchItemFailures(batch.identifiers, batch.shardKeys, []);
       }
     }
-    const controller = new AbortController();
-    const work = this.#runGroups(batch, budget, controller.signal);
+    // Its AbortSignal is made only if a handler, sink or backoff reads it.
+    const abort = new LazyAbort();
+    const work = this.#runGroups(batch, budget, abort);
     const ran = budget ? await raceUntil(work, budget.hardStopAt) : await work;
     if (ran === TIMED_OUT) {
-      controller.abort(new Error('the Lambda invocation is about to time out'));
+      abort.abort(new Error('the Lambda invocation is about to time out'));
       if (this.#flush) {
         const settling = work.then(
           () => undefined,
@@ -363,10 +365,10 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
   async #runGroups(
     batch: DecodedBatch,
     budget: TimeBudget | undefined,
-    signal: AbortSignal,
+    abort: LazyAbort,
   ): Promise<{ outcomes: (RecordOutcome | undefined)[]; allDone: boolean }> {
     const processor = this.#processor!;
-    const options = { signal, ...(budget ? { deadline: budget.deadline } : {}) };
+    const options = { signal: abort, ...(budget ? { deadline: budget.deadline } : {}) };
     let outcomes: (RecordOutcome | undefined)[];
     let allDone = true;
     if (!batch.shardKeys) {
@@ -396,10 +398,10 @@ export class LambdaStreamProcessor<S extends WindowState = WindowState> {
     const flush = this.#flush;
     if (flush) {
       try {
-        await flush(signal);
+        await flush(abort.signal);
         // Durable only now, after an answer at the time limit that proved nothing of a
         // buffering sink (see #provenOutcomes): Lambda sends the whole batch again.
-        if (signal.aborted) this.#rememberDurable(batch.records, outcomes);
+        if (abort.aborted) this.#rememberDurable(batch.records, outcomes);
       } catch (error) {
         // What the sink buffered is lost: nothing written in this invocation counts as done.
         this.#logger.error(

@@ -1,6 +1,14 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { KeyedDispatcher, SUCCEEDED, watchAbort } from '../../src/index.js';
+import {
+  BatchProcessor,
+  type HandlerContext,
+  KeyedDispatcher,
+  LazyAbort,
+  SUCCEEDED,
+  watchAbort,
+} from '../../src/index.js';
+import { batchOf } from '../helpers/records.js';
 
 describe('watchAbort', () => {
   it('follows the signal while watched, and stop removes its listener', () => {
@@ -53,5 +61,72 @@ describe('watchAbort', () => {
     watch.stop();
     // assert
     expect(outcomes.map((o) => o.status)).toEqual(['succeeded', 'blocked', 'blocked']);
+  });
+});
+
+/** A LazyAbort that counts how often its signal is read. */
+class CountingAbort extends LazyAbort {
+  reads = 0;
+  override get signal(): AbortSignal {
+    this.reads++;
+    return super.signal;
+  }
+}
+
+describe('LazyAbort', () => {
+  it('makes its signal on first read, already aborted with the reason when abort came first', () => {
+    // arrange
+    const early = new LazyAbort();
+    const late = new LazyAbort();
+    const reason = new Error('about to time out');
+    // act
+    early.abort(reason);
+    const signal = late.signal;
+    late.abort(reason);
+    late.abort(new Error('again'));
+    // assert
+    expect(early.aborted).toBe(true);
+    expect(early.signal.aborted).toBe(true);
+    expect(early.signal.reason).toBe(reason);
+    expect(late.signal).toBe(signal);
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBe(reason);
+  });
+
+  it('is not read by a batch whose handler never reads its context signal', async () => {
+    // arrange
+    const abort = new CountingAbort();
+    const processor = new BatchProcessor({ handler: () => {} });
+    // act
+    const result = await processor.process(batchOf(['a', 'b', 'a', 'c']), { signal: abort });
+    // assert
+    expect(result.succeeded).toBe(4);
+    expect(abort.reads).toBe(0);
+  });
+
+  it('hands a handler the signal, aborted when the caller aborts, and starts nothing after', async () => {
+    // arrange: the first record waits on its signal; the caller aborts while it waits
+    const abort = new LazyAbort();
+    const seen: HandlerContext[] = [];
+    const processor = new BatchProcessor({
+      concurrency: 1,
+      retry: { maxAttempts: 1 },
+      handler: (_record, context) => {
+        seen.push(context);
+        const signal = context.signal!;
+        return new Promise<void>((_resolve, reject) => {
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        });
+      },
+    });
+    // act
+    const work = processor.process(batchOf(['a', 'b', 'c']), { signal: abort });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    abort.abort(new Error('about to time out'));
+    const result = await work;
+    // assert
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.signal!.aborted).toBe(true);
+    expect(result.outcomes.map((o) => o.status)).toEqual(['failed', 'blocked', 'blocked']);
   });
 });
