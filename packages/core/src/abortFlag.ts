@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /** A signal's aborted state as a plain field (see {@link watchAbort}). */
 export interface AbortFlag {
   readonly aborted: boolean;
@@ -65,7 +67,7 @@ export class LazyAbort implements AbortFlag {
   /** The signal, made on first read (already aborted, with the reason, if `abort` came first). */
   get signal(): AbortSignal {
     if (!this.#controller) {
-      this.#controller = new AbortController();
+      this.#controller = sharedAbortController();
       if (this.#aborted) this.#controller.abort(this.#reason);
     }
     return this.#controller.signal;
@@ -78,4 +80,25 @@ export class LazyAbort implements AbortFlag {
     this.#reason = reason;
     this.#controller?.abort(reason);
   }
+}
+
+/**
+ * Listeners a {@link sharedAbortController}'s signal may have before Node warns: far above what a
+ * batch holds at once (a request per key in flight, each sink's own concurrency), so a signal
+ * that really leaks listeners still gets its warning.
+ */
+export const SHARED_SIGNAL_MAX_LISTENERS = 1000;
+
+/**
+ * An `AbortController` whose signal is handed to many calls at once: every handler, sink write
+ * and retry of a batch or a shard. Node warns `MaxListenersExceededWarning: Possible EventTarget
+ * memory leak detected` once a signal has more than 10 listeners, and the AWS SDK adds one for
+ * the life of each request, so a projection sink writing more than 10 items at once under one
+ * signal set the warning off with nothing leaking (each request removes its listener). Its limit
+ * is {@link SHARED_SIGNAL_MAX_LISTENERS}.
+ */
+export function sharedAbortController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(SHARED_SIGNAL_MAX_LISTENERS, controller.signal);
+  return controller;
 }

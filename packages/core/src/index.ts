@@ -1,5 +1,12 @@
 export type { AttributeValue } from './AttributeValue.js';
-export { type AbortFlag, type AbortWatch, LazyAbort, watchAbort } from './abortFlag.js';
+export {
+  type AbortFlag,
+  type AbortWatch,
+  LazyAbort,
+  SHARED_SIGNAL_MAX_LISTENERS,
+  sharedAbortController,
+  watchAbort,
+} from './abortFlag.js';
 export {
   APPLICATION_NAME_VARIABLE,
   DEPRECATED_APPLICATION_NAME_VARIABLE,

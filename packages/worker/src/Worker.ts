@@ -28,6 +28,7 @@ import {
   type ShardSource,
   type Sink,
   type StartPosition,
+  sharedAbortController,
   sleep,
   staleChangesOf,
   streamViewTypeError,
@@ -621,8 +622,9 @@ export class Worker {
     const run: ShardRun = {
       lease,
       generation,
-      controller: new AbortController(),
-      abort: new AbortController(),
+      // Handed to every read, handler, sink write and backoff of the shard at once.
+      controller: sharedAbortController(),
+      abort: sharedAbortController(),
       handover: false,
       lost: false,
       done: Promise.resolve(),

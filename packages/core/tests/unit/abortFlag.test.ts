@@ -1,11 +1,13 @@
-import { getEventListeners } from 'node:events';
+import { getEventListeners, getMaxListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import {
   BatchProcessor,
   type HandlerContext,
   KeyedDispatcher,
   LazyAbort,
+  SHARED_SIGNAL_MAX_LISTENERS,
   SUCCEEDED,
+  sharedAbortController,
   watchAbort,
 } from '../../src/index.js';
 import { batchOf } from '../helpers/records.js';
@@ -128,5 +130,33 @@ describe('LazyAbort', () => {
     expect(seen).toHaveLength(1);
     expect(seen[0]!.signal!.aborted).toBe(true);
     expect(result.outcomes.map((o) => o.status)).toEqual(['failed', 'blocked', 'blocked']);
+  });
+});
+
+describe('sharedAbortController', () => {
+  /** Adds `count` listeners to `signal` and removes them, as concurrent SDK requests do. */
+  async function warningsFor(signal: AbortSignal, count: number): Promise<string[]> {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const listeners = Array.from({ length: count }, () => () => {});
+    for (const listener of listeners) signal.addEventListener('abort', listener, { once: true });
+    for (const listener of listeners) signal.removeEventListener('abort', listener);
+    await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on next tick
+    process.off('warning', onWarning);
+    return warnings;
+  }
+
+  it('lets a signal serve more than 10 calls at once without a leak warning', async () => {
+    // act
+    const shared = await warningsFor(sharedAbortController().signal, 50);
+    // assert: a plain signal warns past 10 listeners (not set off here: it would print)
+    expect(shared).toEqual([]);
+    expect(getMaxListeners(new AbortController().signal)).toBe(10);
+    expect(getMaxListeners(sharedAbortController().signal)).toBe(SHARED_SIGNAL_MAX_LISTENERS);
+  });
+
+  it('gives LazyAbort a shared signal', () => {
+    expect(getMaxListeners(new LazyAbort().signal)).toBe(SHARED_SIGNAL_MAX_LISTENERS);
   });
 });
