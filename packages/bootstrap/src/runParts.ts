@@ -3,6 +3,7 @@ import {
   type ChangeRecord,
   LeaseLostError,
   type Logger,
+  sharedAbortController,
   sleep,
 } from '@shardline/core';
 import type {
@@ -47,7 +48,8 @@ export interface RunPartsOptions {
  */
 export async function runParts(options: RunPartsOptions): Promise<void> {
   const { store, run, owner, claimDurationMs } = options;
-  const stop = new AbortController();
+  // Handed to every slot's scans and to every handler and sink call of its pages at once.
+  const stop = sharedAbortController();
   const onAbort = (): void => stop.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const running = new Set<string>();

@@ -8,6 +8,7 @@ import {
   type ShardSource,
   type Sink,
   type StartPosition,
+  sharedAbortController,
   sleep,
 } from '@shardline/core';
 import type { Command } from 'commander';
@@ -84,7 +85,8 @@ async function tailAction(
   }
   const stream = await resolveStream(target, context.clients);
   const source = openSource(stream, context.clients);
-  const stop = new AbortController();
+  // Handed to every shard's reads at once (each GetRecords call listens to it).
+  const stop = sharedAbortController();
   const onAbort = () => stop.abort();
   context.signal.addEventListener('abort', onAbort, { once: true });
   let printed = 0;
