@@ -5,7 +5,12 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { BatchProcessor, type ChangeRecord, decodeDynamoDBRecord } from '@shardline/core';
+import {
+  BatchProcessor,
+  type ChangeRecord,
+  type DynamoDBStreamRecordLike,
+  decodeDynamoDBRecord,
+} from '@shardline/core';
 import {
   type DynamoDBLocalServer,
   deliverLikeLambda,
@@ -320,7 +325,7 @@ describe('S3ArchiveSink under Lambda conditions (unknown shard id, Parallelizati
       records: shard.records.map((r) => {
         if (r.eventName !== 'REMOVE') return r;
         mark = (mark * 1103515245 + 12345) >>> 0;
-        return mark % 3 === 0 ? { ...r, isTtlDelete: true } : r;
+        return mark % 3 === 0 ? asTtlDelete(r) : r;
       }),
     }));
     const all = shards.flatMap((s) => s.records);
@@ -367,3 +372,18 @@ describe('S3ArchiveSink under Lambda conditions (unknown shard id, Parallelizati
     );
   });
 });
+
+/**
+ * The change `r` as DynamoDB's Time to Live process writes it (userIdentity Service /
+ * dynamodb.amazonaws.com), decoded as the Lambda decoder does: a spread copy would keep neither
+ * the ordering key nor the images, which the record's class computes on first read.
+ */
+function asTtlDelete(r: ChangeRecord): ChangeRecord {
+  return decodeDynamoDBRecord(
+    {
+      ...(r.raw as DynamoDBStreamRecordLike),
+      userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' },
+    },
+    { streamId: r.streamId, shardId: r.shardId, creationTimeUnit: 's' },
+  );
+}
