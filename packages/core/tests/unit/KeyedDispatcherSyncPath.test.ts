@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KeyedDispatcher, type RecordOutcome, SUCCEEDED } from '../../src/index.js';
+import { failed, ticks } from '../helpers/dispatch.js';
 
 type Behaviour = 'sync-ok' | 'async-ok' | 'sync-fail' | 'async-fail';
 
@@ -20,12 +21,6 @@ const recordArb = fc.record({
 /** The records of `specs` in shard order, with their ordering keys and sequence numbers. */
 const keyed = <S extends { key: string }>(specs: readonly S[]) =>
   specs.map((s, i) => ({ orderingKey: s.key, sequenceNumber: String(100 + i), ...s }));
-
-const failed = (): RecordOutcome => ({ status: 'failed', error: new Error('boom'), attempts: 1 });
-
-async function ticks(n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
-}
 
 describe('KeyedDispatcher.dispatch with synchronous and asynchronous runners (property)', () => {
   it('keeps per-key order, stops a key after a failure, and never exceeds the concurrency', async () => {
