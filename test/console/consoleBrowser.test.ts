@@ -82,7 +82,12 @@ describe.runIf(hasChromium)('console page in headless Chromium', () => {
       return (await page.locator('#chart-lag polyline').count()) >= read.length;
     });
     await until(async () => (await page.locator('body').getAttribute('data-updates')) !== null);
-    const after = decode(await page.locator('#charts').screenshot());
+    // The chart is redrawn at each sample: wait for one that shows the first shard's line (in a
+    // full CI run one screenshot came before it was drawn: 47 of its pixels, where 100 is asked).
+    const after = await until(async () => {
+      const shot = decode(await page.locator('#charts').screenshot());
+      return near(shot, FIRST_LINE) > 100 ? shot : undefined;
+    });
     const screenshot = await page.screenshot();
     // Kept where CONSOLE_SCREENSHOT says, to look at it (the profile folder is removed).
     if (process.env.CONSOLE_SCREENSHOT) writeFileSync(process.env.CONSOLE_SCREENSHOT, screenshot);
