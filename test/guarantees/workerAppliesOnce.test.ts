@@ -260,6 +260,8 @@ describe('a worker that keeps its leases applies each change once (remember: red
     }
     await server.sync();
     await untilApplied(applied, writes);
+    // Idle reads go on through the proxy: a fast drain may end before 20 faults were injected.
+    await until(() => proxy.faulted('*') > 20, 60_000, 'more than 20 faults injected');
     stopFaults();
     // let anything that would apply a record again do it
     await sleep(1500);
@@ -302,6 +304,8 @@ describe('a worker that keeps its leases applies each change once (remember: red
     await Promise.all(workers.map((w) => w.start()));
     const userRecords = await putKinesisRecords(direct, 'once');
     await untilApplied(applied, userRecords);
+    // Idle reads go on through the proxy: a fast drain may end before 20 faults were injected.
+    await until(() => proxy.faulted('*') > 20, 60_000, 'more than 20 faults injected');
     stopFaults();
     await sleep(1500);
     // assert
@@ -354,6 +358,12 @@ describe('a worker that keeps its leases applies each change once (remember: red
     await Promise.all(workers.map((w) => w.start()));
     const userRecords = await putKinesisRecords(direct, 'once-efo');
     await untilApplied(applied, userRecords);
+    // Subscriptions are renewed while idle too: a fast drain may end before 12 were.
+    await until(
+      () => efo.subscribeCalls.filter((c) => c.outcome === 'ok').length > 12 && dropped > 0,
+      60_000,
+      'more than 12 subscriptions and a dropped connection',
+    );
     clearInterval(dropping);
     await sleep(1500);
     // assert: subscriptions were renewed many times, mid-stream too
