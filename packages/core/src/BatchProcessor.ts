@@ -88,11 +88,11 @@ export interface BatchProcessorOptions extends RecordSelectionOptions {
    *   again (a reading loop of your own that re-reads from an older position).
    * - `redelivered`: what a Lambda event source mapping sends again, which is everything from
    *   the reported checkpoint on. Also right under a `ShardConsumer` (the worker uses it),
-   *   which passes each record once and retries only the records not done. A batch that leaves a record unfinished, or whose `signal` was
-   *   aborted (the caller may have answered before it ended), has its succeeded records
-   *   remembered when it ends: all of them, not only those after the first unfinished one, since
-   *   the checkpoint may be the Lambda record of a KPL aggregate whose earlier user records
-   *   succeeded. A batch that finishes every record is not remembered: the mapping moves past
+   *   which passes each record once and retries only the records not done. A batch that
+   *   leaves a record unfinished, or whose `signal` was aborted (the caller may have answered
+   *   before it ended), has its succeeded records remembered when it ends: all of them, not
+   *   only those after the first unfinished one, since the checkpoint may be the Lambda record
+   *   of a KPL aggregate whose earlier user records succeeded. A batch that finishes every record is not remembered: the mapping moves past
    *   it. Parked records, and records of sources that repeat changes (those with a `version`:
    *   "Kinesis Data Streams for DynamoDB"), are remembered as soon as they are done, as with
    *   `every-record`; so is every record that finishes once `signal` is aborted (the caller may

@@ -133,11 +133,11 @@ export class KeyedDispatcher {
    * pages at once, a key per record, concurrency 10, 5 runs): 216-251 ns a record instead of
    * 330-408 with a handler that answers at once, 501-536 instead of 619-649 with one that yields
    * a turn of the event loop; with a 1 ms handler the difference is lost in the timers (both
-   * 1.02-1.04x a bare loop). Ten keys or one key with many records each stay at parity. Unlike chains, a key's later record also waits
-   * for the cursor, so it no longer starts ahead of earlier records of other keys. Workers pulling
-   * from a cursor cost less per record than a p-queue task (a promise, events and a slot check
-   * each): with 1 ms records and four shards at once, a p-queue took the reader below a bare SDK
-   * loop.
+   * 1.02-1.04x a bare loop). Ten keys or one key with many records each stay at parity. Unlike
+   * chains, a key's later record also waits for the cursor, so it no longer starts ahead of
+   * earlier records of other keys. Workers pulling from a cursor cost less per record than a
+   * p-queue task (a promise, events and a slot check each): with 1 ms records and four shards at
+   * once, a p-queue took the reader below a bare SDK loop.
    */
   async #dispatchConcurrently<R extends Keyed>(
     records: readonly R[],
